@@ -1,0 +1,1 @@
+"""nginx configuration templates, shipped inside the wheel as probes.nginx."""

@@ -1,0 +1,1 @@
+"""The servebench engine: starts processes, drives load, measures. Never prints."""

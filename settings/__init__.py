@@ -1,0 +1,1 @@
+"""Settings modules of the servebench demo site: base, bench (default), debug, test."""

@@ -1,0 +1,62 @@
+"""Shared fixtures: real services started by servebench's own supervisor."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from probes.bench.rundir import RunDir
+from probes.bench.services import Memcached, start_memcached
+from probes.bench.supervisor import Supervisor
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+SYSTEM_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+
+
+def require_binary(name: str) -> str:
+    """The binary's path; skip (fail under CI=true) when it is not installed."""
+    path = shutil.which(name, path=SYSTEM_PATH)
+    if path is None:
+        message = f"{name} is not installed (Debian: apt-get install {name}; `make test` does it as root)"
+        if IN_CI:
+            pytest.fail(f"CI=true: {message}")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture
+def run_dir() -> Iterator[Path]:
+    with RunDir() as directory:
+        yield directory.path
+
+
+@pytest.fixture
+def supervisor(run_dir: Path) -> Iterator[Supervisor]:
+    with Supervisor(run_dir) as sup:
+        yield sup
+    assert sup.leftovers() == [], "processes left running after stop_all()"
+
+
+@pytest.fixture(scope="session")
+def memcached() -> Iterator[Memcached]:
+    """A private memcached for the whole session, started and stopped by the engine."""
+    require_binary("memcached")
+    with RunDir() as directory, Supervisor(directory.path) as sup:
+        yield start_memcached(sup)
+
+
+@pytest.fixture
+def memcached_sessions(memcached: Memcached, settings: object) -> Memcached:
+    """The sessions cache alias pointed at the private memcached for one test."""
+    from copy import deepcopy
+
+    from django.conf import settings as django_settings
+
+    caches = deepcopy(django_settings.CACHES)
+    caches["sessions"]["LOCATION"] = memcached.address
+    settings.CACHES = caches  # type: ignore[attr-defined]  # pytest-django restores it
+    return memcached
