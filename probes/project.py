@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from asgiref.local import Local
@@ -65,3 +71,68 @@ def delete_owned_sessions() -> int:
 
     deleted, _ = Session.objects.all().delete()
     return deleted
+
+
+def import_roots() -> list[str]:
+    """Directories from which the settings and WSGI modules import: the servers' PYTHONPATH."""
+    roots: list[str] = []
+    for dotted in (settings.SETTINGS_MODULE, getattr(settings, "WSGI_APPLICATION", None) or ""):
+        top = dotted.split(".", 1)[0]
+        if not top:
+            continue
+        spec = importlib.util.find_spec(top)
+        if spec is None:
+            continue
+        if spec.submodule_search_locations:
+            location = Path(next(iter(spec.submodule_search_locations))).parent
+        elif spec.origin:
+            location = Path(spec.origin).parent
+        else:
+            continue
+        if str(location) not in roots:
+            roots.append(str(location))
+    return roots
+
+
+def server_environment(
+    *, run_dir: Path, database_path: Path | None, memcached_address: str | None
+) -> dict[str, str]:
+    """The environment every server process gets: same settings, this run's files and services."""
+    env = {key: value for key, value in os.environ.items() if key not in {"PYTHONWARNINGS", "PYTHONDEVMODE"}}
+    env["DJANGO_SETTINGS_MODULE"] = settings.SETTINGS_MODULE
+    env["PYTHONPATH"] = os.pathsep.join([*import_roots(), *filter(None, [os.environ.get("PYTHONPATH")])])
+    env["SERVEBENCH_RUN_DIR"] = str(run_dir)
+    if database_path is not None:
+        env["SERVEBENCH_DB"] = str(database_path)
+    if memcached_address is not None:
+        env["SERVEBENCH_MEMCACHED"] = memcached_address
+    return env
+
+
+def owns_sqlite() -> bool:
+    """True when servebench may give each configuration a fresh SQLite file (SERVEBENCH_DB)."""
+    return bool(get_config()["OWN_DATABASE"]) and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+
+
+def migrated_sqlite_template(run_dir: Path) -> Path:
+    """Migrate a new SQLite file once per run; each configuration gets a copy of it."""
+    path = run_dir / "template.sqlite3"
+    env = server_environment(run_dir=run_dir, database_path=path, memcached_address=None)
+    script = (
+        "import django; django.setup(); "
+        "from django.core.management import call_command; call_command('migrate', verbosity=0)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"migrating a fresh SQLite database failed: {last}")
+    return path
+
+
+def fresh_sqlite(template: Path, run_dir: Path, name: str) -> Path:
+    """A copy of the migrated template: no rows of an earlier configuration, no migration race."""
+    path = run_dir / f"{name}.sqlite3"
+    shutil.copyfile(template, path)
+    return path

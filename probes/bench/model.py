@@ -106,12 +106,32 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class Check:
+    """One configuration brought up, requested through the full path, and torn down."""
+
+    label: str
+    kind: str
+    workers: int
+    threads: int
+    front: str
+    socket: str
+    app: str
+    ok: bool
+    reason: str  # why it failed, or "" when ok
+    ready_s: float
+    processes: dict[str, int] = field(default_factory=dict)
+    expected_server_processes: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Suite:
     """Everything one servebench invocation measured."""
 
     metadata: Metadata
     view_costs: tuple[ViewCost, ...] = ()
     skipped: tuple[Skipped, ...] = ()
+    checks: tuple[Check, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": FORMAT, **asdict(self)}
@@ -124,6 +144,10 @@ class Suite:
             metadata=_build(Metadata, data["metadata"]),
             view_costs=tuple(_build(ViewCost, item) for item in data.get("view_costs", ())),
             skipped=tuple(_build(Skipped, item) for item in data.get("skipped", ())),
+            checks=tuple(
+                _build(Check, {**item, "warnings": tuple(item.get("warnings", ()))})
+                for item in data.get("checks", ())
+            ),
         )
 
     def dump(self, path: Path) -> None:

@@ -47,3 +47,29 @@ def view_cost_table(suite: Suite) -> str:
         if not 200 <= cost.status < 300
     ]
     return "\n".join(lines)
+
+
+def check_table(suite: Suite) -> str:
+    """One line per configuration: ready time, processes found, OK / FAILED / N/A with the reason."""
+    rows = []
+    for check in suite.checks:
+        if check.ok:
+            status = "OK"
+        elif check.reason.startswith("not applicable"):
+            status = "N/A"
+        else:
+            status = "FAILED"
+        found = check.processes.get("server")
+        processes = f"{found}/{check.expected_server_processes}" if found is not None else "-"
+        nginx = check.processes.get("nginx", "-")
+        reason = check.reason.splitlines()[0] if check.reason else ""
+        rows.append(
+            [check.label, f"{check.ready_s:.2f}" if check.ready_s else "-", processes, nginx, status, reason]
+        )
+    headers = ["configuration", "ready s", "server procs (found/expected)", "nginx procs", "status", "reason"]
+    lines = [tabulate(rows, headers=headers, disable_numparse=True)]
+    for check in suite.checks:
+        if not check.ok and "\n" in check.reason:
+            lines.append(f"\n{check.label}: {check.reason}")
+        lines += [f"{check.label}: log says: {warning}" for warning in check.warnings]
+    return "\n".join(lines)

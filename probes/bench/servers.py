@@ -1,0 +1,257 @@
+"""One spec per server kind: the argv for N workers, the protocols it speaks, its process count.
+
+Adding a server is adding one ServerKind to KINDS.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_APP = "probes.entry:application"
+NULL_APP = "probes.bench.nullapp:application"
+DEFAULT_BACKLOG = 1024
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a server listens: TCP on loopback or a unix socket in the run directory."""
+
+    protocol: str  # "http", "uwsgi" or "fastcgi"
+    host: str = "127.0.0.1"
+    port: int | None = None
+    unix_path: str | None = None
+
+    @property
+    def nginx_address(self) -> str:
+        return f"unix:{self.unix_path}" if self.unix_path else f"{self.host}:{self.port}"
+
+    @property
+    def bind(self) -> str:
+        return self.unix_path if self.unix_path else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """One configuration of the matrix."""
+
+    kind: str
+    workers: int
+    threads: int = 1
+    front: str = "direct"  # "nginx" or "direct"
+    socket: str = "tcp"  # between nginx and the server: "tcp" or "unix"
+    app: str = "project"  # "project" (the project's WSGI app) or "null" (the server's floor)
+
+    @property
+    def label(self) -> str:
+        threads = f"x{self.threads}t" if self.threads > 1 else ""
+        front = f"nginx/{self.socket}" if self.front == "nginx" else "direct"
+        app = " null-app" if self.app == "null" else ""
+        return f"{self.kind} w{self.workers}{threads} {front}{app}"
+
+    @property
+    def app_spec(self) -> str:
+        return NULL_APP if self.app == "null" else PROJECT_APP
+
+
+@dataclass(frozen=True)
+class ServerKind:
+    name: str
+    summary: str
+    workers_are: str  # "processes" or "threads"
+    direct_protocol: str | None  # None: no HTTP of its own (FastCGI), nginx only
+    upstream_protocol: str  # what it speaks behind nginx
+    build_argv: Callable[[ServerConfig, Endpoint, int], list[str]]
+    expected_processes: Callable[[ServerConfig], int]
+    missing: Callable[[], str | None]  # why it cannot run here, or None
+
+    def protocol(self, front: str) -> str | None:
+        return self.upstream_protocol if front == "nginx" else self.direct_protocol
+
+
+def _python() -> str:
+    return sys.executable
+
+
+def _has_module(name: str) -> Callable[[], str | None]:
+    def check() -> str | None:
+        import importlib.util
+
+        return None if importlib.util.find_spec(name) else f"python package {name!r} is not installed"
+
+    return check
+
+
+def uwsgi_binary() -> str | None:
+    """The `uwsgi` console script of the pyuwsgi wheel (python -m pyuwsgi does not work)."""
+    beside = Path(sys.executable).parent / "uwsgi"
+    return str(beside) if beside.exists() else shutil.which("uwsgi")
+
+
+def _gunicorn_has_control_socket() -> bool:
+    try:
+        from gunicorn.config import KNOWN_SETTINGS
+    except ImportError:
+        return False
+    return any(setting.name == "control_socket" for setting in KNOWN_SETTINGS)
+
+
+def _gunicorn_argv(worker_class: str) -> Callable[[ServerConfig, Endpoint, int], list[str]]:
+    def build(config: ServerConfig, endpoint: Endpoint, backlog: int) -> list[str]:
+        bind = f"unix:{endpoint.unix_path}" if endpoint.unix_path else endpoint.bind
+        argv = [_python(), "-m", "gunicorn", "--workers", str(config.workers), "--bind", bind]
+        argv += ["--backlog", str(backlog), "--worker-class", worker_class, "--log-level", "warning"]
+        argv += ["--error-logfile", "-", "--graceful-timeout", "3", "--timeout", "120"]
+        if worker_class == "gthread":
+            argv += ["--threads", str(config.threads)]
+        if _gunicorn_has_control_socket():
+            argv.append("--no-control-socket")  # gunicorn >= 24 would write ~/.gunicorn/
+        return [*argv, config.app_spec]
+
+    return build
+
+
+def _uwsgi_argv(config: ServerConfig, endpoint: Endpoint, backlog: int) -> list[str]:
+    module, _, callable_ = config.app_spec.partition(":")
+    argv = [uwsgi_binary() or "uwsgi", "--master", "--processes", str(config.workers)]
+    argv += ["--die-on-term", "--need-app", "--disable-logging", "--listen", str(backlog)]
+    argv += ["--module", module, "--callable", callable_, "--single-interpreter", "--vacuum"]
+    if endpoint.protocol == "http":
+        # HTTP/1.1 with keep-alive on the worker's own socket: no router process.
+        argv += ["--http11-socket", endpoint.bind]
+    else:
+        argv += ["--socket", endpoint.bind]
+    if config.threads > 1:
+        argv += ["--threads", str(config.threads)]
+    return argv
+
+
+def _flup_argv(mode: str) -> Callable[[ServerConfig, Endpoint, int], list[str]]:
+    def build(config: ServerConfig, endpoint: Endpoint, backlog: int) -> list[str]:
+        where = ["--unix", endpoint.unix_path] if endpoint.unix_path else ["--tcp", endpoint.bind]
+        return [
+            _python(),
+            "-m",
+            "probes.bench.flup_launcher",
+            "--mode",
+            mode,
+            "--workers",
+            str(config.workers),
+            *where,
+            "--backlog",
+            str(backlog),
+            config.app_spec,
+        ]
+
+    return build
+
+
+def _master_plus_workers(config: ServerConfig) -> int:
+    return 1 + config.workers
+
+
+def _one_process(config: ServerConfig) -> int:
+    return 1
+
+
+def _uwsgi_missing() -> str | None:
+    return None if uwsgi_binary() else "the uwsgi script of the pyuwsgi wheel is not installed"
+
+
+KINDS: dict[str, ServerKind] = {
+    kind.name: kind
+    for kind in (
+        ServerKind(
+            "gunicorn",
+            "gunicorn, sync workers",
+            "processes",
+            "http",
+            "http",
+            _gunicorn_argv("sync"),
+            _master_plus_workers,
+            _has_module("gunicorn"),
+        ),
+        ServerKind(
+            "gunicorn-gthread",
+            "gunicorn, gthread workers",
+            "processes",
+            "http",
+            "http",
+            _gunicorn_argv("gthread"),
+            _master_plus_workers,
+            _has_module("gunicorn"),
+        ),
+        ServerKind(
+            "uwsgi",
+            "uWSGI (pyuwsgi), master + processes",
+            "processes",
+            "http",
+            "uwsgi",
+            _uwsgi_argv,
+            _master_plus_workers,
+            _uwsgi_missing,
+        ),
+        ServerKind(
+            "flup-threaded",
+            "flup FastCGI, threads of one process",
+            "threads",
+            None,
+            "fastcgi",
+            _flup_argv("threaded"),
+            _one_process,
+            _has_module("flup"),
+        ),
+        ServerKind(
+            "flup-prefork",
+            "flup FastCGI, prefork processes",
+            "processes",
+            None,
+            "fastcgi",
+            _flup_argv("prefork"),
+            _master_plus_workers,
+            _has_module("flup"),
+        ),
+    )
+}
+
+
+def get_kind(name: str) -> ServerKind:
+    """The server kind called `name`; LookupError naming the known ones otherwise."""
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise LookupError(f"unknown server {name!r} (known: {', '.join(KINDS)})") from None
+
+
+def somaxconn() -> int:
+    """The kernel's cap on listen backlogs."""
+    try:
+        return int(Path("/proc/sys/net/core/somaxconn").read_text())
+    except (OSError, ValueError):
+        return 128
+
+
+def listen_backlog(requested: int = DEFAULT_BACKLOG) -> int:
+    """A backlog never above net.core.somaxconn (uWSGI refuses to start otherwise)."""
+    return max(1, min(requested, somaxconn()))
+
+
+def build_matrix(
+    *, kinds: list[str], workers: list[int], fronts: list[str], sockets: list[str], threads: int = 1
+) -> list[ServerConfig]:
+    """Every combination that can exist, in a stable order (FastCGI only behind nginx)."""
+    configs = []
+    for name in kinds:
+        kind = get_kind(name)
+        for front in fronts:
+            if kind.protocol(front) is None:
+                continue
+            for socket in sockets if front == "nginx" else ["tcp"]:
+                for count in workers:
+                    configs.append(
+                        ServerConfig(name, count, threads if name == "gunicorn-gthread" else 1, front, socket)
+                    )
+    return configs
