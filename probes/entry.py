@@ -1,38 +1,73 @@
-"""The WSGI entry every server runs: the project's own application, plus
-servebench's readiness URL, so readiness never depends on the probe URLs.
+"""The WSGI entry every server runs: the project's own application, servebench's
+readiness URL (so readiness never depends on the probe URLs), and, when
+SERVEBENCH_STATS_DIR is set, the timing wrapper around the application.
 
-Which application: SERVEBENCH_TARGET_APP ("module:callable") when set,
-otherwise the project's WSGI_APPLICATION under DJANGO_SETTINGS_MODULE.
+Which application: SERVEBENCH_TARGET_APP ("module:callable") when set (the
+null app uses this), otherwise the project's WSGI_APPLICATION under
+DJANGO_SETTINGS_MODULE. Nothing in the user's settings changes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 from collections.abc import Callable, Iterable
 from importlib import import_module
+from pathlib import Path
 from typing import Any
 
+from .bench.appstats import STATS_DIR_ENV, DbTally, TimingWrapper
 from .bench.nullapp import READY_BODY, READY_PATH
 
+WSGIApp = Callable[..., Iterable[bytes]]
 
-def _load_target() -> Callable[..., Iterable[bytes]]:
+
+def _db_timer(tally: DbTally) -> contextlib.ExitStack:
+    """Time every query of every database connection of this thread (Django's execute_wrapper)."""
+    from django.db import connections
+
+    def timed(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        start = time.perf_counter_ns()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            tally.ns += time.perf_counter_ns() - start
+            tally.queries += 1
+
+    stack = contextlib.ExitStack()
+    for alias in connections:
+        stack.enter_context(connections[alias].execute_wrapper(timed))
+    return stack
+
+
+def _load_target() -> tuple[WSGIApp, bool]:
+    """The application to serve, and whether it is the Django project's."""
     target = os.environ.get("SERVEBENCH_TARGET_APP")
     if target:
         module, _, attr = target.partition(":")
-        return getattr(import_module(module), attr or "application")  # type: ignore[no-any-return]
+        return getattr(import_module(module), attr or "application"), False
     import django
 
     django.setup(set_prefix=False)
     from django.core.servers.basehttp import get_internal_wsgi_application
 
-    return get_internal_wsgi_application()  # type: ignore[no-any-return]
+    return get_internal_wsgi_application(), True
 
 
-_target = _load_target()
+def _build() -> WSGIApp:
+    target, is_django = _load_target()
+    stats_dir = os.environ.get(STATS_DIR_ENV)
+    if stats_dir:
+        return TimingWrapper(target, Path(stats_dir), db_timer=_db_timer if is_django else None)
+    return target
+
+
+_app = _build()
 
 
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     if environ.get("PATH_INFO") == READY_PATH:
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(READY_BODY)))])
         return [READY_BODY]
-    return _target(environ, start_response)
+    return _app(environ, start_response)

@@ -141,6 +141,7 @@ class Harness:
             env=env,
             host_header=self.host_header,
             port=port,
+            stats_dir=self.run_dir / f"stats-{self._started}",
             timeout_s=timeout_s,
         )
 

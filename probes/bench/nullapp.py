@@ -1,4 +1,7 @@
-"""The null app: a Django-free WSGI hello. What a server costs when the application costs nothing."""
+"""The null app: a Django-free WSGI hello. What a server costs when the application costs nothing.
+
+Also home of the readiness URL's constants, which the entry module answers itself.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +13,9 @@ READY_BODY = b"ready\n"
 BODY = b"Hello, World!\n"
 
 
-def _headers(body: bytes) -> list[tuple[str, str]]:
-    return [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
+HEADERS = [("Content-Type", "text/plain"), ("Content-Length", str(len(BODY)))]
 
 
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    body = READY_BODY if environ.get("PATH_INFO") == READY_PATH else BODY
-    start_response("200 OK", _headers(body))
-    return [body]
+    start_response("200 OK", HEADERS)
+    return [BODY]

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_APP = "probes.entry:application"
+ENTRY_APP = "probes.entry:application"
+# The null app is served through the same entry (and timing wrapper), as SERVEBENCH_TARGET_APP.
 NULL_APP = "probes.bench.nullapp:application"
 DEFAULT_BACKLOG = 1024
 
@@ -51,10 +52,6 @@ class ServerConfig:
         front = f"nginx/{self.socket}" if self.front == "nginx" else "direct"
         app = " null-app" if self.app == "null" else ""
         return f"{self.kind} w{self.workers}{threads} {front}{app}"
-
-    @property
-    def app_spec(self) -> str:
-        return NULL_APP if self.app == "null" else PROJECT_APP
 
 
 @dataclass(frozen=True)
@@ -109,13 +106,13 @@ def _gunicorn_argv(worker_class: str) -> Callable[[ServerConfig, Endpoint, int],
             argv += ["--threads", str(config.threads)]
         if _gunicorn_has_control_socket():
             argv.append("--no-control-socket")  # gunicorn >= 24 would write ~/.gunicorn/
-        return [*argv, config.app_spec]
+        return [*argv, ENTRY_APP]
 
     return build
 
 
 def _uwsgi_argv(config: ServerConfig, endpoint: Endpoint, backlog: int) -> list[str]:
-    module, _, callable_ = config.app_spec.partition(":")
+    module, _, callable_ = ENTRY_APP.partition(":")
     argv = [uwsgi_binary() or "uwsgi", "--master", "--processes", str(config.workers)]
     argv += ["--die-on-term", "--need-app", "--disable-logging", "--listen", str(backlog)]
     argv += ["--module", module, "--callable", callable_, "--single-interpreter", "--vacuum"]
@@ -143,7 +140,7 @@ def _flup_argv(mode: str) -> Callable[[ServerConfig, Endpoint, int], list[str]]:
             *where,
             "--backlog",
             str(backlog),
-            config.app_spec,
+            ENTRY_APP,
         ]
 
     return build

@@ -10,13 +10,14 @@ import http.client
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from .appstats import STATS_DIR_ENV
 from .frontends import start_nginx
 from .nullapp import READY_BODY, READY_PATH
 from .ports import ensure_free, free_port
-from .servers import Endpoint, ServerConfig, get_kind, listen_backlog
+from .servers import NULL_APP, Endpoint, ServerConfig, get_kind, listen_backlog
 from .supervisor import Child, Supervisor
 
 # Lines of server logs that change how a result must be read.
@@ -58,8 +59,8 @@ class Stack:
     front: Child | None
     port: int  # where clients connect: nginx's port, or the server's own
     upstream: Endpoint
+    stats_dir: Path | None = None  # the timing wrapper's counters, when it is on
     ready_s: float = 0.0
-    children: list[Child] = field(default_factory=list)
 
     def process_counts(self) -> dict[str, int]:
         """Live processes per role, as really found (by session id, zombies excluded)."""
@@ -115,6 +116,7 @@ def start_stack(
     host_header: str,
     port: int | None = None,
     backlog: int | None = None,
+    stats_dir: Path | None = None,
     timeout_s: float = 30.0,
 ) -> Stack:
     """Start the server (and nginx), return once the readiness URL answers 200 through the front."""
@@ -133,6 +135,11 @@ def start_stack(
     else:
         upstream = Endpoint(protocol, port=public_port)
     name = f"{config.kind}-{public_port}"
+    if config.app == "null":
+        env = {**env, "SERVEBENCH_TARGET_APP": NULL_APP}
+    if stats_dir is not None:
+        stats_dir.mkdir(mode=0o700, exist_ok=True)
+        env = {**env, STATS_DIR_ENV: str(stats_dir)}
     server = supervisor.spawn(name, kind.build_argv(config, upstream, backlog), env=env, cwd=run_dir)
     front = None
     if config.front == "nginx":
@@ -143,7 +150,7 @@ def start_stack(
         except Exception:
             server.stop()
             raise
-    stack = Stack(config, server, front, public_port, upstream)
+    stack = Stack(config, server, front, public_port, upstream, stats_dir)
     try:
         stack.ready_s = _wait_ready(stack, host_header=host_header, timeout_s=timeout_s)
     except BaseException:

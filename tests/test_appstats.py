@@ -1,0 +1,88 @@
+"""The timing wrapper measures the app inside real servers, and its figures survive SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from probes.bench.appstats import AppCounters, read_counters, total, window
+from probes.bench.rundir import RunDir
+from probes.bench.servers import ServerConfig
+from probes.bench.services import Memcached
+from probes.bench.stack import http_get
+from probes.bench.supervisor import Supervisor
+from probes.jobs import Harness
+
+from .conftest import require_binary
+
+pytestmark = pytest.mark.servers
+
+
+@pytest.fixture(scope="module")
+def harness(memcached: Memcached) -> Iterator[Harness]:
+    with RunDir() as run_dir, Supervisor(run_dir.path) as supervisor:
+        yield Harness(run_dir=run_dir.path, supervisor=supervisor, memcached=memcached)
+
+
+def test_counters_window_and_total() -> None:
+    start = {1: AppCounters(requests=5, app_wall_ns=50, app_wall_max_ns=20)}
+    end = {
+        1: AppCounters(requests=8, app_wall_ns=80, app_wall_max_ns=30),
+        2: AppCounters(requests=2, db_queries=4),
+    }
+    delta = window(start, end)
+    assert delta[1] == AppCounters(requests=3, app_wall_ns=30, app_wall_max_ns=30)
+    assert total(delta) == AppCounters(requests=5, app_wall_ns=30, db_queries=4, app_wall_max_ns=30)
+
+
+@pytest.mark.parametrize("kind", ["gunicorn", "uwsgi", "flup-prefork"])
+def test_the_wrapper_counts_app_time_queries_and_queueing(harness: Harness, kind: str) -> None:
+    require_binary("nginx")
+    stack = harness.start(ServerConfig(kind, 2, front="nginx"))
+    try:
+        assert stack.stats_dir is not None
+        before = read_counters(stack.stats_dir)
+        for _ in range(10):
+            assert http_get(stack.port, "/probes/session-db/", host_header=harness.host_header).status == 200
+        for _ in range(5):
+            assert http_get(stack.port, "/probes/sleep/?ms=30", host_header=harness.host_header).status == 200
+        # A server may close() the body (where the wrapper records) just
+        # after the client has its answer: wait for the last one.
+        deadline = time.monotonic() + 10
+        while (counted := total(window(before, read_counters(stack.stats_dir)))).requests < 15:
+            assert time.monotonic() < deadline, f"only {counted.requests} of 15 requests counted"
+            time.sleep(0.01)
+    finally:
+        stack.stop()
+    assert counted.requests == 15
+    assert counted.queued_requests == 15  # nginx stamped X-Request-Start on each
+    assert counted.db_queries >= 10  # one INSERT per new session at least
+    assert counted.db_ns > 0
+    assert counted.app_wall_ns >= 5 * 30_000_000
+    assert 0 < counted.app_cpu_ns < counted.app_wall_ns
+    assert counted.exceptions == 0 and counted.server_errors == 0
+
+
+def test_figures_survive_a_worker_killed_by_sigkill(harness: Harness) -> None:
+    stack = harness.start(ServerConfig("gunicorn", 1))
+    try:
+        assert stack.stats_dir is not None
+        for _ in range(7):
+            http_get(stack.port, "/probes/trivial/", host_header=harness.host_header)
+        worker = next(info.pid for info in stack.server.session() if info.pid != stack.server.pid)
+        os.kill(worker, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while stack.process_counts()["server"] < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        http_get(stack.port, "/probes/trivial/", host_header=harness.host_header)
+        deadline = time.monotonic() + 10
+        while total(counters := read_counters(stack.stats_dir)).requests < 8 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        stack.stop()
+    assert counters[worker].requests == 7
+    assert total(counters).requests == 8
