@@ -42,6 +42,7 @@ PROBES: tuple[Probe, ...] = (
     Probe("sleep", "waits 20 ms without CPU (calibration)", query="ms=20"),
     Probe("cpu", "spins 10 ms of thread CPU (calibration)", query="ms=10"),
     Probe("lock", "holds a lock shared by every worker for 10 ms (calibration)", query="ms=10"),
+    Probe("status", "answers the status ?code= asks for, e.g. 500 or 302 (error handling)", query="code=200"),
 )
 
 BY_NAME: dict[str, Probe] = {probe.name: probe for probe in PROBES}

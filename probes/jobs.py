@@ -6,12 +6,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
-
 from . import project
 from .bench.frontends import FrontUnavailable, nginx_version
-from .bench.model import Check, Metadata, Skipped, Suite, ViewCost
+from .bench.model import Check, Metadata, Run, Skipped, Suite, ViewCost
 from .bench.ports import PortTaken
+from .bench.runner import LoadPlan, sweep
 from .bench.servers import ServerConfig
 from .bench.services import Memcached, ServiceUnavailable, memcached_answers, parse_address, start_memcached
 from .bench.stack import NotApplicable, Stack, http_get, start_stack
@@ -109,7 +108,7 @@ def view_cost_job(
 
 def _metadata() -> Metadata:
     extra = {"nginx": version} if (version := nginx_version()) else {}
-    return Metadata.collect(settings_module=settings.SETTINGS_MODULE, extra_versions=extra)
+    return Metadata.collect(settings_module=project.settings_module(), extra_versions=extra)
 
 
 class Harness:
@@ -225,3 +224,41 @@ def check_job(
         progress(f"check {index}/{len(configs)}: {config.label}")
         checks.append(check_one(harness, config))
     return Suite(metadata=_metadata(), checks=tuple(checks))
+
+
+def sweep_job(
+    configs: Sequence[ServerConfig],
+    plan: LoadPlan,
+    *,
+    probe: Probe | None,
+    supervisor: Supervisor,
+    run_dir: Path,
+    memcached_address: str | None,
+    progress: Progress,
+    on_suite: Callable[[Suite], None],
+) -> Suite:
+    """servebench's sweep: each configuration under load; on_suite gets the results after each one."""
+    services = provide_services(
+        [probe] if probe else [], supervisor=supervisor, memcached_address=memcached_address, required=True
+    )
+    harness = Harness(run_dir=run_dir, supervisor=supervisor, memcached=services.memcached)
+    metadata = _metadata()
+    service_pids = (
+        {"memcached": services.memcached.child.pid} if services.memcached and services.memcached.child else {}
+    )
+    runs: list[Run] = []
+
+    def on_run(run: Run) -> None:
+        runs.append(run)
+        on_suite(Suite(metadata=metadata, runs=tuple(runs)))
+
+    sweep(
+        configs,
+        plan,
+        start=harness.start,
+        service_pids=service_pids,
+        progress=progress,
+        on_run=on_run,
+        start_errors=START_ERRORS,
+    )
+    return Suite(metadata=metadata, runs=tuple(runs))

@@ -73,10 +73,15 @@ def delete_owned_sessions() -> int:
     return deleted
 
 
+def settings_module() -> str:
+    """The settings module in use (override_settings hides it: fall back to the environment)."""
+    return getattr(settings, "SETTINGS_MODULE", None) or os.environ.get("DJANGO_SETTINGS_MODULE", "")
+
+
 def import_roots() -> list[str]:
     """Directories from which the settings and WSGI modules import: the servers' PYTHONPATH."""
     roots: list[str] = []
-    for dotted in (settings.SETTINGS_MODULE, getattr(settings, "WSGI_APPLICATION", None) or ""):
+    for dotted in (settings_module(), getattr(settings, "WSGI_APPLICATION", None) or ""):
         top = dotted.split(".", 1)[0]
         if not top:
             continue
@@ -99,7 +104,7 @@ def server_environment(
 ) -> dict[str, str]:
     """The environment every server process gets: same settings, this run's files and services."""
     env = {key: value for key, value in os.environ.items() if key not in {"PYTHONWARNINGS", "PYTHONDEVMODE"}}
-    env["DJANGO_SETTINGS_MODULE"] = settings.SETTINGS_MODULE
+    env["DJANGO_SETTINGS_MODULE"] = settings_module()
     env["PYTHONPATH"] = os.pathsep.join([*import_roots(), *filter(None, [os.environ.get("PYTHONPATH")])])
     env["SERVEBENCH_RUN_DIR"] = str(run_dir)
     if database_path is not None:

@@ -19,4 +19,5 @@ urlpatterns = [
     path("sleep/", views.sleep, name="sleep"),
     path("cpu/", views.cpu, name="cpu"),
     path("lock/", views.lock, name="lock"),
+    path("status/", views.status, name="status"),
 ]

@@ -154,6 +154,16 @@ def cpu(request: HttpRequest) -> HttpResponse:
 
 
 @_bounded
+def status(request: HttpRequest) -> HttpResponse:
+    code = _int_param(request, "code", default=200, low=200, high=599)
+    # A redirect must name where it goes: servebench reports the Location.
+    response = HttpResponse(f"status {code}\n", content_type="text/plain", status=code)
+    if 300 <= code < 400:
+        response["Location"] = request.path + "?code=200"
+    return response
+
+
+@_bounded
 def lock(request: HttpRequest) -> HttpResponse:
     ms = _int_param(request, "ms", default=10, low=0, high=MAX_MS)
     # A new open file description per request: flock then serializes threads

@@ -22,8 +22,9 @@ BODIES = {
     "sleep": b"slept 20 ms\n",
     "cpu": b"spun 10 ms of CPU\n",
     "lock": b"held the lock 10 ms\n",
+    "status": b"status 200\n",
 }
-QUERIES = {"sleep": "?ms=20", "cpu": "?ms=10", "lock": "?ms=10"}
+QUERIES = {"sleep": "?ms=20", "cpu": "?ms=10", "lock": "?ms=10", "status": "?code=200"}
 
 
 @pytest.mark.django_db
@@ -102,6 +103,13 @@ def test_bad_parameters_get_400_with_a_message(client: Client, url: str) -> None
     response = client.get(url)
     assert response.status_code == 400
     assert b"must be an integer from" in response.content
+
+
+def test_status_probe_answers_errors_and_redirects(client: Client) -> None:
+    assert client.get("/probes/status/?code=500").status_code == 500
+    redirect = client.get("/probes/status/?code=302")
+    assert (redirect.status_code, redirect["Location"]) == (302, "/probes/status/?code=200")
+    assert client.get("/probes/status/?code=700").status_code == 400
 
 
 def test_sleep_costs_wall_time_not_cpu(client: Client) -> None:

@@ -77,3 +77,15 @@ def test_orphans_of_a_session_are_stopped_too(run_dir: Path) -> None:
         child.popen.wait(timeout=10)
         assert [p for p in session_members(child.pid) if p.state != "Z"]
     assert session_members(child.pid) == []
+
+
+def test_the_cause_stays_in_the_log_tail(supervisor: Supervisor) -> None:
+    script = (
+        "import sys\nprint('ValueError: the real cause')\nfor i in range(40): print('noise', i)\nsys.exit(1)"
+    )
+    child = supervisor.spawn("noisy", [PY, "-c", script])
+    with pytest.raises(StartFailed) as excinfo:
+        child.wait_ready(lambda: False, timeout_s=10)
+    message = str(excinfo.value)
+    assert "ValueError: the real cause" in message
+    assert "noise 39" in message and "noise 10" not in message

@@ -135,7 +135,10 @@ class TimingWrapper:
     """WSGI middleware: wall and thread CPU time inside the app call, the body iteration and close()."""
 
     def __init__(
-        self, app: Callable[..., Iterable[bytes]], stats_dir: Path, db_timer: Callable[[DbTally], Any] | None = None
+        self,
+        app: Callable[..., Iterable[bytes]],
+        stats_dir: Path,
+        db_timer: Callable[[DbTally], Any] | None = None,
     ) -> None:
         self.app = app
         self.stats_dir = stats_dir

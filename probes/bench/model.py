@@ -125,6 +125,83 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Sample:
+    """One measured window of one configuration (one repeat)."""
+
+    generator: str
+    duration_s: float
+    requests: int
+    ok: int
+    errors: dict[str, int]
+    status_counts: dict[str, int]
+    redirect_location: str | None
+    latency_ms: dict[str, float]  # p50, p90, p99, max, mean
+    cpu_s: dict[
+        str, float
+    ]  # CPU seconds per role in the window: client, server, nginx, memcached, servebench
+    machine_busy_s: float  # all cores, from /proc/stat
+    wall_s: float
+    cores: int
+    app: dict[str, int]  # the timing wrapper's AppCounters over the window (ns, counts)
+    served_by_pid: dict[str, int]  # requests each server process completed in the window
+
+    @property
+    def ok_per_s(self) -> float:
+        return self.ok / self.duration_s if self.duration_s > 0 else 0.0
+
+    def cpu_us_per_request(self, role: str) -> float | None:
+        """CPU µs one role spent per completed request (None when it was not measured)."""
+        if role not in self.cpu_s or not self.requests:
+            return None
+        return 1e6 * self.cpu_s[role] / self.requests
+
+    @property
+    def unexplained_cpu_s(self) -> float:
+        """Machine CPU no role accounts for (other processes, kernel, the client's start-up)."""
+        return self.machine_busy_s - sum(self.cpu_s.values())
+
+
+@dataclass(frozen=True)
+class Run:
+    """One configuration under load: its repeats, memory, and how far to trust it."""
+
+    label: str
+    kind: str
+    workers: int
+    threads: int
+    front: str
+    socket: str
+    app: str
+    path: str
+    concurrency: int
+    keepalive: bool
+    generator: str
+    samples: tuple[Sample, ...] = ()
+    memory: tuple[dict[str, Any], ...] = ()  # every process of the server tree (metrics.ProcessMemory)
+    nginx_memory: tuple[dict[str, Any], ...] = ()
+    quality: str = "failing"  # ok, noisy, client-bound or failing
+    quality_reasons: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    error: str = ""  # why it could not be measured at all
+
+    @property
+    def workers_memory(self) -> tuple[dict[str, Any], ...]:
+        return tuple(p for p in self.memory if p["role"] == "worker")
+
+    @property
+    def total_pss_bytes(self) -> int:
+        return sum(int(p["pss_bytes"]) for p in self.memory)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Run:
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        values["samples"] = tuple(_build(Sample, item) for item in data.get("samples", ()))
+        for name in ("memory", "nginx_memory", "quality_reasons", "warnings"):
+            values[name] = tuple(data.get(name, ()))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
 class Suite:
     """Everything one servebench invocation measured."""
 
@@ -132,6 +209,8 @@ class Suite:
     view_costs: tuple[ViewCost, ...] = ()
     skipped: tuple[Skipped, ...] = ()
     checks: tuple[Check, ...] = ()
+    runs: tuple[Run, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": FORMAT, **asdict(self)}
@@ -144,6 +223,8 @@ class Suite:
             metadata=_build(Metadata, data["metadata"]),
             view_costs=tuple(_build(ViewCost, item) for item in data.get("view_costs", ())),
             skipped=tuple(_build(Skipped, item) for item in data.get("skipped", ())),
+            runs=tuple(Run.from_dict(item) for item in data.get("runs", ())),
+            notes=tuple(data.get("notes", ())),
             checks=tuple(
                 _build(Check, {**item, "warnings": tuple(item.get("warnings", ()))})
                 for item in data.get("checks", ())

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -21,3 +23,75 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def median(values: Sequence[float]) -> float:
     return percentile(values, 50)
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Median and range of repeated figures; cv is stdev / mean (pyperf's instability test)."""
+
+    median: float
+    low: float
+    high: float
+    cv: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Spread:
+        if not values:
+            return cls(0.0, 0.0, 0.0, 0.0)
+        mean = statistics.fmean(values)
+        cv = statistics.stdev(values) / mean if len(values) > 1 and mean else 0.0
+        return cls(median(values), min(values), max(values), cv)
+
+
+# Data quality thresholds, in one place (tested in tests/test_sweep_units.py).
+FAILING_ERROR_RATE = 0.01  # more than 1 % of answers were errors
+CLIENT_BOUND_CORES = 0.9  # the load generator used ~ a whole core
+NOISY_CV = 0.10  # stdev above 10 % of the mean, as pyperf warns
+
+
+def assess_quality(
+    *,
+    requests: int,
+    ok: int,
+    client_cores: float,
+    client_us_per_request: float | None,
+    server_us_per_request: float | None,
+    throughput_cv: float,
+    overflow_warnings: int,
+    errors: dict[str, int] | None = None,
+    status_counts: dict[str, int] | None = None,
+    redirect_location: str | None = None,
+) -> tuple[str, tuple[str, ...]]:
+    """ok / noisy / client-bound / failing, with the reasons (worst first)."""
+    failing = []
+    if redirect_location:
+        failing.append(f"the URL redirects to {redirect_location}: load that URL instead")
+    error_rate = 1 - ok / requests if requests else 1.0
+    if requests == 0 or ok == 0 or error_rate > FAILING_ERROR_RATE:
+        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted((errors or {}).items()))
+        statuses = ", ".join(f"{code}: {count}" for code, count in sorted((status_counts or {}).items()))
+        what = f"{100 * error_rate:.1f} % of answers were errors" if requests else "no answer at all"
+        failing.append(
+            what + (f" ({kinds})" if kinds else "") + (f"; statuses {statuses}" if statuses else "")
+        )
+    if overflow_warnings:
+        failing.append(f"the server's log reports {overflow_warnings} queue overflow(s) or worker deaths")
+    if failing:
+        return "failing", tuple(failing)
+    client_bound = []
+    if client_cores >= CLIENT_BOUND_CORES:
+        client_bound.append(f"the load generator used {client_cores:.2f} cores")
+    if (
+        client_us_per_request is not None
+        and server_us_per_request is not None
+        and client_us_per_request > server_us_per_request
+    ):
+        client_bound.append(
+            f"the load generator spent more CPU per request ({client_us_per_request:.0f} µs)"
+            f" than the server ({server_us_per_request:.0f} µs)"
+        )
+    if client_bound:
+        return "client-bound", tuple(client_bound)
+    if throughput_cv > NOISY_CV:
+        return "noisy", (f"r/s varied {100 * throughput_cv:.0f} % (stdev/mean) between repeats",)
+    return "ok", ()

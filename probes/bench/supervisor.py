@@ -13,6 +13,7 @@ import atexit
 import contextlib
 import ctypes
 import os
+import re
 import signal
 import subprocess
 import time
@@ -22,6 +23,7 @@ from pathlib import Path
 
 PR_SET_CHILD_SUBREAPER = 36
 POLL_S = 0.02
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)(: .*)?$")
 
 
 class StartFailed(RuntimeError):
@@ -88,12 +90,18 @@ class Child:
         return self.popen.poll() is None
 
     def log_tail(self, lines: int = 12) -> str:
-        """The last lines the child wrote to its log."""
+        """The last lines the child wrote to its log, and the last exception line if it is further up."""
         try:
             text = self.log_path.read_text(errors="replace")
         except FileNotFoundError:
             return ""
-        return "\n".join(text.strip().splitlines()[-lines:])
+        written = text.strip().splitlines()
+        tail = written[-lines:]
+        # Several workers failing at once interleave their tracebacks: keep the cause in view.
+        causes = [line for line in written if _EXCEPTION_LINE.match(line)]
+        if causes and causes[-1] not in tail:
+            tail = [causes[-1], "...", *tail]
+        return "\n".join(tail)
 
     def failure(self, reason: str) -> StartFailed:
         """A StartFailed naming the child, the reason and its log tail."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -10,27 +11,36 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...bench.frontends import nginx_binary
+from ...bench.frontends import SYSTEM_PATH, nginx_binary
+from ...bench.loadgen import GENERATORS, LoadgenError
 from ...bench.model import Suite
 from ...bench.rundir import RunDir
+from ...bench.runner import LoadPlan
 from ...bench.servers import KINDS, ServerConfig, build_matrix, get_kind
 from ...bench.supervisor import StartFailed, Supervisor, signals_raise
-from ...catalog import PROBES, get_probe
+from ...catalog import PROBES, Probe, get_probe
 from ...conf import results_dir
-from ...jobs import JobError, check_job, view_cost_job
-from ...report.text import check_table, view_cost_table
+from ...jobs import JobError, check_job, sweep_job, view_cost_job
+from ...project import host_header
+from ...report.text import check_table, sweep_table, view_cost_table
 
-DEFAULT_CHECK_WORKERS = "2"
+DEFAULT_WORKERS = {"check": "2", "sweep": "1,4"}
+Job = Callable[[Supervisor, Path, dict[str, Any]], Suite]
 
 
-def _positive_ints(text: str) -> list[int]:
+def _positive_ints(text: str, option: str) -> list[int]:
     try:
         values = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise CommandError(f"--workers takes whole numbers separated by commas, not {text!r}") from None
+        raise CommandError(f"{option} takes whole numbers separated by commas, not {text!r}") from None
     if not values or any(value < 1 for value in values):
-        raise CommandError(f"--workers must be whole numbers of at least 1, not {text!r}")
+        raise CommandError(f"{option} must be whole numbers of at least 1, not {text!r}")
     return values
+
+
+def default_generator() -> str:
+    """wrk when installed (the built-in client trails it on connection-per-request servers), else builtin."""
+    return "wrk" if shutil.which("wrk", path=SYSTEM_PATH) else "builtin"
 
 
 class Command(BaseCommand):
@@ -51,14 +61,33 @@ class Command(BaseCommand):
         names = ", ".join(p.name for p in PROBES)
         parser.add_argument("--probe", action="append", metavar="NAME", help=f"a probe (repeatable): {names}")
         parser.add_argument(
+            "--url", metavar="PATH", help="a path of this project to load, e.g. /shop/?page=2"
+        )
+        parser.add_argument(
             "--server", action="append", metavar="KIND", help=f"repeatable: {', '.join(KINDS)}"
         )
-        parser.add_argument("--workers", metavar="N,N", help="worker counts, e.g. 1,2,5,10")
+        parser.add_argument("--workers", metavar="N,N", help="worker counts (default: 1,4; --check: 2)")
         parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn-gthread worker")
         parser.add_argument("--front", action="append", choices=("nginx", "direct"), help="repeatable")
         parser.add_argument(
             "--socket", action="append", choices=("tcp", "unix"), help="upstream behind nginx"
         )
+        parser.add_argument(
+            "--loadgen", choices=GENERATORS, help="load generator (default: wrk if installed)"
+        )
+        parser.add_argument(
+            "--concurrency", type=int, help="connections (default: 2 x workers x threads, >= 8)"
+        )
+        parser.add_argument("--duration", type=float, default=2.0, help="seconds per measured window")
+        parser.add_argument("--warmup", type=float, default=0.5, help="seconds of warm-up per configuration")
+        parser.add_argument("--repeat", type=int, default=3, help="measured windows per configuration")
+        parser.add_argument(
+            "--no-keepalive", action="store_true", help="a new connection per request (as ab)"
+        )
+        parser.add_argument(
+            "--rate", type=float, help="constant rate in r/s (latency corrected for omission)"
+        )
+        parser.add_argument("--header", action="append", metavar="'NAME: VALUE'", help="extra request header")
         parser.add_argument("--json", metavar="PATH", help="also write the results to this JSON file")
         parser.add_argument(
             "--memcached", metavar="HOST:PORT", help="use this memcached instead of starting one"
@@ -66,33 +95,37 @@ class Command(BaseCommand):
         parser.add_argument("--keep-run-dir", action="store_true", help="keep logs and configs of the run")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        job: Callable[[Supervisor, Path, dict[str, Any]], Suite]
+        job: Job
         render: Callable[[Suite], str]
-        if options["check"]:
-            job, render = self._check, check_table
-        else:  # the default job until the sweep exists
-            job, render = self._view_cost, view_cost_table
+        if options["view_cost"]:
+            job, render, kind = self._view_cost, view_cost_table, "view-cost"
+        elif options["check"]:
+            job, render, kind = self._check, check_table, "check"
+        else:
+            job, render, kind = self._sweep, sweep_table, "sweep"
+        self._paths = self._result_paths(kind, options["json"])
         suite = self._run(job, options)
         self.stdout.write(render(suite))
-        self._save(suite, options["json"])
+        self._save(suite, announce=True)
         failed = [
             check for check in suite.checks if not check.ok and not check.reason.startswith("not applicable")
         ]
         if failed:
             raise CommandError(f"{len(failed)} of {len(suite.checks)} configurations failed")
+        broken = [run for run in suite.runs if run.error]
+        if broken:
+            raise CommandError(f"{len(broken)} of {len(suite.runs)} configurations could not be measured")
 
-    def _run(
-        self, job: Callable[[Supervisor, Path, dict[str, Any]], Suite], options: dict[str, Any]
-    ) -> Suite:
+    def _run(self, job: Job, options: dict[str, Any]) -> Suite:
         run_dir = RunDir(keep=options["keep_run_dir"])
         try:
             with signals_raise(), Supervisor(run_dir.path) as supervisor:
                 return job(supervisor, run_dir.path, options)
-        except (JobError, StartFailed, RuntimeError) as exc:
+        except (JobError, StartFailed, LoadgenError, RuntimeError, ValueError) as exc:
             raise CommandError(str(exc).splitlines()[0]) from None
         except KeyboardInterrupt:
             raise CommandError(
-                "interrupted: every process servebench started was stopped", returncode=130
+                f"interrupted: every process servebench started was stopped{self._kept()}", returncode=130
             ) from None
         finally:
             run_dir.cleanup()
@@ -100,10 +133,7 @@ class Command(BaseCommand):
                 self.stderr.write(f"run directory kept: {run_dir.path}")
 
     def _view_cost(self, supervisor: Supervisor, run_dir: Path, options: dict[str, Any]) -> Suite:
-        try:
-            probes = [get_probe(name) for name in options["probe"]] if options["probe"] else list(PROBES)
-        except LookupError as exc:
-            raise CommandError(exc.args[0]) from None
+        probes = self._probes(options) or list(PROBES)
         return view_cost_job(
             probes,
             supervisor=supervisor,
@@ -113,48 +143,126 @@ class Command(BaseCommand):
         )
 
     def _check(self, supervisor: Supervisor, run_dir: Path, options: dict[str, Any]) -> Suite:
-        configs = self._matrix(options)
+        configs = self._matrix(options, "check")
         configs += [
             ServerConfig(kind, 1, front=configs[0].front, app="null") for kind in self._kinds(options)
         ]
         return check_job(configs, supervisor=supervisor, run_dir=run_dir, progress=self._progress)
 
+    def _sweep(self, supervisor: Supervisor, run_dir: Path, options: dict[str, Any]) -> Suite:
+        probes = self._probes(options)
+        if options["url"] and probes:
+            raise CommandError("give --url or --probe, not both")
+        if len(probes) > 1:
+            raise CommandError("a sweep loads one URL: give one --probe")
+        probe = probes[0] if probes else (None if options["url"] else get_probe("trivial"))
+        path = self._url(options["url"]) if options["url"] else self._probe_path(probe)
+        plan = self._plan(path, options)
+        return sweep_job(
+            self._matrix(options, "sweep"),
+            plan,
+            probe=probe,
+            supervisor=supervisor,
+            run_dir=run_dir,
+            memcached_address=options["memcached"],
+            progress=self._progress,
+            on_suite=self._save,
+        )
+
+    def _plan(self, path: str, options: dict[str, Any]) -> LoadPlan:
+        if options["duration"] <= 0 or options["warmup"] < 0 or options["repeat"] < 1:
+            raise CommandError("--duration must be > 0, --warmup >= 0 and --repeat >= 1")
+        if options["concurrency"] is not None and options["concurrency"] < 1:
+            raise CommandError("--concurrency must be at least 1")
+        headers = []
+        for raw in options["header"] or []:
+            name, sep, value = raw.partition(":")
+            if not sep or not name.strip():
+                raise CommandError(f"--header takes 'Name: value', not {raw!r}")
+            headers.append((name.strip(), value.strip()))
+        return LoadPlan(
+            path=path,
+            host_header=host_header(),
+            generator=options["loadgen"] or default_generator(),
+            concurrency=options["concurrency"],
+            duration_s=options["duration"],
+            warmup_s=options["warmup"],
+            repeat=options["repeat"],
+            keepalive=not options["no_keepalive"],
+            rate=options["rate"],
+            headers=tuple(headers),
+        )
+
+    def _url(self, url: str) -> str:
+        if not url.startswith("/"):
+            raise CommandError(
+                f"--url takes a path of this project such as /probes/trivial/, not {url!r}:"
+                " servebench only ever loads servers it started on this machine"
+            )
+        return url
+
+    def _probes(self, options: dict[str, Any]) -> list[Probe]:
+        try:
+            return [get_probe(name) for name in options["probe"] or []]
+        except LookupError as exc:
+            raise CommandError(exc.args[0]) from None
+
+    def _probe_path(self, probe: Probe | None) -> str:
+        assert probe is not None
+        try:
+            return probe.path()
+        except LookupError as exc:
+            raise CommandError(exc.args[0]) from None
+
     def _kinds(self, options: dict[str, Any]) -> list[str]:
         if options["server"]:
             try:
-                return [get_kind(name).name for name in options["server"]]
+                kinds = [get_kind(name) for name in options["server"]]
             except LookupError as exc:
                 raise CommandError(exc.args[0]) from None
+            for kind in kinds:
+                if reason := kind.missing():
+                    raise CommandError(f"{kind.name} cannot run here: {reason}")
+            return [kind.name for kind in kinds]
         return [kind.name for kind in KINDS.values() if kind.missing() is None]
 
-    def _matrix(self, options: dict[str, Any]) -> list[ServerConfig]:
-        fronts = options["front"] or (["nginx", "direct"] if nginx_binary() else ["direct"])
+    def _matrix(self, options: dict[str, Any], job: str) -> list[ServerConfig]:
+        if options["threads"] < 1:
+            raise CommandError("--threads must be at least 1")
+        default_fronts = (
+            {"check": ["nginx", "direct"], "sweep": ["nginx"]}[job] if nginx_binary() else ["direct"]
+        )
+        fronts = options["front"] or default_fronts
         if "nginx" in fronts and not nginx_binary():
             raise CommandError("--front nginx: nginx is not installed (Debian: apt-get install nginx)")
         configs = build_matrix(
             kinds=self._kinds(options),
-            workers=_positive_ints(options["workers"] or DEFAULT_CHECK_WORKERS),
+            workers=_positive_ints(options["workers"] or DEFAULT_WORKERS[job], "--workers"),
             fronts=fronts,
             sockets=options["socket"] or ["tcp"],
             threads=options["threads"],
         )
         if not configs:
-            raise CommandError("no configuration can run: FastCGI servers need --front nginx")
+            raise CommandError("no configuration can run: FastCGI servers (flup) need --front nginx")
         return configs
 
     def _progress(self, message: str) -> None:
         sys.stderr.write(f"servebench: {message}\n")
         sys.stderr.flush()
 
-    def _save(self, suite: Suite, json_path: str | None) -> None:
+    def _result_paths(self, kind: str, json_path: str | None) -> list[Path]:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        kind = "check" if suite.checks else "view-cost"
-        paths = [results_dir() / f"{kind}-{stamp}.json"]
-        if json_path:
-            paths.append(Path(json_path))
-        for path in paths:
+        return [results_dir() / f"{kind}-{stamp}.json", *([Path(json_path)] if json_path else [])]
+
+    def _kept(self) -> str:
+        saved = [path for path in self._paths if path.exists()]
+        return f"; what finished is in {saved[0]}" if saved else ""
+
+    def _save(self, suite: Suite, *, announce: bool = False) -> None:
+        for path in self._paths:
             try:
                 suite.dump(path)
             except OSError as exc:
                 raise CommandError(f"cannot write {path}: {exc.strerror}") from None
-            self.stdout.write(f"saved {path}")
+            if announce:
+                self.stdout.write(f"saved {path}")

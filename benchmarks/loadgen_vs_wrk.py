@@ -1,0 +1,241 @@
+"""Built-in load generator vs wrk on the same targets: r/s and the generator's CPU per request.
+
+Run from the repository root:  python benchmarks/loadgen_vs_wrk.py [--repeat 3] [--duration 5]
+
+Targets: (a) nginx serving a small static file, keep-alive, nginx pinned to CPU 1 and the
+generator to CPU 0 (each on its own core); (b) gunicorn -w 2 (sync: it closes every
+connection) with a trivial WSGI app, generator and server sharing both cores.
+CPU figures are the generator's own user/system time in the measured window
+(getrusage in the generator's process; for wrk, of the wrk process that ran the window).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from probes.bench.loadgen import LoadResult, LoadSpec, start_load  # noqa: E402
+
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+NGINX_CONF = """\
+{user}
+worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/client_body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    keepalive_requests 100000000;
+    server {{
+        listen 127.0.0.1:{port};
+        root {tmp}/www;
+        location / {{ }}
+    }}
+}}
+"""
+WSGI_APP = """\
+def application(environ, start_response):
+    body = b"hello from a trivial wsgi app\\n"
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+"""
+
+
+def free_port() -> int:
+    """A port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(port: int, proc: subprocess.Popen, deadline_s: float = 15.0) -> None:
+    """Until something accepts on port, or fail (the server died or the deadline passed)."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with status {proc.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on {port} after {deadline_s} s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """TERM the process group, wait with a deadline, KILL, reap."""
+    if proc.poll() is not None:
+        return
+    for sig, wait_s in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@contextmanager
+def nginx_server() -> Iterator[tuple[int, subprocess.Popen]]:
+    """nginx, one worker, serving a 612-byte static file from a temp dir."""
+    with tempfile.TemporaryDirectory(prefix="servebench-nginx-") as tmp:
+        (Path(tmp) / "www").mkdir()
+        (Path(tmp) / "www" / "index.html").write_bytes(b"x" * 611 + b"\n")
+        port = free_port()
+        user = "user root;" if os.geteuid() == 0 else ""
+        conf = Path(tmp) / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(user=user, tmp=tmp, port=port))
+        argv = ["nginx", "-e", f"{tmp}/error.log", "-p", tmp, "-c", str(conf)]
+        proc = subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL)
+        try:
+            wait_ready(port, proc)
+            yield port, proc
+        finally:
+            stop(proc)
+
+
+@contextmanager
+def gunicorn_server() -> Iterator[tuple[int, subprocess.Popen]]:
+    """gunicorn -w 2 (sync workers) with a trivial WSGI app."""
+    with tempfile.TemporaryDirectory(prefix="servebench-gunicorn-") as tmp:
+        (Path(tmp) / "trivialapp.py").write_text(WSGI_APP)
+        port = free_port()
+        argv = [str(GUNICORN), "-w", "2", "-b", f"127.0.0.1:{port}", "--chdir", tmp]
+        argv += ["--log-level", "warning", "trivialapp:application"]
+        proc = subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL)
+        try:
+            wait_ready(port, proc)
+            yield port, proc
+        finally:
+            stop(proc)
+
+
+def tree_cpu_s(proc: subprocess.Popen) -> float:
+    """User + system CPU of a server's process tree so far."""
+    total = 0.0
+    try:
+        root = psutil.Process(proc.pid)
+        for p in [root, *root.children(recursive=True)]:
+            times = p.cpu_times()
+            total += times.user + times.system
+    except psutil.NoSuchProcess:
+        pass
+    return total
+
+
+def measure(spec: LoadSpec, generator: str, server: subprocess.Popen) -> tuple[LoadResult, float]:
+    """One run; also the server tree's CPU per request (a greedy client steals from it)."""
+    load = start_load(spec, generator=generator)
+    try:
+        os.sched_setaffinity(load.pid, os.sched_getaffinity(0))
+        server_before = tree_cpu_s(server)
+        result = load.wait()
+        server_cpu = tree_cpu_s(server) - server_before
+    finally:
+        load.kill()
+    return result, server_cpu
+
+
+def bench(
+    name: str, server: Callable[[], object], *, keepalive: bool, pin: bool, args: argparse.Namespace
+) -> None:
+    """Alternate builtin and wrk, args.repeat times each; print medians."""
+    runs: dict[str, list[LoadResult]] = {"builtin": [], "wrk": []}
+    with server() as (port, proc):  # type: ignore[attr-defined]
+        if pin:
+            for p in [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]:
+                os.sched_setaffinity(p.pid, {1})
+            os.sched_setaffinity(0, {0})
+        try:
+            spec = LoadSpec(
+                path="/",
+                port=port,
+                concurrency=args.concurrency,
+                duration_s=args.duration,
+                warmup_s=1.0,
+                keepalive=keepalive,
+            )
+            for i in range(args.repeat):
+                order = ("builtin", "wrk") if i % 2 == 0 else ("wrk", "builtin")
+                for generator in order:
+                    result, _ = measure(spec, generator, proc)
+                    runs[generator].append(result)
+                    if result.errors:
+                        print(f"  {generator} run {i}: errors {result.errors}")
+        finally:
+            os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    print(f"\n{name}  (c={args.concurrency}, {args.duration:g} s, median of {args.repeat})")
+    header = f"{'r/s':>9} {'range':>17} {'user µs/req':>12} {'sys µs/req':>11} {'cpu µs/req':>11}"
+    print(f"  {'generator':<9} {header}")
+    medians = {}
+    for generator, results in runs.items():
+        rps = [r.requests_per_s for r in results]
+        user = statistics.median(r.cpu_user_s / r.requests * 1e6 for r in results)
+        system = statistics.median(r.cpu_system_s / r.requests * 1e6 for r in results)
+        total = statistics.median(r.cpu_us_per_request for r in results)
+        medians[generator] = (statistics.median(rps), total)
+        print(
+            f"  {generator:<9} {statistics.median(rps):>9.0f} {min(rps):>8.0f}–{max(rps):<8.0f}"
+            f" {user:>12.2f} {system:>11.2f} {total:>11.2f}"
+        )
+    ratio_rps = medians["builtin"][0] / medians["wrk"][0]
+    ratio_cpu = medians["builtin"][1] / medians["wrk"][1]
+    verdict_rps = "ok" if ratio_rps >= 0.9 else "MISS"
+    verdict_cpu = "ok" if ratio_cpu <= 1.3 else "MISS"
+    print(
+        f"  builtin/wrk: r/s {ratio_rps:.3f} (target >= 0.90: {verdict_rps}),"
+        f" CPU/req {ratio_cpu:.2f}x (target <= 1.3x: {verdict_cpu})"
+    )
+
+
+def main() -> None:
+    """Parse args, run both targets."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--only", choices=("nginx", "gunicorn"))
+    args = parser.parse_args()
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    if args.only in (None, "nginx"):
+        bench(
+            "nginx static file, keep-alive, nginx on CPU 1, client on CPU 0",
+            nginx_server,
+            keepalive=True,
+            pin=True,
+            args=args,
+        )
+    if args.only in (None, "gunicorn"):
+        bench(
+            "gunicorn -w 2 sync, trivial WSGI app (server closes each connection), shared cores",
+            gunicorn_server,
+            keepalive=True,
+            pin=False,
+            args=args,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""Child entry point: run one generator and print its LoadResult as one JSON line on stdout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+
+from .model import LoadgenError, LoadSpec
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse --spec-json/--generator, run, print the result JSON; 1 on failure."""
+    parser = argparse.ArgumentParser(prog="python -m probes.bench.loadgen")
+    parser.add_argument("--spec-json", required=True)
+    parser.add_argument("--generator", default="builtin", choices=("builtin", "wrk", "ab"))
+    args = parser.parse_args(argv)
+    try:
+        spec = LoadSpec.from_dict(json.loads(args.spec_json))
+    except (ValueError, TypeError) as exc:
+        print(f"invalid spec: {exc}", file=sys.stderr)
+        return 2
+    from .process import deadline_s
+    from .runners import run_in_process
+
+    # A last resort if the parent is gone: the default SIGALRM action ends this process.
+    signal.alarm(int(deadline_s(spec, args.generator)) + 5)
+    try:
+        result = run_in_process(spec, args.generator)
+    except (LoadgenError, ValueError) as exc:
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write(json.dumps(result.to_dict()) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,248 @@
+"""Adapters that run wrk or ab and translate their output into a LoadResult."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import resource
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .model import LoadgenError, LoadgenUnavailable, LoadResult, LoadSpec, ceil_s, nonzero
+
+_MARKER = "SERVEBENCH_JSON "
+# wrk calls done() once at the end; a response() hook would cost it a Lua call per response,
+# so status codes are not collected in the measured run (see _status_class).
+_WRK_SCRIPT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "%s{\\"duration_us\\":%.0f,\\"requests\\":%.0f,\\"bytes\\":%.0f,\\"connect\\":%.0f,"
+    .. "\\"read\\":%.0f,\\"write\\":%.0f,\\"status\\":%.0f,\\"timeout\\":%.0f,"
+    .. "\\"p50_us\\":%.3f,\\"p90_us\\":%.3f,\\"p99_us\\":%.3f,"
+    .. "\\"max_us\\":%.3f,\\"mean_us\\":%.3f}\\n",
+    "MARKER", summary.duration, summary.requests, summary.bytes, e.connect, e.read, e.write,
+    e.status, e.timeout, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, latency.mean))
+end
+""".replace("MARKER", _MARKER)
+
+
+def check_supported(spec: LoadSpec, generator: str) -> None:
+    """Raise ValueError or LoadgenUnavailable before starting a generator that cannot run spec."""
+    if generator == "builtin":
+        return
+    if generator not in ("wrk", "ab"):
+        raise ValueError(f"unknown generator {generator!r} (builtin, wrk, ab)")
+    if spec.unix_socket is not None:
+        raise ValueError(f"{generator} cannot connect to a unix socket; use generator='builtin'")
+    if spec.rate is not None:
+        raise ValueError(f"{generator} has no constant-rate mode (that is wrk2); use generator='builtin'")
+    if shutil.which(generator) is None:
+        raise LoadgenUnavailable(f"{generator} not found on PATH")
+
+
+def _url(spec: LoadSpec) -> str:
+    host = spec.connect_host
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{spec.port}{spec.path}"
+
+
+def _header_args(spec: LoadSpec, *, connection_close: bool) -> list[str]:
+    args = ["-H", f"Host: {spec.host_header}"]
+    for name, value in spec.headers:
+        args += ["-H", f"{name}: {value}"]
+    if connection_close:
+        args += ["-H", "Connection: close"]
+    return args
+
+
+def _status_class(spec: LoadSpec) -> tuple[int | None, str | None]:
+    """One request before the run: wrk and ab cannot tell 3xx apart; learn if the URL redirects."""
+    conn = http.client.HTTPConnection(spec.connect_host, spec.port, timeout=spec.timeout_s)
+    try:
+        conn.request("GET", spec.path, headers={"Host": spec.host_header, **dict(spec.headers)})
+        response = conn.getresponse()
+        response.read()
+        return response.status, response.getheader("Location")
+    except (OSError, http.client.HTTPException):
+        return None, None
+    finally:
+        conn.close()
+
+
+def _run_measured(argv: list[str], timeout_s: float) -> tuple[str, str, float, float]:
+    """Run argv to completion; return stdout, stderr and the user/system CPU it used."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise LoadgenError(f"{argv[0]} did not finish within {timeout_s:.0f} s") from exc
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    user_s, system_s = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+    return done.stdout, done.stderr, user_s, system_s
+
+
+def _classify(
+    generator: str, good: int, bad: int, preflight: int | None
+) -> tuple[int, dict[str, int], dict[int, int], list[str]]:
+    """Split the tool's good/bad response counts into ok / redirect / non2xx.
+
+    wrk counts 3xx as good and ab counts them as bad (non-2xx); neither says which
+    code it saw, so one preflight request tells whether this URL redirects.
+    """
+    notes = [f"{generator} reports no status codes; status_counts inferred from a preflight request"]
+    redirects = preflight is not None and 300 <= preflight < 400
+    good_redirect = redirects and generator == "wrk"
+    bad_redirect = redirects and generator == "ab"
+    ok = 0 if good_redirect else good
+    errors = {
+        "redirect": good if good_redirect else bad if bad_redirect else 0,
+        "non2xx": 0 if bad_redirect else bad,
+    }
+    counts: dict[int, int] = {}
+    if preflight is not None:
+        counts[preflight] = bad if (preflight >= 400 or bad_redirect) else good
+    return ok, errors, {k: v for k, v in counts.items() if v}, notes
+
+
+def run_wrk(spec: LoadSpec) -> LoadResult:
+    """wrk -t1 -cC -dD with a done() script printing JSON; warm-up is a separate wrk run."""
+    check_supported(spec, "wrk")
+    preflight, location = _status_class(spec)
+    with tempfile.TemporaryDirectory(prefix="servebench-wrk-") as tmp:
+        script = Path(tmp) / "summary.lua"
+        script.write_text(_WRK_SCRIPT)
+        base = ["wrk", "-t1", f"-c{spec.concurrency}", f"--timeout={ceil_s(spec.timeout_s)}s"]
+        base += _header_args(spec, connection_close=not spec.keepalive)
+        base += ["-s", str(script), _url(spec)]
+        if spec.warmup_s > 0:
+            warm = ceil_s(spec.warmup_s)
+            _run_measured(base[:1] + [f"-d{warm}s"] + base[1:], warm + spec.timeout_s + 10)
+        duration = ceil_s(spec.duration_s)
+        out, err, user_s, system_s = _run_measured(
+            base[:1] + [f"-d{duration}s", "--latency"] + base[1:], duration + spec.timeout_s + 10
+        )
+    line = next((ln for ln in out.splitlines() if ln.startswith(_MARKER)), None)
+    if line is None:
+        raise LoadgenError(f"wrk printed no summary: {(out + err).strip()[-300:]}")
+    s = json.loads(line[len(_MARKER) :])
+    requests = int(s["requests"])
+    failed_status = int(s["status"])
+    ok, errors, counts, notes = _classify("wrk", requests - failed_status, failed_status, preflight)
+    errors |= {"connect": int(s["connect"]), "reset": int(s["read"] + s["write"])}
+    errors["timeout"] = int(s["timeout"])
+    if spec.duration_s != duration or spec.warmup_s != ceil_s(spec.warmup_s):
+        notes.append("wrk takes whole seconds: durations rounded up")
+    # wrk stops counting at -d but reports no in-window cap: max_requests is not enforced.
+    return LoadResult(
+        generator="wrk",
+        duration_s=s["duration_us"] / 1e6,
+        requests=requests,
+        ok=ok,
+        errors=nonzero(errors),
+        status_counts=counts,
+        redirect_location=location if preflight is not None and 300 <= preflight < 400 else None,
+        latency_ms={k: round(s[f"{k}_us"] / 1000, 6) for k in ("p50", "p90", "p99", "max", "mean")},
+        bytes_received=int(s["bytes"]),
+        cpu_user_s=round(user_s, 6),
+        cpu_system_s=round(system_s, 6),
+        notes=tuple(notes),
+    )
+
+
+def _ab_number(out: str, label: str, default: float | None = None) -> float:
+    found = re.search(rf"^{re.escape(label)}:\s+([\d.]+)", out, re.MULTILINE)
+    if found is None:
+        if default is None:
+            raise LoadgenError(f"ab output has no {label!r}: {out.strip()[-300:]}")
+        return default
+    return float(found.group(1))
+
+
+def parse_ab(out: str) -> dict[str, Any]:
+    """The figures servebench needs from ab's report."""
+    failed = re.search(r"\(Connect: (\d+), Receive: (\d+), Length: (\d+), Exceptions: (\d+)\)", out)
+    connect, receive, length, exceptions = (int(x) for x in failed.groups()) if failed else (0,) * 4
+    percentiles = {int(p): float(v) for p, v in re.findall(r"^\s+(\d+)%\s+(\d+)", out, re.MULTILINE)}
+    total = re.search(r"^Total:\s+(\d+)\s+([\d.]+)", out, re.MULTILINE)
+    return {
+        "requests": int(_ab_number(out, "Complete requests")),
+        "failed": int(_ab_number(out, "Failed requests", 0)),
+        "non2xx": int(_ab_number(out, "Non-2xx responses", 0)),
+        "duration_s": _ab_number(out, "Time taken for tests"),
+        "bytes": int(_ab_number(out, "Total transferred", 0)),
+        "connect": connect,
+        "receive": receive,
+        "length": length,
+        "exceptions": exceptions,
+        "latency_ms": {
+            "p50": percentiles.get(50, 0.0),
+            "p90": percentiles.get(90, 0.0),
+            "p99": percentiles.get(99, 0.0),
+            "max": percentiles.get(100, 0.0),
+            "mean": float(total.group(2)) if total else 0.0,
+        },
+    }
+
+
+def run_ab(spec: LoadSpec) -> LoadResult:
+    """ab -c C -t T -n N (-k for keep-alive); warm-up is a separate ab run."""
+    check_supported(spec, "ab")
+    preflight, location = _status_class(spec)
+    # -l: dynamic pages vary in length, which ab would otherwise count as failures.
+    # -r: keep going after a receive error instead of aborting the whole run.
+    base = ["ab", "-q", "-l", "-r", f"-c{spec.concurrency}", f"-s{ceil_s(spec.timeout_s)}"]
+    base += ["-k"] if spec.keepalive else []
+    base += _header_args(spec, connection_close=False)
+    if spec.warmup_s > 0:
+        warm = ceil_s(spec.warmup_s)
+        _run_measured(base + [f"-t{warm}", f"-n{spec.max_requests}", _url(spec)], warm + 30)
+    duration = ceil_s(spec.duration_s)
+    out, err, user_s, system_s = _run_measured(
+        base + [f"-t{duration}", f"-n{spec.max_requests}", _url(spec)],
+        duration + spec.timeout_s + 30,
+    )
+    if "Complete requests" not in out:
+        if "refused" not in err:
+            raise LoadgenError(f"ab failed: {(out + err).strip()[-300:]}")
+        # ab gives up at the first refused connect: report it as such, not as a crash.
+        return LoadResult(
+            generator="ab",
+            duration_s=0.0,
+            requests=0,
+            ok=0,
+            errors={"connect": 1},
+            status_counts={},
+            redirect_location=None,
+            latency_ms={},
+            bytes_received=0,
+            cpu_user_s=round(user_s, 6),
+            cpu_system_s=round(system_s, 6),
+            notes=("ab stops at the first refused connection",),
+        )
+    a = parse_ab(out)
+    requests = int(a["requests"]) - int(a["failed"])
+    # ab may count a response as both failed (e.g. cut at the time limit) and non-2xx.
+    non2xx = min(int(a["non2xx"]), requests)
+    ok, errors, counts, notes = _classify("ab", requests - non2xx, non2xx, preflight)
+    errors |= {"connect": a["connect"], "reset": a["receive"], "malformed": a["exceptions"]}
+    notes.append("ab latency percentiles are whole milliseconds and include connect time")
+    return LoadResult(
+        generator="ab",
+        duration_s=float(a["duration_s"]),
+        requests=requests,
+        ok=ok,
+        errors=nonzero(errors),
+        status_counts=counts,
+        redirect_location=location if preflight is not None and 300 <= preflight < 400 else None,
+        latency_ms=dict(a["latency_ms"]),
+        bytes_received=int(a["bytes"]),
+        cpu_user_s=round(user_s, 6),
+        cpu_system_s=round(system_s, 6),
+        notes=tuple(notes),
+    )

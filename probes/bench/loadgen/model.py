@@ -1,0 +1,176 @@
+"""What a load run asks for (LoadSpec) and what it measured (LoadResult)."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+FORMAT = "servebench/1"
+GENERATORS = ("builtin", "wrk", "ab")
+ERROR_KINDS = ("connect", "reset", "timeout", "non2xx", "redirect", "malformed")
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+PERCENTILE_KEYS = ("p50", "p90", "p99", "max", "mean")
+
+
+class LoadgenError(RuntimeError):
+    """The load generator failed to produce a result."""
+
+
+class LoadgenUnavailable(LoadgenError):
+    """The requested generator cannot run here (missing binary, unsupported option)."""
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """One load run: where to send GET requests, how many at once, for how long."""
+
+    path: str
+    host: str = "127.0.0.1"
+    port: int | None = None
+    unix_socket: str | None = None
+    host_header: str = "127.0.0.1"
+    headers: tuple[tuple[str, str], ...] = ()
+    concurrency: int = 8
+    duration_s: float = 5.0
+    warmup_s: float = 1.0
+    max_requests: int = 1_000_000
+    keepalive: bool = True
+    rate: float | None = None
+    timeout_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not self.path.startswith("/"):
+            raise ValueError(f"path must start with '/': {self.path!r}")
+        # servebench measures servers on this machine only; it must never load a remote host.
+        if self.host not in LOOPBACK_HOSTS:
+            raise ValueError(f"host must be one of {', '.join(LOOPBACK_HOSTS)}, not {self.host!r}")
+        if (self.port is None) == (self.unix_socket is None):
+            raise ValueError("give exactly one of port and unix_socket")
+        if self.port is not None and not 0 < self.port < 65536:
+            raise ValueError(f"port out of range: {self.port}")
+        if self.concurrency < 1 or self.max_requests < 1:
+            raise ValueError("concurrency and max_requests must be >= 1")
+        if self.duration_s <= 0 or self.warmup_s < 0 or self.timeout_s <= 0:
+            raise ValueError("duration_s and timeout_s must be > 0, warmup_s >= 0")
+        if self.rate is not None and self.rate <= 0:
+            raise ValueError("rate must be > 0 requests/s")
+        for name, value in self.headers:
+            if any(c in name + value for c in "\r\n") or ":" in name:
+                raise ValueError(f"invalid header {name!r}")
+        object.__setattr__(self, "headers", tuple(tuple(h) for h in self.headers))
+
+    @property
+    def connect_host(self) -> str:
+        """The address to connect to ('localhost' pinned to IPv4 so every generator agrees)."""
+        return "127.0.0.1" if self.host == "localhost" else self.host
+
+    def request_bytes(self) -> bytes:
+        """The request, encoded once; 'Connection: close' when keep-alive is off."""
+        lines = [f"GET {self.path} HTTP/1.1", f"Host: {self.host_header}"]
+        lines += [f"{name}: {value}" for name, value in self.headers]
+        if not self.keepalive:
+            lines.append("Connection: close")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict."""
+        d = asdict(self)
+        d["headers"] = [list(h) for h in self.headers]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LoadSpec:
+        """Inverse of to_dict."""
+        d = dict(d)
+        d["headers"] = tuple(tuple(h) for h in d.get("headers", ()))
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What one generator measured in the measured window (warm-up excluded)."""
+
+    generator: str
+    duration_s: float
+    requests: int
+    ok: int
+    errors: dict[str, int]
+    status_counts: dict[int, int]
+    redirect_location: str | None
+    latency_ms: dict[str, float]
+    bytes_received: int
+    # CPU the generator itself spent in the measured window (getrusage in the child),
+    # so interpreter start-up, warm-up and the histogram build are not charged to it.
+    cpu_user_s: float | None = None
+    cpu_system_s: float | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def ok_per_s(self) -> float:
+        """2xx responses per second of the measured window."""
+        return self.ok / self.duration_s if self.duration_s > 0 else 0.0
+
+    @property
+    def requests_per_s(self) -> float:
+        """Responses (any status) per second of the measured window."""
+        return self.requests / self.duration_s if self.duration_s > 0 else 0.0
+
+    @property
+    def cpu_us_per_request(self) -> float | None:
+        """Generator CPU (user + system) per response, in microseconds."""
+        if self.cpu_user_s is None or self.cpu_system_s is None or not self.requests:
+            return None
+        return (self.cpu_user_s + self.cpu_system_s) / self.requests * 1e6
+
+    def to_dict(self) -> dict[str, Any]:
+        """Versioned, JSON-able dict (int keys of status_counts become strings in JSON)."""
+        d = asdict(self)
+        d["notes"] = list(self.notes)
+        d["format"] = FORMAT
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LoadResult:
+        """Inverse of to_dict, also after a JSON round trip."""
+        d = dict(d)
+        fmt = d.pop("format", FORMAT)
+        if fmt != FORMAT:
+            raise ValueError(f"unsupported result format {fmt!r}")
+        d["status_counts"] = {int(k): int(v) for k, v in d["status_counts"].items()}
+        d["errors"] = {str(k): int(v) for k, v in d["errors"].items()}
+        d["latency_ms"] = {str(k): float(v) for k, v in d["latency_ms"].items()}
+        d["notes"] = tuple(d.get("notes", ()))
+        return cls(**d)
+
+
+def latency_summary_ms(latencies_ns: Iterable[int]) -> dict[str, float]:
+    """p50/p90/p99/max/mean in ms from raw latencies in ns, through an HdrHistogram."""
+    from hdrh.histogram import HdrHistogram
+
+    # 1 µs .. 1 h at 3 significant digits; values are recorded in µs.
+    histogram = HdrHistogram(1, 3_600_000_000, 3)
+    # Counting equal µs values first turns 100k record_value calls into a few thousand.
+    for value_us, count in Counter(max(1, ns // 1000) for ns in latencies_ns).items():
+        histogram.record_value(min(value_us, 3_600_000_000), count)
+    if histogram.get_total_count() == 0:
+        return {}
+    return {
+        "p50": histogram.get_value_at_percentile(50) / 1000,
+        "p90": histogram.get_value_at_percentile(90) / 1000,
+        "p99": histogram.get_value_at_percentile(99) / 1000,
+        "max": histogram.get_max_value() / 1000,
+        "mean": round(histogram.get_mean_value() / 1000, 6),
+    }
+
+
+def nonzero(counts: dict[str, int]) -> dict[str, int]:
+    """Only the error kinds that happened."""
+    return {kind: n for kind, n in counts.items() if n}
+
+
+def ceil_s(seconds: float) -> int:
+    """Whole seconds, at least 1 (wrk and ab take integer durations)."""
+    return max(1, math.ceil(seconds - 1e-9))

@@ -1,0 +1,226 @@
+"""One sweep: for each configuration start, warm up, load, sample, stop.
+
+The engine never prints: progress goes through a callback, and every finished
+Run goes to `on_run` at once, so a crash or Ctrl-C keeps what was measured.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+
+from . import appstats
+from .loadgen import LoadgenError, LoadResult, LoadSpec, run_load
+from .memory import measure_tree_memory
+from .metrics import cpu_between, snapshot_cpu
+from .model import Run, Sample
+from .servers import ServerConfig
+from .stack import Stack
+from .stats import Spread, assess_quality
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """How each configuration is loaded."""
+
+    path: str
+    host_header: str
+    generator: str = "builtin"
+    concurrency: int | None = None  # None: above the worker count (2 x workers x threads, at least 8)
+    duration_s: float = 2.0
+    warmup_s: float = 0.5
+    repeat: int = 3
+    keepalive: bool = True
+    rate: float | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    max_requests: int = 1_000_000
+    timeout_s: float = 10.0
+
+    def concurrency_for(self, config: ServerConfig) -> int:
+        return self.concurrency or max(8, 2 * config.workers * config.threads)
+
+    def seconds_per_config(self) -> float:
+        """A rough estimate for progress lines: start, warm-up, windows, memory, stop."""
+        return 3.0 + self.warmup_s + self.repeat * (self.duration_s + 0.3)
+
+
+StartStack = Callable[[ServerConfig], Stack]
+Progress = Callable[[str], None]
+
+
+def _self_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _spec(plan: LoadPlan, stack: Stack, concurrency: int, *, duration_s: float) -> LoadSpec:
+    return LoadSpec(
+        path=plan.path,
+        port=stack.port,
+        host_header=plan.host_header,
+        headers=plan.headers,
+        concurrency=concurrency,
+        duration_s=duration_s,
+        warmup_s=0.0,
+        max_requests=plan.max_requests,
+        keepalive=plan.keepalive,
+        rate=plan.rate,
+        timeout_s=plan.timeout_s,
+    )
+
+
+def measure_window(
+    stack: Stack, spec: LoadSpec, *, generator: str, service_pids: dict[str, int]
+) -> tuple[Sample, dict[int, appstats.AppCounters]]:
+    """One measured window: CPU of every role, the app's own counters, the generator's figures."""
+    roles = {"server": [stack.server.pid], **{name: [pid] for name, pid in service_pids.items()}}
+    if stack.front is not None:
+        roles["nginx"] = [stack.front.pid]
+    stats_dir = stack.stats_dir
+    app_before = appstats.read_counters(stats_dir) if stats_dir else {}
+    cpu_before, self_before = snapshot_cpu(roles), _self_cpu_s()
+    result: LoadResult = run_load(spec, generator=generator)
+    cpu_after, self_after = snapshot_cpu(roles), _self_cpu_s()
+    per_process = appstats.window(app_before, appstats.read_counters(stats_dir)) if stats_dir else {}
+    cpu = cpu_between(cpu_before, cpu_after)
+    cpu_s = {role.role: role.total_s for role in cpu.roles}
+    # The generator reports the CPU of its own measured window (getrusage in
+    # the child): its interpreter start-up is not charged to it.
+    cpu_s["client"] = (result.cpu_user_s or 0.0) + (result.cpu_system_s or 0.0)
+    cpu_s["servebench"] = max(0.0, self_after - self_before)
+    sample = Sample(
+        generator=result.generator,
+        duration_s=result.duration_s,
+        requests=result.requests,
+        ok=result.ok,
+        errors=dict(result.errors),
+        status_counts={str(code): count for code, count in result.status_counts.items()},
+        redirect_location=result.redirect_location,
+        latency_ms=dict(result.latency_ms),
+        cpu_s=cpu_s,
+        machine_busy_s=cpu.machine_busy_s,
+        wall_s=cpu.wall_s,
+        cores=cpu.cores,
+        app=asdict(appstats.total(per_process)),
+        served_by_pid={
+            str(pid): counters.requests for pid, counters in per_process.items() if counters.requests
+        },
+    )
+    return sample, per_process
+
+
+def measure_config(
+    config: ServerConfig, plan: LoadPlan, *, start: StartStack, service_pids: dict[str, int]
+) -> Run:
+    """Start one configuration, warm it, measure plan.repeat windows, take its memory, stop it."""
+    concurrency = plan.concurrency_for(config)
+    base = Run(
+        label=config.label,
+        kind=config.kind,
+        workers=config.workers,
+        threads=config.threads,
+        front=config.front,
+        socket=config.socket,
+        app=config.app,
+        path=plan.path,
+        concurrency=concurrency,
+        keepalive=plan.keepalive,
+        generator=plan.generator,
+    )
+    stack = start(config)
+    samples: list[Sample] = []
+    try:
+        if plan.warmup_s > 0:
+            run_load(_spec(plan, stack, concurrency, duration_s=plan.warmup_s), generator=plan.generator)
+        spec = _spec(plan, stack, concurrency, duration_s=plan.duration_s)
+        for _ in range(plan.repeat):
+            sample, _ = measure_window(stack, spec, generator=plan.generator, service_pids=service_pids)
+            samples.append(sample)
+        # After the windows: USS/PSS readings are slow and must not blur them.
+        memory = tuple(p.to_dict() for p in measure_tree_memory(stack.server.pid).processes)
+        nginx_memory = (
+            tuple(p.to_dict() for p in measure_tree_memory(stack.front.pid).processes) if stack.front else ()
+        )
+    except LoadgenError as exc:
+        stack.stop()
+        return replace(base, samples=tuple(samples), error=str(exc), warnings=tuple(stack.log_warnings()))
+    finally:
+        stack.stop()
+    warnings = tuple(stack.log_warnings())
+    run = replace(base, samples=tuple(samples), memory=memory, nginx_memory=nginx_memory, warnings=warnings)
+    quality, reasons = judge(run)
+    return replace(run, quality=quality, quality_reasons=reasons)
+
+
+def judge(run: Run) -> tuple[str, tuple[str, ...]]:
+    """The run's data quality from its samples (medians over the repeats)."""
+    samples = run.samples
+    if not samples:
+        return "failing", (run.error or "nothing was measured",)
+    client_cores = Spread.of(
+        [s.cpu_s.get("client", 0.0) / s.duration_s for s in samples if s.duration_s]
+    ).median
+    client_us = [v for s in samples if (v := s.cpu_us_per_request("client")) is not None]
+    server_us = [v for s in samples if (v := s.cpu_us_per_request("server")) is not None]
+    return assess_quality(
+        requests=sum(s.requests for s in samples),
+        ok=sum(s.ok for s in samples),
+        client_cores=client_cores,
+        client_us_per_request=Spread.of(client_us).median if client_us else None,
+        server_us_per_request=Spread.of(server_us).median if server_us else None,
+        throughput_cv=Spread.of([s.ok_per_s for s in samples]).cv,
+        overflow_warnings=len(run.warnings),
+        errors=_summed([s.errors for s in samples]),
+        status_counts=_summed([s.status_counts for s in samples]),
+        redirect_location=next((s.redirect_location for s in samples if s.redirect_location), None),
+    )
+
+
+def _summed(counts: Sequence[dict[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for item in counts:
+        for key, value in item.items():
+            total[key] = total.get(key, 0) + value
+    return total
+
+
+def sweep(
+    configs: Sequence[ServerConfig],
+    plan: LoadPlan,
+    *,
+    start: StartStack,
+    service_pids: dict[str, int],
+    progress: Progress,
+    on_run: Callable[[Run], None],
+    start_errors: tuple[type[BaseException], ...] = (),
+) -> list[Run]:
+    """Measure every configuration in turn; a configuration that fails to start is a failing Run."""
+    runs = []
+    started = time.monotonic()
+    for index, config in enumerate(configs):
+        left_s = (len(configs) - index) * plan.seconds_per_config()
+        progress(f"[{index + 1}/{len(configs)}] {config.label} — about {left_s:.0f} s left")
+        try:
+            run = measure_config(config, plan, start=start, service_pids=service_pids)
+        except start_errors as exc:
+            run = Run(
+                label=config.label,
+                kind=config.kind,
+                workers=config.workers,
+                threads=config.threads,
+                front=config.front,
+                socket=config.socket,
+                app=config.app,
+                path=plan.path,
+                concurrency=plan.concurrency_for(config),
+                keepalive=plan.keepalive,
+                generator=plan.generator,
+                error=str(exc),
+                quality_reasons=(str(exc).splitlines()[0],),
+            )
+        runs.append(run)
+        on_run(run)
+    progress(f"done: {len(runs)} configurations in {time.monotonic() - started:.0f} s")
+    return runs

@@ -1,0 +1,178 @@
+"""Statistics, data quality and the sweep table on results built in memory (exact expectations)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from probes.bench.model import Metadata, Run, Sample, Suite
+from probes.bench.runner import judge
+from probes.bench.stats import Spread, assess_quality
+from probes.report.text import memory_models, run_row, sweep_table
+
+METADATA = Metadata(
+    created_utc="2026-11-26T00:00:00+00:00",
+    hostname="h",
+    platform="Linux",
+    python="3.11.7",
+    cpu_count=2,
+    usable_cores=2,
+    load_avg_1m=0.1,
+    settings_module="settings.test",
+)
+
+
+def sample(
+    ok_per_s: float, *, requests: int | None = None, client_s: float = 0.1, server_s: float = 1.0
+) -> Sample:
+    ok = int(ok_per_s * 2)
+    return Sample(
+        generator="wrk",
+        duration_s=2.0,
+        requests=ok if requests is None else requests,
+        ok=ok,
+        errors={} if requests is None else {"non2xx": requests - ok},
+        status_counts={"200": ok},
+        redirect_location=None,
+        latency_ms={"p50": 2.5, "p90": 4.0, "p99": 9.25, "max": 20.0, "mean": 3.0},
+        cpu_s={"client": client_s, "nginx": 0.2, "server": server_s},
+        machine_busy_s=1.5,
+        wall_s=2.0,
+        cores=2,
+        app={"requests": ok},
+        served_by_pid={"101": ok // 2, "102": ok - ok // 2},
+    )
+
+
+def process(pid: int, role: str, mb: int) -> dict[str, object]:
+    return {
+        "pid": pid,
+        "ppid": 1,
+        "name": "x",
+        "cmdline": "x",
+        "role": role,
+        "rss_bytes": mb * 2_000_000,
+        "uss_bytes": mb * 1_000_000,
+        "pss_bytes": mb * 1_500_000,
+        "swap_bytes": 0,
+    }
+
+
+def run(workers: int, rates: list[float], **changes: object) -> Run:
+    memory = (process(1, "master", 10), *(process(100 + i, "worker", 20) for i in range(workers)))
+    base = Run(
+        label=f"gunicorn w{workers} nginx/tcp",
+        kind="gunicorn",
+        workers=workers,
+        threads=1,
+        front="nginx",
+        socket="tcp",
+        app="project",
+        path="/probes/trivial/",
+        concurrency=8,
+        keepalive=True,
+        generator="wrk",
+        samples=tuple(sample(rate) for rate in rates),
+        memory=memory,
+        quality="ok",
+    )
+    return replace(base, **changes)
+
+
+def test_spread_is_median_range_and_cv() -> None:
+    spread = Spread.of([100.0, 110.0, 90.0])
+    assert (spread.median, spread.low, spread.high) == (100.0, 90.0, 110.0)
+    assert spread.cv == pytest.approx(0.1)
+    assert Spread.of([5.0]).cv == 0.0
+
+
+def test_cpu_per_request_and_the_unexplained_remainder() -> None:
+    one = sample(1000.0)  # 2000 requests in 2 s
+    assert one.cpu_us_per_request("server") == pytest.approx(500.0)
+    assert one.cpu_us_per_request("client") == pytest.approx(50.0)
+    assert one.cpu_us_per_request("memcached") is None
+    assert one.unexplained_cpu_s == pytest.approx(1.5 - 1.3)
+
+
+@pytest.mark.parametrize(
+    ("figures", "quality", "reason"),
+    [
+        ({"requests": 100, "ok": 0}, "failing", "100.0 % of answers were errors"),
+        ({"requests": 1000, "ok": 980}, "failing", "2.0 % of answers were errors"),
+        (
+            {"overflow_warnings": 2},
+            "failing",
+            "the server's log reports 2 queue overflow(s) or worker deaths",
+        ),
+        ({"client_cores": 0.95}, "client-bound", "the load generator used 0.95 cores"),
+        (
+            {"client_us_per_request": 30.0},
+            "client-bound",
+            "the load generator spent more CPU per request (30 µs)",
+        ),
+        ({"throughput_cv": 0.12}, "noisy", "r/s varied 12 % (stdev/mean) between repeats"),
+        ({"requests": 1000, "ok": 995}, "ok", None),
+    ],
+)
+def test_quality_thresholds(figures: dict[str, float], quality: str, reason: str | None) -> None:
+    arguments = {
+        "requests": 1000,
+        "ok": 1000,
+        "client_cores": 0.3,
+        "client_us_per_request": 10.0,
+        "server_us_per_request": 20.0,
+        "throughput_cv": 0.02,
+        "overflow_warnings": 0,
+        **figures,
+    }
+    got, reasons = assess_quality(**arguments)  # type: ignore[arg-type]
+    assert got == quality
+    if reason is None:
+        assert reasons == ()
+    else:
+        assert reasons[0].startswith(reason)
+
+
+def test_judge_uses_the_samples() -> None:
+    assert judge(run(2, [1000.0, 1010.0, 990.0])) == ("ok", ())
+    quality, reasons = judge(run(2, [1000.0, 1500.0, 700.0]))
+    assert quality == "noisy"
+
+
+def test_a_row_of_the_table() -> None:
+    assert run_row(run(2, [1000.0, 1100.0, 900.0])) == [
+        "gunicorn",
+        "2",
+        "nginx/tcp",
+        "1,000 (900–1,100)",
+        "2.50",
+        "9.25",
+        "0",
+        "20.0",
+        "75.0",
+        "50/100/500",
+        "ok",
+    ]
+
+
+def test_memory_model_is_fitted_from_the_runs() -> None:
+    suite = Suite(metadata=METADATA, runs=(run(1, [1.0]), run(4, [1.0])))
+    # PSS: master 15 MB + 30 MB per worker.
+    assert memory_models(suite) == [
+        "gunicorn [nginx]: total PSS ≈ 15.0 MB + 30.0 MB × workers (r² 1.00, 2 points)"
+    ]
+
+
+def test_the_table_names_what_to_distrust() -> None:
+    failing = run(1, [], quality="failing", quality_reasons=("no answer at all",), error="")
+    text = sweep_table(Suite(metadata=METADATA, runs=(run(2, [1000.0]), failing)))
+    assert text.splitlines()[0] == "/probes/trivial/  (load: wrk; medians of the repeats)"
+    assert "gunicorn w1 nginx/tcp: failing: no answer at all" in text
+
+
+def test_runs_round_trip_through_json(tmp_path: Path) -> None:
+    suite = Suite(metadata=METADATA, runs=(run(2, [1000.0, 1100.0]), run(4, [900.0])), notes=("a note",))
+    suite.dump(tmp_path / "s.json")
+    assert Suite.load(tmp_path / "s.json") == suite

@@ -1,0 +1,151 @@
+"""The sweep against real servers: short windows, real figures, honest failures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from copy import deepcopy
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from probes.bench.model import Suite
+from probes.bench.rundir import RunDir
+from probes.bench.runner import LoadPlan, measure_config
+from probes.bench.servers import ServerConfig
+from probes.bench.services import Memcached
+from probes.bench.stats import Spread
+from probes.bench.supervisor import Supervisor
+from probes.jobs import Harness
+
+from .conftest import require_binary
+
+pytestmark = pytest.mark.servers
+
+
+@pytest.fixture(scope="module")
+def harness(memcached: Memcached) -> Iterator[Harness]:
+    with RunDir() as run_dir, Supervisor(run_dir.path) as supervisor:
+        yield Harness(run_dir=run_dir.path, supervisor=supervisor, memcached=memcached)
+
+
+def _plan(path: str, harness: Harness, generator: str = "builtin") -> LoadPlan:
+    return LoadPlan(
+        path=path,
+        host_header=harness.host_header,
+        generator=generator,
+        duration_s=1.0,
+        warmup_s=0.2,
+        repeat=2,
+    )
+
+
+@pytest.mark.parametrize("kind", ["gunicorn", "uwsgi"])
+def test_builtin_generator_measures_plausible_figures(harness: Harness, kind: str) -> None:
+    run = measure_config(
+        ServerConfig(kind, 2), _plan("/probes/trivial/", harness), start=harness.start, service_pids={}
+    )
+    assert run.error == ""
+    assert len(run.samples) == 2
+    for sample in run.samples:
+        assert sample.ok_per_s > 0
+        assert sample.errors == {}
+        assert sample.latency_ms["p50"] > 0
+        assert sample.cpu_s["server"] > 0 and sample.cpu_s["client"] > 0
+        assert sample.app["requests"] > 0
+        assert sample.served_by_pid, "the timing wrapper saw no worker serve"
+    assert len(run.workers_memory) == 2
+    assert all(0 < p["uss_bytes"] <= p["rss_bytes"] for p in run.memory)
+    assert run.quality != "failing", run.quality_reasons
+
+
+def test_a_url_answering_500_is_failing_with_its_error_count(harness: Harness) -> None:
+    run = measure_config(
+        ServerConfig("gunicorn", 1),
+        _plan("/probes/status/?code=500", harness),
+        start=harness.start,
+        service_pids={},
+    )
+    assert run.quality == "failing"
+    errors = sum(sample.errors.get("non2xx", 0) for sample in run.samples)
+    assert errors > 0 and errors == sum(sample.requests for sample in run.samples)
+    assert "non2xx" in run.quality_reasons[0] and "500:" in run.quality_reasons[0]
+
+
+def test_a_redirecting_url_is_named_as_such(harness: Harness) -> None:
+    run = measure_config(
+        ServerConfig("gunicorn", 1),
+        _plan("/probes/status/?code=302", harness),
+        start=harness.start,
+        service_pids={},
+    )
+    assert run.quality == "failing"
+    assert run.quality_reasons[0] == "the URL redirects to /probes/status/?code=200: load that URL instead"
+
+
+def test_trivial_measures_faster_than_template_django(harness: Harness) -> None:
+    rates = {}
+    for probe in ("trivial", "template-django"):
+        run = measure_config(
+            ServerConfig("gunicorn", 2),
+            _plan(f"/probes/{probe}/", harness),
+            start=harness.start,
+            service_pids={},
+        )
+        rates[probe] = Spread.of([sample.ok_per_s for sample in run.samples]).median
+    assert rates["trivial"] > rates["template-django"]
+
+
+@pytest.fixture
+def private_caches(settings: object) -> None:
+    from django.conf import settings as django_settings
+
+    settings.CACHES = deepcopy(django_settings.CACHES)  # type: ignore[attr-defined]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_sweeps_saves_json_and_round_trips(private_caches: None, tmp_path: Path) -> None:
+    require_binary("wrk")
+    out = StringIO()
+    path = tmp_path / "sweep.json"
+    call_command(
+        "servebench",
+        *("--probe", "session-cache", "--server", "gunicorn", "--server", "uwsgi", "--workers", "1,2"),
+        *("--front", "direct", "--duration", "1", "--warmup", "0.2", "--repeat", "2", "--json", str(path)),
+        stdout=out,
+    )
+    suite = Suite.load(path)
+    assert [run.label for run in suite.runs] == [
+        "gunicorn w1 direct",
+        "gunicorn w2 direct",
+        "uwsgi w1 direct",
+        "uwsgi w2 direct",
+    ]
+    assert {run.generator for run in suite.runs} == {"wrk"}
+    assert Suite.from_dict(suite.to_dict()) == suite
+    text = out.getvalue()
+    assert "/probes/session-cache/  (load: wrk" in text
+    assert "memory model:" in text and "gunicorn [direct]: total PSS ≈" in text
+    for run in suite.runs:
+        assert all(sample.ok > 0 and sample.errors == {} for sample in run.samples), run.label
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--server", "nope"], "unknown server 'nope'"),
+        (["--workers", "0"], "--workers must be whole numbers of at least 1"),
+        (["--workers", "two"], "--workers takes whole numbers separated by commas"),
+        (["--url", "http://example.com/"], "--url takes a path of this project"),
+        (["--server", "flup-prefork", "--front", "direct"], "FastCGI servers (flup) need --front nginx"),
+        (["--probe", "nope"], "unknown probe 'nope'"),
+        (["--header", "no colon"], "--header takes 'Name: value'"),
+        (["--repeat", "0"], "--repeat >= 1"),
+    ],
+)
+def test_bad_input_is_one_clear_line(argv: list[str], message: str) -> None:
+    with pytest.raises(CommandError) as excinfo:
+        call_command("servebench", *argv, stdout=StringIO(), stderr=StringIO())
+    assert message in str(excinfo.value)
+    assert "\n" not in str(excinfo.value)
