@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import project
+from .bench.diagnosis import ViewTime, diagnose
 from .bench.frontends import FrontUnavailable, nginx_version
 from .bench.model import Check, Metadata, Run, Skipped, Suite, ViewCost
 from .bench.ports import PortTaken
@@ -60,6 +61,20 @@ def provide_services(
     return Services(memcached, ())
 
 
+def _view_cost(app: object, name: str, path: str, host: str) -> ViewCost:
+    config = get_config()
+    return measure_view_cost(
+        app,  # type: ignore[arg-type]
+        name=name,
+        path=path,
+        host=host,
+        warmup=config["VIEW_COST_WARMUP"],
+        min_iterations=config["VIEW_COST_MIN_ITERATIONS"],
+        min_time_s=config["VIEW_COST_MIN_TIME_S"],
+        max_iterations=config["VIEW_COST_MAX_ITERATIONS"],
+    )
+
+
 def view_cost_job(
     probes: Sequence[Probe],
     *,
@@ -69,41 +84,23 @@ def view_cost_job(
     progress: Progress,
 ) -> Suite:
     """Measure each probe in-process; probes whose service is missing are skipped with the reason."""
-    services = provide_services(
-        probes, supervisor=supervisor, memcached_address=memcached_address, required=required
-    )
+    services = provide_services(probes, supervisor=supervisor, memcached_address=memcached_address, required=required)
     skipped_names = {item.name for item in services.skipped}
     if any(probe.needs_db for probe in probes):
         project.prepare_owned_database()
     app = project.wsgi_application()
     host = project.host_header()
-    config = get_config()
     costs: list[ViewCost] = []
     try:
         for probe in probes:
             if probe.name in skipped_names:
                 continue
             progress(f"view cost: {probe.name}")
-            costs.append(
-                measure_view_cost(
-                    app,
-                    name=probe.name,
-                    path=probe.path(),
-                    host=host,
-                    warmup=config["VIEW_COST_WARMUP"],
-                    min_iterations=config["VIEW_COST_MIN_ITERATIONS"],
-                    min_time_s=config["VIEW_COST_MIN_TIME_S"],
-                    max_iterations=config["VIEW_COST_MAX_ITERATIONS"],
-                )
-            )
+            costs.append(_view_cost(app, probe.name, probe.path(), host))
     finally:
         if any(probe.needs_db for probe in probes):
             project.delete_owned_sessions()
-    return Suite(
-        metadata=_metadata(),
-        view_costs=tuple(costs),
-        skipped=services.skipped,
-    )
+    return Suite(metadata=_metadata(), view_costs=tuple(costs), skipped=services.skipped)
 
 
 def _metadata() -> Metadata:
@@ -195,13 +192,7 @@ def check_one(harness: Harness, config: ServerConfig) -> Check:
         processes, expected = {}, stack.expected_server_processes()
     finally:
         stack.stop()
-    left = [
-        info.pid
-        for child in (stack.server, stack.front)
-        if child
-        for info in child.session()
-        if info.state != "Z"
-    ]
+    left = [info.pid for child in (stack.server, stack.front) if child for info in child.session() if info.state != "Z"]
     if left:
         reasons.append(f"processes left after stop: {left}")
     return result(
@@ -214,9 +205,7 @@ def check_one(harness: Harness, config: ServerConfig) -> Check:
     )
 
 
-def check_job(
-    configs: Sequence[ServerConfig], *, supervisor: Supervisor, run_dir: Path, progress: Progress
-) -> Suite:
+def check_job(configs: Sequence[ServerConfig], *, supervisor: Supervisor, run_dir: Path, progress: Progress) -> Suite:
     """servebench --check: every configuration up, one request through it, down."""
     harness = Harness(run_dir=run_dir, supervisor=supervisor, memcached=None)
     checks = []
@@ -226,39 +215,92 @@ def check_job(
     return Suite(metadata=_metadata(), checks=tuple(checks))
 
 
+@dataclass(frozen=True)
+class Target:
+    """One URL of a sweep: a probe, or a path of the project (--url)."""
+
+    name: str
+    path: str
+    probe: Probe | None = None
+
+
+def _t0(app: object, target: Target, host: str, progress: Progress) -> ViewCost | None:
+    """The target's uncontended cost in-process; None when it cannot be called here (a run gives it)."""
+    progress(f"view cost of {target.path} in-process (t0)")
+    try:
+        cost = _view_cost(app, target.name, target.path, host)
+    except Exception:  # the user's view may need what only a server gives it
+        return None
+    return cost if 200 <= cost.status < 300 else None
+
+
 def sweep_job(
     configs: Sequence[ServerConfig],
     plan: LoadPlan,
     *,
-    probe: Probe | None,
+    targets: Sequence[Target],
     supervisor: Supervisor,
     run_dir: Path,
     memcached_address: str | None,
     progress: Progress,
     on_suite: Callable[[Suite], None],
 ) -> Suite:
-    """servebench's sweep: each configuration under load; on_suite gets the results after each one."""
-    services = provide_services(
-        [probe] if probe else [], supervisor=supervisor, memcached_address=memcached_address, required=True
-    )
+    """servebench's sweep: each target under each configuration; on_suite gets the results after each run."""
+    probes = [target.probe for target in targets if target.probe is not None]
+    services = provide_services(probes, supervisor=supervisor, memcached_address=memcached_address, required=True)
+    if any(probe.needs_db for probe in probes):
+        project.prepare_owned_database()
     harness = Harness(run_dir=run_dir, supervisor=supervisor, memcached=services.memcached)
     metadata = _metadata()
     service_pids = (
         {"memcached": services.memcached.child.pid} if services.memcached and services.memcached.child else {}
     )
+    app = project.wsgi_application()
+    costs = {target.path: _t0(app, target, harness.host_header, progress) for target in targets}
     runs: list[Run] = []
 
-    def on_run(run: Run) -> None:
-        runs.append(run)
-        on_suite(Suite(metadata=metadata, runs=tuple(runs)))
+    def suite() -> Suite:
+        return Suite(
+            metadata=metadata,
+            view_costs=tuple(cost for cost in costs.values() if cost is not None),
+            runs=tuple(runs),
+        )
 
-    sweep(
-        configs,
-        plan,
-        start=harness.start,
-        service_pids=service_pids,
-        progress=progress,
-        on_run=on_run,
-        start_errors=START_ERRORS,
-    )
-    return Suite(metadata=metadata, runs=tuple(runs))
+    def on_run(run: Run) -> None:
+        runs.append(with_diagnosis(run, t0_for(run.path, costs, runs)))
+        on_suite(suite())
+
+    try:
+        for target in targets:
+            sweep(
+                configs,
+                replace(plan, path=target.path),
+                start=harness.start,
+                service_pids=service_pids,
+                progress=progress,
+                on_run=on_run,
+                start_errors=START_ERRORS,
+            )
+    finally:
+        if any(probe.needs_db for probe in probes):
+            project.delete_owned_sessions()
+    return suite()
+
+
+def t0_for(path: str, costs: dict[str, ViewCost | None], runs: Sequence[Run]) -> ViewTime | None:
+    """t0 from the in-process view cost, else from the app's own time in a 1-worker run of the path."""
+    cost = costs.get(path)
+    if cost is not None:
+        return ViewTime(cost.wall_us_median / 1e6, cost.cpu_us_median / 1e6, "in-process")
+    for run in runs:
+        if run.path == path and run.workers * run.threads == 1 and run.diagnosis:
+            figures = run.diagnosis["figures"]
+            if figures["app_wall_s"]:
+                return ViewTime(figures["app_wall_s"], figures["app_cpu_s"] or 0.0, "1-worker run")
+    return None
+
+
+def with_diagnosis(run: Run, t0: ViewTime | None) -> Run:
+    """The run with its verdict and the numbers behind it."""
+    result = diagnose(run, t0)
+    return replace(run, verdict=result.verdict, diagnosis=result.to_dict())

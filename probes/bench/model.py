@@ -136,9 +136,7 @@ class Sample:
     status_counts: dict[str, int]
     redirect_location: str | None
     latency_ms: dict[str, float]  # p50, p90, p99, max, mean
-    cpu_s: dict[
-        str, float
-    ]  # CPU seconds per role in the window: client, server, nginx, memcached, servebench
+    cpu_s: dict[str, float]  # CPU seconds per role in the window: client, server, nginx, memcached, servebench
     machine_busy_s: float  # all cores, from /proc/stat
     wall_s: float
     cores: int
@@ -183,6 +181,8 @@ class Run:
     quality_reasons: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     error: str = ""  # why it could not be measured at all
+    verdict: str = ""  # what binds it (diagnosis.py), "" until diagnosed
+    diagnosis: dict[str, Any] = field(default_factory=dict)  # the numbers behind the verdict
 
     @property
     def workers_memory(self) -> tuple[dict[str, Any], ...]:
@@ -226,8 +226,7 @@ class Suite:
             runs=tuple(Run.from_dict(item) for item in data.get("runs", ())),
             notes=tuple(data.get("notes", ())),
             checks=tuple(
-                _build(Check, {**item, "warnings": tuple(item.get("warnings", ()))})
-                for item in data.get("checks", ())
+                _build(Check, {**item, "warnings": tuple(item.get("warnings", ()))}) for item in data.get("checks", ())
             ),
         )
 

@@ -7,11 +7,13 @@ Run goes to `on_run` at once, so a crash or Ctrl-C keeps what was measured.
 from __future__ import annotations
 
 import resource
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 
 from . import appstats
+from .frontends import SYSTEM_PATH
 from .loadgen import LoadgenError, LoadResult, LoadSpec, run_load
 from .memory import measure_tree_memory
 from .metrics import cpu_between, snapshot_cpu
@@ -44,6 +46,12 @@ class LoadPlan:
     def seconds_per_config(self) -> float:
         """A rough estimate for progress lines: start, warm-up, windows, memory, stop."""
         return 3.0 + self.warmup_s + self.repeat * (self.duration_s + 0.3)
+
+
+def default_generator() -> str:
+    """wrk when installed (the built-in client trails it by up to 25 % on connection-per-request
+    servers, benchmarks/loadgen_vs_wrk.py), else the built-in one."""
+    return "wrk" if shutil.which("wrk", path=SYSTEM_PATH) else "builtin"
 
 
 StartStack = Callable[[ServerConfig], Stack]
@@ -104,16 +112,12 @@ def measure_window(
         wall_s=cpu.wall_s,
         cores=cpu.cores,
         app=asdict(appstats.total(per_process)),
-        served_by_pid={
-            str(pid): counters.requests for pid, counters in per_process.items() if counters.requests
-        },
+        served_by_pid={str(pid): counters.requests for pid, counters in per_process.items() if counters.requests},
     )
     return sample, per_process
 
 
-def measure_config(
-    config: ServerConfig, plan: LoadPlan, *, start: StartStack, service_pids: dict[str, int]
-) -> Run:
+def measure_config(config: ServerConfig, plan: LoadPlan, *, start: StartStack, service_pids: dict[str, int]) -> Run:
     """Start one configuration, warm it, measure plan.repeat windows, take its memory, stop it."""
     concurrency = plan.concurrency_for(config)
     base = Run(
@@ -140,9 +144,7 @@ def measure_config(
             samples.append(sample)
         # After the windows: USS/PSS readings are slow and must not blur them.
         memory = tuple(p.to_dict() for p in measure_tree_memory(stack.server.pid).processes)
-        nginx_memory = (
-            tuple(p.to_dict() for p in measure_tree_memory(stack.front.pid).processes) if stack.front else ()
-        )
+        nginx_memory = tuple(p.to_dict() for p in measure_tree_memory(stack.front.pid).processes) if stack.front else ()
     except LoadgenError as exc:
         stack.stop()
         return replace(base, samples=tuple(samples), error=str(exc), warnings=tuple(stack.log_warnings()))
@@ -159,9 +161,7 @@ def judge(run: Run) -> tuple[str, tuple[str, ...]]:
     samples = run.samples
     if not samples:
         return "failing", (run.error or "nothing was measured",)
-    client_cores = Spread.of(
-        [s.cpu_s.get("client", 0.0) / s.duration_s for s in samples if s.duration_s]
-    ).median
+    client_cores = Spread.of([s.cpu_s.get("client", 0.0) / s.duration_s for s in samples if s.duration_s]).median
     client_us = [v for s in samples if (v := s.cpu_us_per_request("client")) is not None]
     server_us = [v for s in samples if (v := s.cpu_us_per_request("server")) is not None]
     return assess_quality(

@@ -65,9 +65,7 @@ def check_table(suite: Suite) -> str:
         processes = f"{found}/{check.expected_server_processes}" if found is not None else "-"
         nginx = check.processes.get("nginx", "-")
         reason = check.reason.splitlines()[0] if check.reason else ""
-        rows.append(
-            [check.label, f"{check.ready_s:.2f}" if check.ready_s else "-", processes, nginx, status, reason]
-        )
+        rows.append([check.label, f"{check.ready_s:.2f}" if check.ready_s else "-", processes, nginx, status, reason])
     headers = ["configuration", "ready s", "server procs (found/expected)", "nginx procs", "status", "reason"]
     lines = [tabulate(rows, headers=headers, disable_numparse=True)]
     for check in suite.checks:
@@ -135,9 +133,7 @@ def memory_models(suite: Suite) -> list[str]:
     groups: dict[tuple[str, str, str], list[tuple[int, float]]] = {}
     for run in suite.runs:
         if run.memory:
-            groups.setdefault((run.kind, run.app, run.front), []).append(
-                (run.workers, float(run.total_pss_bytes))
-            )
+            groups.setdefault((run.kind, run.app, run.front), []).append((run.workers, float(run.total_pss_bytes)))
     lines = []
     for (kind, app, front), points in groups.items():
         fit = fit_memory(points)
@@ -151,21 +147,163 @@ def memory_models(suite: Suite) -> list[str]:
     return lines
 
 
+def _t0_line(suite: Suite, path: str) -> str | None:
+    cost = next((cost for cost in suite.view_costs if cost.path == path), None)
+    if cost is None:
+        return None
+    cores = suite.metadata.usable_cores
+    return (
+        f"t0 in-process: {cost.wall_us_median / 1000:.2f} ms wall, {cost.cpu_us_median / 1000:.2f} ms CPU:"
+        f" at most {_rps(cost.per_worker_rps)} r/s per worker, {_rps(cost.machine_rps(cores))} r/s on {cores} cores"
+    )
+
+
+def _paths(suite: Suite) -> list[str]:
+    return list(dict.fromkeys(run.path for run in suite.runs))
+
+
 def sweep_table(suite: Suite) -> str:
-    """The table people came for, then the memory model and what to distrust."""
-    path = suite.runs[0].path if suite.runs else ""
-    generator = suite.runs[0].generator if suite.runs else ""
-    lines = [f"{path}  (load: {generator}; medians of the repeats)"]
-    lines.append(tabulate([run_row(run) for run in suite.runs], headers=SWEEP_HEADERS, disable_numparse=True))
+    """The table people came for (one per URL), why each caps, then memory models and comparisons."""
+    lines: list[str] = []
+    for path in _paths(suite):
+        runs = [run for run in suite.runs if run.path == path]
+        if lines:
+            lines.append("")
+        lines.append(f"{path}  (load: {runs[0].generator}; medians of the repeats)")
+        if t0 := _t0_line(suite, path):
+            lines.append(t0)
+        rows = [[*run_row(run), run.verdict or "-"] for run in runs]
+        lines.append(tabulate(rows, headers=[*SWEEP_HEADERS, "verdict"], disable_numparse=True))
+        lines += [f"  why {run.label}: {run.diagnosis['why']}" for run in runs if run.diagnosis]
+        lines += [
+            f"  {run.label}: {run.quality}: {'; '.join(run.quality_reasons) or run.error}"
+            for run in runs
+            if run.quality != "ok" and not run.diagnosis
+        ]
+        lines += [f"  {run.label}: log says: {warning}" for run in runs for warning in run.warnings[:3]]
     models = memory_models(suite)
     if models:
         lines += ["", "memory model:", *(f"  {line}" for line in models)]
-    flagged = [run for run in suite.runs if run.quality != "ok"]
-    if flagged:
-        lines.append("")
-    for run in flagged:
-        lines.append(f"{run.label}: {run.quality}: {'; '.join(run.quality_reasons) or run.error}")
-    for run in suite.runs:
-        lines += [f"{run.label}: log says: {warning}" for warning in run.warnings[:3]]
+    compared = comparisons(suite)
+    if compared:
+        lines += ["", "comparisons:", *(f"  {line}" for line in compared)]
     lines += [f"note: {note}" for note in suite.notes]
+    return "\n".join(lines)
+
+
+SIGNIFICANT_RATIO = 1.05
+# Probe pairs the classic benchmark's readers asked about: (faster candidate, baseline).
+KNOWN_PAIRS = (
+    ("session-cache", "session-db"),
+    ("session-cached-db", "session-db"),
+    ("session-signed-cookies", "session-db"),
+    ("template-jinja2", "template-django"),
+)
+
+
+def _config_key(run: Run) -> tuple[object, ...]:
+    return (run.kind, run.workers, run.threads, run.front, run.socket, run.app)
+
+
+def _where(run: Run) -> str:
+    return f"{run.workers} worker{'s' if run.workers > 1 else ''} " + (
+        "direct" if run.front == "direct" else f"behind nginx/{run.socket}"
+    )
+
+
+def ratio_line(a_name: str, a: Run, b_name: str, b: Run, context: str) -> str | None:
+    """'A ran 3.1 ± 0.2x faster than B (context)', with the spread of both sides propagated."""
+    sa = Spread.of([sample.ok_per_s for sample in a.samples])
+    sb = Spread.of([sample.ok_per_s for sample in b.samples])
+    if not sa.median or not sb.median:
+        return None
+    if sa.median < sb.median:
+        a_name, b_name, sa, sb = b_name, a_name, sb, sa
+    ratio = sa.median / sb.median
+    error = ratio * (sa.cv**2 + sb.cv**2) ** 0.5
+    # Two standard errors, and never less than the few per cent that
+    # repeats on a shared 2-core machine move by anyway.
+    if ratio - 1 < max(2 * error, SIGNIFICANT_RATIO - 1):
+        return f"{a_name} and {b_name}: no significant difference ({ratio:.2f} ± {error:.2f}x, {context})"
+    digits = 2 if ratio < 1.5 else 1
+    return f"{a_name} ran {ratio:.{digits}f} ± {error:.{digits}f}x faster than {b_name} ({context})"
+
+
+def comparisons(suite: Suite) -> list[str]:
+    """Comparison lines wherever the sweep measured both sides."""
+    name_of = {cost.path: cost.name for cost in suite.view_costs}
+    usable = [run for run in suite.runs if run.samples and run.quality != "failing"]
+    lines = []
+    by_config: dict[tuple[object, ...], dict[str, Run]] = {}
+    for run in usable:
+        by_config.setdefault(_config_key(run), {})[name_of.get(run.path, run.path)] = run
+    paths = _paths(suite)
+    for runs in by_config.values():
+        names = list(runs)
+        pairs = [(a, b) for a, b in KNOWN_PAIRS if a in runs and b in runs]
+        if not pairs and len(names) == 2:
+            pairs = [(names[0], names[1])]
+        for a, b in pairs:
+            first = runs[a]
+            line = ratio_line(a, runs[a], b, runs[b], f"{first.kind}, {_where(first)}")
+            if line:
+                lines.append(line)
+    for path in paths:
+        groups: dict[tuple[object, ...], list[Run]] = {}
+        for run in usable:
+            if run.path == path and run.app == "project":
+                groups.setdefault((run.workers, run.threads, run.front, run.socket), []).append(run)
+        for runs_here in groups.values():
+            baseline = next((run for run in runs_here if run.kind == "gunicorn"), runs_here[0])
+            for run in runs_here:
+                if run is not baseline:
+                    line = ratio_line(
+                        run.kind, run, baseline.kind, baseline, f"{name_of.get(path, path)}, {_where(run)}"
+                    )
+                    if line:
+                        lines.append(line)
+    for run in usable:
+        if run.app != "project":
+            continue
+        floor = next(
+            (other for other in usable if other.app == "null" and _config_key(other)[:5] == _config_key(run)[:5]),
+            None,
+        )
+        if floor is not None:
+            app_rate = Spread.of([sample.ok_per_s for sample in run.samples]).median
+            floor_rate = Spread.of([sample.ok_per_s for sample in floor.samples]).median
+            lines.append(
+                f"{run.kind}, {_where(run)}: {name_of.get(run.path, run.path)} runs at"
+                f" {100 * app_rate / floor_rate:.0f} % of the null app's {floor_rate:,.0f} r/s (the server's floor)"
+            )
+    return lines
+
+
+def explain_report(suite: Suite) -> str:
+    """The sweep, then a short diagnosis of its one URL: view cost, caps, verdict, what to do."""
+    lines = [sweep_table(suite)]
+    runs = [run for run in suite.runs if run.diagnosis and run.app == "project"]
+    if not runs:
+        return lines[0]
+    path = runs[0].path
+    lines += ["", f"diagnosis of {path}"]
+    lines.append("  " + (_t0_line(suite, path) or "t0: not measurable in-process; taken from the 1-worker run"))
+    measured = {}
+    for run in runs:
+        measured.setdefault(run.kind, []).append(
+            f"{run.workers} worker{'s' if run.workers > 1 else ''} {run.diagnosis['figures']['throughput_rps']:,.0f}"
+            f" r/s ({run.verdict})"
+        )
+    lines += [f"  measured {kind}: " + ", ".join(items) for kind, items in measured.items()]
+    last = max(runs, key=lambda run: (run.workers * run.threads, run.diagnosis["figures"]["throughput_rps"]))
+    diagnosis = last.diagnosis
+    lines.append(f"  verdict at {last.label}: {last.verdict}: {diagnosis['why']}")
+    if diagnosis["shares"]:
+        shares = ", ".join(
+            f"{role} {100 * share:.0f} %" for role, share in sorted(diagnosis["shares"].items(), key=lambda i: -i[1])
+        )
+        gain = diagnosis["server_gain_pct"]
+        gain_text = f"; a zero-cost server could add at most +{gain:.0f} %" if gain is not None else ""
+        lines.append(f"  CPU per request: {shares}{gain_text}")
+    lines.append(f"  what to do: {diagnosis['advice']}")
     return "\n".join(lines)

@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...bench.frontends import SYSTEM_PATH, nginx_binary
+from ...bench.frontends import nginx_binary
 from ...bench.loadgen import GENERATORS, LoadgenError
 from ...bench.model import Suite
 from ...bench.rundir import RunDir
-from ...bench.runner import LoadPlan
+from ...bench.runner import LoadPlan, default_generator
 from ...bench.servers import KINDS, ServerConfig, build_matrix, get_kind
 from ...bench.supervisor import StartFailed, Supervisor, signals_raise
 from ...catalog import PROBES, Probe, get_probe
 from ...conf import results_dir
-from ...jobs import JobError, check_job, sweep_job, view_cost_job
+from ...jobs import JobError, Target, check_job, sweep_job, view_cost_job
 from ...project import host_header
-from ...report.text import check_table, sweep_table, view_cost_table
+from ...report.text import check_table, explain_report, sweep_table, view_cost_table
 
-DEFAULT_WORKERS = {"check": "2", "sweep": "1,4"}
+DEFAULT_WORKERS = {"check": "2", "sweep": "1,4", "explain": "1,2,4"}
+# --explain: a focused sweep of one or two server kinds.
+EXPLAIN_KINDS = ("gunicorn", "uwsgi")
 Job = Callable[[Supervisor, Path, dict[str, Any]], Suite]
 
 
@@ -38,11 +40,6 @@ def _positive_ints(text: str, option: str) -> list[int]:
     return values
 
 
-def default_generator() -> str:
-    """wrk when installed (the built-in client trails it on connection-per-request servers), else builtin."""
-    return "wrk" if shutil.which("wrk", path=SYSTEM_PATH) else "builtin"
-
-
 class Command(BaseCommand):
     help = "Start real WSGI servers, load them, and say what the server and the view cost."
 
@@ -54,44 +51,34 @@ class Command(BaseCommand):
             help="measure each probe view in-process (no server): the floor of every later figure",
         )
         job.add_argument(
+            "--explain",
+            action="store_true",
+            help="diagnose one URL: a focused sweep over 1, 2 and 4 workers, then why it caps where it caps",
+        )
+        job.add_argument(
             "--check",
             action="store_true",
             help="bring every configuration up, request it through the full path, tear it down",
         )
         names = ", ".join(p.name for p in PROBES)
         parser.add_argument("--probe", action="append", metavar="NAME", help=f"a probe (repeatable): {names}")
-        parser.add_argument(
-            "--url", metavar="PATH", help="a path of this project to load, e.g. /shop/?page=2"
-        )
-        parser.add_argument(
-            "--server", action="append", metavar="KIND", help=f"repeatable: {', '.join(KINDS)}"
-        )
+        parser.add_argument("--url", metavar="PATH", help="a path of this project to load, e.g. /shop/?page=2")
+        parser.add_argument("--server", action="append", metavar="KIND", help=f"repeatable: {', '.join(KINDS)}")
         parser.add_argument("--workers", metavar="N,N", help="worker counts (default: 1,4; --check: 2)")
         parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn-gthread worker")
         parser.add_argument("--front", action="append", choices=("nginx", "direct"), help="repeatable")
-        parser.add_argument(
-            "--socket", action="append", choices=("tcp", "unix"), help="upstream behind nginx"
-        )
-        parser.add_argument(
-            "--loadgen", choices=GENERATORS, help="load generator (default: wrk if installed)"
-        )
-        parser.add_argument(
-            "--concurrency", type=int, help="connections (default: 2 x workers x threads, >= 8)"
-        )
+        parser.add_argument("--socket", action="append", choices=("tcp", "unix"), help="upstream behind nginx")
+        parser.add_argument("--loadgen", choices=GENERATORS, help="load generator (default: wrk if installed)")
+        parser.add_argument("--concurrency", type=int, help="connections (default: 2 x workers x threads, >= 8)")
         parser.add_argument("--duration", type=float, default=2.0, help="seconds per measured window")
         parser.add_argument("--warmup", type=float, default=0.5, help="seconds of warm-up per configuration")
         parser.add_argument("--repeat", type=int, default=3, help="measured windows per configuration")
-        parser.add_argument(
-            "--no-keepalive", action="store_true", help="a new connection per request (as ab)"
-        )
-        parser.add_argument(
-            "--rate", type=float, help="constant rate in r/s (latency corrected for omission)"
-        )
+        parser.add_argument("--no-keepalive", action="store_true", help="a new connection per request (as ab)")
+        parser.add_argument("--rate", type=float, help="constant rate in r/s (latency corrected for omission)")
         parser.add_argument("--header", action="append", metavar="'NAME: VALUE'", help="extra request header")
+        parser.add_argument("--null-app", action="store_true", help="also run each server with the null app")
         parser.add_argument("--json", metavar="PATH", help="also write the results to this JSON file")
-        parser.add_argument(
-            "--memcached", metavar="HOST:PORT", help="use this memcached instead of starting one"
-        )
+        parser.add_argument("--memcached", metavar="HOST:PORT", help="use this memcached instead of starting one")
         parser.add_argument("--keep-run-dir", action="store_true", help="keep logs and configs of the run")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -101,15 +88,15 @@ class Command(BaseCommand):
             job, render, kind = self._view_cost, view_cost_table, "view-cost"
         elif options["check"]:
             job, render, kind = self._check, check_table, "check"
+        elif options["explain"]:
+            job, render, kind = self._sweep, explain_report, "explain"
         else:
             job, render, kind = self._sweep, sweep_table, "sweep"
         self._paths = self._result_paths(kind, options["json"])
         suite = self._run(job, options)
         self.stdout.write(render(suite))
         self._save(suite, announce=True)
-        failed = [
-            check for check in suite.checks if not check.ok and not check.reason.startswith("not applicable")
-        ]
+        failed = [check for check in suite.checks if not check.ok and not check.reason.startswith("not applicable")]
         if failed:
             raise CommandError(f"{len(failed)} of {len(suite.checks)} configurations failed")
         broken = [run for run in suite.runs if run.error]
@@ -144,24 +131,27 @@ class Command(BaseCommand):
 
     def _check(self, supervisor: Supervisor, run_dir: Path, options: dict[str, Any]) -> Suite:
         configs = self._matrix(options, "check")
-        configs += [
-            ServerConfig(kind, 1, front=configs[0].front, app="null") for kind in self._kinds(options)
-        ]
+        configs += [ServerConfig(kind, 1, front=configs[0].front, app="null") for kind in self._kinds(options)]
         return check_job(configs, supervisor=supervisor, run_dir=run_dir, progress=self._progress)
 
     def _sweep(self, supervisor: Supervisor, run_dir: Path, options: dict[str, Any]) -> Suite:
         probes = self._probes(options)
         if options["url"] and probes:
             raise CommandError("give --url or --probe, not both")
-        if len(probes) > 1:
-            raise CommandError("a sweep loads one URL: give one --probe")
-        probe = probes[0] if probes else (None if options["url"] else get_probe("trivial"))
-        path = self._url(options["url"]) if options["url"] else self._probe_path(probe)
-        plan = self._plan(path, options)
+        if options["url"]:
+            targets = [Target(options["url"], self._url(options["url"]))]
+        else:
+            targets = [Target(probe.name, self._probe_path(probe), probe) for probe in probes or [get_probe("trivial")]]
+        if options["explain"] and len(targets) > 1:
+            raise CommandError("--explain diagnoses one URL: give one --probe or --url")
+        job = "explain" if options["explain"] else "sweep"
+        configs = self._matrix(options, job)
+        if options["null_app"]:
+            configs += [replace(config, app="null") for config in configs]
         return sweep_job(
-            self._matrix(options, "sweep"),
-            plan,
-            probe=probe,
+            configs,
+            self._plan(targets[0].path, options),
+            targets=targets,
             supervisor=supervisor,
             run_dir=run_dir,
             memcached_address=options["memcached"],
@@ -214,7 +204,7 @@ class Command(BaseCommand):
         except LookupError as exc:
             raise CommandError(exc.args[0]) from None
 
-    def _kinds(self, options: dict[str, Any]) -> list[str]:
+    def _kinds(self, options: dict[str, Any], job: str = "sweep") -> list[str]:
         if options["server"]:
             try:
                 kinds = [get_kind(name) for name in options["server"]]
@@ -224,19 +214,22 @@ class Command(BaseCommand):
                 if reason := kind.missing():
                     raise CommandError(f"{kind.name} cannot run here: {reason}")
             return [kind.name for kind in kinds]
-        return [kind.name for kind in KINDS.values() if kind.missing() is None]
+        runnable = [kind.name for kind in KINDS.values() if kind.missing() is None]
+        if job == "explain":
+            return [name for name in runnable if name in EXPLAIN_KINDS] or runnable[:1]
+        return runnable
 
     def _matrix(self, options: dict[str, Any], job: str) -> list[ServerConfig]:
         if options["threads"] < 1:
             raise CommandError("--threads must be at least 1")
-        default_fronts = (
-            {"check": ["nginx", "direct"], "sweep": ["nginx"]}[job] if nginx_binary() else ["direct"]
-        )
+        default_fronts = ["nginx", "direct"] if job == "check" else ["nginx"]
+        if not nginx_binary():
+            default_fronts = ["direct"]
         fronts = options["front"] or default_fronts
         if "nginx" in fronts and not nginx_binary():
             raise CommandError("--front nginx: nginx is not installed (Debian: apt-get install nginx)")
         configs = build_matrix(
-            kinds=self._kinds(options),
+            kinds=self._kinds(options, job),
             workers=_positive_ints(options["workers"] or DEFAULT_WORKERS[job], "--workers"),
             fronts=fronts,
             sockets=options["socket"] or ["tcp"],

@@ -1,0 +1,254 @@
+"""Why a configuration caps where it caps: the segments of a request, Little's law, a verdict.
+
+The verdict follows the measurements, in a fixed order: data quality first
+(failing, client-bound), then the binding limit (cpu-saturated, load-limited,
+serialized, io-bound, worker-limited), then who owns the CPU per request and
+what a zero-cost server could gain at most (Javier Guerra's arithmetic from
+the classic benchmark's thread: 4 ms saved on a 20 ms view is +25 %, not 10x).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .model import Run, Sample
+from .stats import median
+
+# Every threshold of the verdicts, in one table (tests/test_diagnosis.py checks each).
+THRESHOLDS = {
+    "cpu_saturated_busy": 0.90,  # share of all cores busy (from /proc/stat)
+    "serialized_low": 0.80,  # X x t0 within [low, high] with several workers: one at a time
+    "serialized_high": 1.20,
+    "at_capacity_low": 0.70,  # X x app wall / (workers x threads) within [low, high]: every worker busy
+    "at_capacity_high": 1.30,
+    "waiting_wall_per_cpu": 2.0,  # app wall >= this x app CPU: the app mostly waits
+    "inflated_wall": 1.5,  # app wall under load >= this x t0: the wait is inside the app
+    "queue_share": 0.25,  # queue time >= this x response time: the wait is before the app
+}
+# nginx's $msec has millisecond resolution and is truncated: on average it
+# stamps 0.5 ms early, which would read as queue time.
+MSEC_STAMP_BIAS_S = 0.0005
+ROLES = ("view", "server", "nginx", "client", "memcached", "database")
+
+
+@dataclass(frozen=True)
+class ViewTime:
+    """t0: the view's uncontended cost (seconds), and where it was measured."""
+
+    wall_s: float
+    cpu_s: float
+    source: str  # "in-process" or "1-worker run"
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The per-request segments of one run (medians over its repeats); times in seconds."""
+
+    throughput_rps: float
+    response_s: float  # mean latency seen by the client
+    in_flight: float  # Little's law: N = X x R
+    concurrency: int
+    capacity: int  # workers x threads
+    cores: int
+    busy_fraction: float
+    t0_s: float | None
+    parallelism: float | None  # X x t0: requests' worth of uncontended work completed at once
+    app_wall_s: float | None
+    app_cpu_s: float | None
+    queue_s: float | None
+    db_s: float | None
+    queries: float | None
+    cpu_per_request_s: dict[str, float]  # by role: view, server (its own, without the view), nginx, ...
+    machine_cpu_per_request_s: float
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    verdict: str
+    why: str
+    advice: str
+    owner: str | None  # the role with the largest CPU share
+    shares: dict[str, float]  # CPU per request by role, fractions of the roles' sum
+    server_gain_pct: float | None  # what a zero-cost server could add to X at most
+    figures: Figures
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _sample_figures(sample: Sample) -> dict[str, float | None]:
+    app = sample.app
+    served = app.get("requests", 0)
+    requests = sample.requests or 1
+    app_wall = app["app_wall_ns"] / served / 1e9 if served else None
+    app_cpu = app["app_cpu_ns"] / served / 1e9 if served else None
+    queued = app.get("queued_requests", 0)
+    queue = max(0.0, app["queue_ns"] / queued / 1e9 - MSEC_STAMP_BIAS_S) if queued else None
+    per_request = {role: sample.cpu_s.get(role, 0.0) / requests for role in ("server", "nginx", "client", "memcached")}
+    view = app_cpu if app_cpu is not None else 0.0
+    return {
+        "x": sample.ok_per_s,
+        "r": sample.latency_ms.get("mean", 0.0) / 1000,
+        "busy": sample.machine_busy_s / (sample.wall_s * sample.cores) if sample.wall_s and sample.cores else 0.0,
+        "app_wall": app_wall,
+        "app_cpu": app_cpu,
+        "queue": queue,
+        "db": app.get("db_ns", 0) / served / 1e9 if served else None,
+        "queries": app.get("db_queries", 0) / served if served else None,
+        "view": view,
+        # The wrapper runs inside the server's processes: the server's own share is the rest.
+        "server": max(0.0, per_request["server"] - view),
+        "nginx": per_request["nginx"],
+        "client": per_request["client"],
+        "memcached": per_request["memcached"],
+        "database": sample.cpu_s.get("database", 0.0) / requests,
+        "machine": sample.machine_busy_s / requests,
+    }
+
+
+def _median_of(rows: Sequence[dict[str, float | None]], key: str) -> float | None:
+    values = [row[key] for row in rows if row[key] is not None]
+    return median(values) if values else None  # type: ignore[arg-type]
+
+
+def figures(run: Run, t0: ViewTime | None) -> Figures:
+    """The medians of the run's per-request segments."""
+    rows = [_sample_figures(sample) for sample in run.samples]
+    x = _median_of(rows, "x") or 0.0
+    r = _median_of(rows, "r") or 0.0
+    cpu = {role: _median_of(rows, role) or 0.0 for role in ROLES}
+    machine = _median_of(rows, "machine") or 0.0
+    # What no role accounts for: kernel work (loopback softirqs), the
+    # generator's start-up, and any other process on the machine.
+    cpu["unattributed"] = max(0.0, machine - sum(cpu.values()))
+    return Figures(
+        throughput_rps=x,
+        response_s=r,
+        in_flight=x * r,
+        concurrency=run.concurrency,
+        capacity=run.workers * run.threads,
+        cores=run.samples[0].cores if run.samples else 1,
+        busy_fraction=_median_of(rows, "busy") or 0.0,
+        t0_s=t0.wall_s if t0 else None,
+        parallelism=x * t0.wall_s if t0 else None,
+        app_wall_s=_median_of(rows, "app_wall"),
+        app_cpu_s=_median_of(rows, "app_cpu"),
+        queue_s=_median_of(rows, "queue"),
+        db_s=_median_of(rows, "db"),
+        queries=_median_of(rows, "queries"),
+        cpu_per_request_s={role: value for role, value in cpu.items() if value > 0},
+        machine_cpu_per_request_s=machine,
+    )
+
+
+def _ms(seconds: float | None) -> str:
+    return "?" if seconds is None else f"{seconds * 1000:.1f} ms"
+
+
+def _shares(cpu: dict[str, float]) -> dict[str, float]:
+    total = sum(cpu.values())
+    return {role: value / total for role, value in cpu.items()} if total else {}
+
+
+def _gain_pct(f: Figures, *, cpu_bound: bool) -> float | None:
+    """At most how much faster with a server that costs nothing (its own CPU per request gone)."""
+    own = f.cpu_per_request_s.get("server", 0.0)
+    # CPU-bound: the machine's CPU per request is the cost; otherwise a worker's
+    # time per request is the view's wall time plus the server's own work.
+    rest = f.machine_cpu_per_request_s - own if cpu_bound else (f.app_wall_s or 0.0)
+    if rest <= 0:
+        return None
+    return 100 * own / rest
+
+
+def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
+    """The verdict for one run, with the numbers that led to it."""
+    f = figures(run, t0)
+    shares = _shares(f.cpu_per_request_s)
+    owners = {role: share for role, share in shares.items() if role != "unattributed"}
+    owner = max(owners, key=lambda role: owners[role]) if owners else None
+    share_text = ", ".join(f"{role} {100 * share:.0f} %" for role, share in sorted(shares.items(), key=lambda i: -i[1]))
+
+    def verdict(name: str, why: str, advice: str, *, cpu_bound: bool = False) -> Diagnosis:
+        gain = _gain_pct(f, cpu_bound=cpu_bound) if run.samples else None
+        return Diagnosis(name, why, advice, owner, shares, gain, f)
+
+    if run.quality in ("failing", "client-bound"):
+        reason = "; ".join(run.quality_reasons) or run.error or run.quality
+        advice = (
+            "fix the errors first: a failing configuration is never a result"
+            if run.quality == "failing"
+            else "the load generator was the limit: use wrk (--loadgen wrk) or fewer connections"
+        )
+        return verdict(run.quality, reason, advice)
+    busy = f.busy_fraction
+    if busy >= THRESHOLDS["cpu_saturated_busy"]:
+        gain = _gain_pct(f, cpu_bound=True)
+        gain_text = f"; a zero-cost server could add at most +{gain:.0f} %" if gain is not None else ""
+        advice = (
+            "the view owns the CPU: make the view cheaper; more workers or a faster server cannot help much"
+            if owner == "view"
+            else f"{owner} owns the CPU: a cheaper {owner} (or another machine for it) raises the cap"
+        )
+        return verdict(
+            "cpu-saturated",
+            f"cores {100 * busy:.0f} % busy; CPU per request {_ms(f.machine_cpu_per_request_s)}:"
+            f" {share_text}{gain_text}",
+            advice,
+            cpu_bound=True,
+        )
+    if f.concurrency <= f.capacity:
+        return verdict(
+            "load-limited",
+            f"{f.concurrency} connections for {f.capacity} workers x threads, cores {100 * busy:.0f} % busy:"
+            " the client never kept every worker busy",
+            f"raise --concurrency above {f.capacity}",
+        )
+    low, high = THRESHOLDS["serialized_low"], THRESHOLDS["serialized_high"]
+    if f.capacity > 1 and f.parallelism is not None and low <= f.parallelism <= high:
+        assert f.t0_s is not None
+        if f.app_wall_s is not None and f.app_wall_s >= THRESHOLDS["inflated_wall"] * f.t0_s:
+            where = (
+                f"inside the app: its wall time grew from t0 {_ms(f.t0_s)} to {_ms(f.app_wall_s)}"
+                " (a lock, the database's single writer)"
+            )
+        elif f.queue_s is not None and f.queue_s >= THRESHOLDS["queue_share"] * f.response_s:
+            where = f"before the app: {_ms(f.queue_s)} in the queue per request"
+        else:
+            where = "neither the app's wall time nor the queue grew: look at the server"
+        return verdict(
+            "serialized",
+            f"X x t0 = {f.parallelism:.2f} with {f.capacity} workers x threads and cores {100 * busy:.0f} % busy:"
+            f" one request at a time gets through; the wait is {where}",
+            "more workers cannot help: remove the serialization (e.g. PostgreSQL or cache sessions for SQLite)",
+        )
+    if f.app_wall_s:
+        at_capacity = f.throughput_rps * f.app_wall_s / f.capacity
+        if THRESHOLDS["at_capacity_low"] <= at_capacity <= THRESHOLDS["at_capacity_high"]:
+            app_cpu = f.app_cpu_s or 0.0
+            more = 2 * f.capacity
+            cpu_cap = f.cores / f.machine_cpu_per_request_s if f.machine_cpu_per_request_s else math.inf
+            expected = min(more / f.app_wall_s, cpu_cap)
+            if f.app_wall_s >= THRESHOLDS["waiting_wall_per_cpu"] * app_cpu:
+                return verdict(
+                    "io-bound",
+                    f"every worker busy {_ms(f.app_wall_s)} per request, {_ms(app_cpu)} of it CPU, cores"
+                    f" {100 * busy:.0f} % busy: workers wait",
+                    f"more workers or threads help: ~{expected:,.0f} r/s expected with {more}",
+                )
+            return verdict(
+                "worker-limited",
+                f"{f.capacity} workers x threads computing {_ms(app_cpu)} per request on {f.cores} cores,"
+                f" cores {100 * busy:.0f} % busy",
+                f"more workers help up to the cores: ~{min(f.cores / app_cpu if app_cpu else math.inf, expected):,.0f}"
+                f" r/s expected with {max(f.cores, f.capacity + 1)}",
+            )
+    return verdict(
+        "unclassified",
+        f"X {f.throughput_rps:,.0f} r/s, R {_ms(f.response_s)}, N = X x R {f.in_flight:.1f}"
+        f" of {f.concurrency} connections, cores {100 * busy:.0f} % busy, app wall {_ms(f.app_wall_s)}",
+        "no single limit fits: compare more worker counts (--explain)",
+    )

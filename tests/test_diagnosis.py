@@ -1,0 +1,137 @@
+"""Verdicts on runs built in memory: each rule of the threshold table, exactly."""
+
+from __future__ import annotations
+
+import pytest
+
+from probes.bench.diagnosis import THRESHOLDS, ViewTime, diagnose, figures
+from probes.bench.model import Run, Sample
+
+
+def make_run(
+    *,
+    workers: int = 4,
+    x: float = 100.0,
+    mean_ms: float = 40.0,
+    busy: float = 0.3,
+    app_wall_ms: float = 10.0,
+    app_cpu_ms: float = 1.0,
+    server_cpu_ms: float = 1.5,
+    nginx_cpu_ms: float = 0.2,
+    concurrency: int = 8,
+    quality: str = "ok",
+    queue_ms: float | None = None,
+) -> Run:
+    duration = 2.0
+    requests = int(x * duration)
+    served = requests
+    app = {
+        "requests": served,
+        "app_wall_ns": int(app_wall_ms * 1e6 * served),
+        "app_cpu_ns": int(app_cpu_ms * 1e6 * served),
+        "queue_ns": int(((queue_ms or 0) + 0.5) * 1e6 * served) if queue_ms is not None else 0,
+        "queued_requests": served if queue_ms is not None else 0,
+        "db_ns": 0,
+        "db_queries": 0,
+        "app_wall_max_ns": 0,
+        "exceptions": 0,
+        "server_errors": 0,
+    }
+    sample = Sample(
+        generator="wrk",
+        duration_s=duration,
+        requests=requests,
+        ok=requests,
+        errors={},
+        status_counts={"200": requests},
+        redirect_location=None,
+        latency_ms={"p50": mean_ms, "p90": mean_ms, "p99": mean_ms, "max": mean_ms, "mean": mean_ms},
+        cpu_s={
+            "server": server_cpu_ms / 1000 * requests,
+            "nginx": nginx_cpu_ms / 1000 * requests,
+            "client": 0.05 / 1000 * requests,
+        },
+        machine_busy_s=busy * duration * 2,
+        wall_s=duration,
+        cores=2,
+        app=app,
+        served_by_pid={"1": served},
+    )
+    return Run(
+        label=f"gunicorn w{workers} nginx/tcp",
+        kind="gunicorn",
+        workers=workers,
+        threads=1,
+        front="nginx",
+        socket="tcp",
+        app="project",
+        path="/x/",
+        concurrency=concurrency,
+        keepalive=True,
+        generator="wrk",
+        samples=(sample,),
+        quality=quality,
+    )
+
+
+T0 = ViewTime(wall_s=0.010, cpu_s=0.001, source="in-process")
+
+
+def test_littles_law_and_parallelism() -> None:
+    f = figures(make_run(x=100.0, mean_ms=40.0), T0)
+    assert f.in_flight == pytest.approx(4.0)
+    assert f.parallelism == pytest.approx(1.0)
+    assert f.cpu_per_request_s["view"] == pytest.approx(0.001)
+    assert f.cpu_per_request_s["server"] == pytest.approx(0.0005)  # 1.5 ms minus the view's 1 ms
+
+
+def test_failing_and_client_bound_come_first() -> None:
+    assert diagnose(make_run(quality="failing", busy=0.99), T0).verdict == "failing"
+    assert diagnose(make_run(quality="client-bound", busy=0.99), T0).verdict == "client-bound"
+
+
+def test_cpu_saturated_names_the_owner_and_the_most_a_server_could_gain() -> None:
+    run = make_run(x=180.0, busy=THRESHOLDS["cpu_saturated_busy"], app_wall_ms=20, app_cpu_ms=10, server_cpu_ms=10.5)
+    result = diagnose(run, T0)
+    assert result.verdict == "cpu-saturated"
+    assert result.owner == "view"
+    # Machine CPU per request: 0.9 x 2 cores x 2 s / 360 requests = 10 ms; the server's own 0.5 ms of it.
+    assert result.server_gain_pct == pytest.approx(100 * 0.5 / 9.5)
+    assert "a zero-cost server could add at most +5 %" in result.why
+
+
+def test_load_limited_when_the_client_never_filled_the_workers() -> None:
+    result = diagnose(make_run(workers=8, concurrency=8), T0)
+    assert result.verdict == "load-limited"
+    assert result.advice == "raise --concurrency above 8"
+
+
+def test_serialized_inside_the_app() -> None:
+    result = diagnose(make_run(x=100.0, app_wall_ms=38.0, app_cpu_ms=1.0), T0)
+    assert result.verdict == "serialized"
+    assert "inside the app: its wall time grew from t0 10.0 ms to 38.0 ms" in result.why
+
+
+def test_serialized_before_the_app() -> None:
+    result = diagnose(make_run(x=100.0, app_wall_ms=10.0, mean_ms=40.0, queue_ms=29.0), T0)
+    assert result.verdict == "serialized"
+    assert "before the app: 29.0 ms in the queue per request" in result.why
+
+
+def test_io_bound_predicts_more_workers() -> None:
+    # 4 workers each waiting 20 ms: X = 200 r/s; X x t0 = 2, not serialized.
+    result = diagnose(make_run(x=200.0, app_wall_ms=20.0, app_cpu_ms=1.0, mean_ms=20.0), T0)
+    assert result.verdict == "io-bound"
+    assert "~400 r/s expected with 8" in result.advice
+
+
+def test_worker_limited_when_computing_with_fewer_workers_than_cores() -> None:
+    run = make_run(workers=1, x=90.0, app_wall_ms=11.0, app_cpu_ms=10.5, mean_ms=80.0, busy=0.55)
+    result = diagnose(run, ViewTime(0.011, 0.0105, "in-process"))
+    assert result.verdict == "worker-limited"
+
+
+def test_a_run_no_rule_fits_is_unclassified_with_its_numbers() -> None:
+    result = diagnose(make_run(x=50.0, app_wall_ms=10.0, mean_ms=100.0), ViewTime(0.05, 0.001, "in-process"))
+    assert result.verdict == "unclassified"
+    assert "N = X x R 5.0 of 8 connections" in result.why
