@@ -158,9 +158,7 @@ def measure(spec: LoadSpec, generator: str, server: subprocess.Popen) -> tuple[L
     return result, server_cpu
 
 
-def bench(
-    name: str, server: Callable[[], object], *, keepalive: bool, pin: bool, args: argparse.Namespace
-) -> None:
+def bench(name: str, server: Callable[[], object], *, keepalive: bool, pin: bool, args: argparse.Namespace) -> None:
     """Alternate builtin and wrk, args.repeat times each; print medians."""
     runs: dict[str, list[LoadResult]] = {"builtin": [], "wrk": []}
     with server() as (port, proc):  # type: ignore[attr-defined]

@@ -267,8 +267,11 @@ def sweep_job(
         )
 
     def on_run(run: Run) -> None:
-        runs.append(with_diagnosis(run, t0_for(run.path, costs, runs)))
+        run = with_diagnosis(run, t0_for(run.path, costs, runs))
+        runs.append(run)
         on_suite(suite())
+        rate = run.diagnosis["figures"]["throughput_rps"] if run.samples else 0.0
+        progress(f"    {run.label}: {rate:,.0f} r/s, {run.quality}, {run.verdict}")
 
     try:
         for target in targets:

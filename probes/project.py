@@ -99,9 +99,7 @@ def import_roots() -> list[str]:
     return roots
 
 
-def server_environment(
-    *, run_dir: Path, database_path: Path | None, memcached_address: str | None
-) -> dict[str, str]:
+def server_environment(*, run_dir: Path, database_path: Path | None, memcached_address: str | None) -> dict[str, str]:
     """The environment every server process gets: same settings, this run's files and services."""
     env = {key: value for key, value in os.environ.items() if key not in {"PYTHONWARNINGS", "PYTHONDEVMODE"}}
     env["DJANGO_SETTINGS_MODULE"] = settings_module()
@@ -127,9 +125,7 @@ def migrated_sqlite_template(run_dir: Path) -> Path:
         "import django; django.setup(); "
         "from django.core.management import call_command; call_command('migrate', verbosity=0)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
-    )
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise RuntimeError(f"migrating a fresh SQLite database failed: {last}")

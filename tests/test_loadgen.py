@@ -206,9 +206,7 @@ def test_spec_validation() -> None:
     with pytest.raises(ValueError, match="exactly one"):
         LoadSpec(path="/")
     spec = LoadSpec(path="/a", port=80, headers=(("X-A", "1"),), keepalive=False)
-    assert spec.request_bytes() == (
-        b"GET /a HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: 1\r\nConnection: close\r\n\r\n"
-    )
+    assert spec.request_bytes() == (b"GET /a HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: 1\r\nConnection: close\r\n\r\n")
     assert LoadSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
 
 

@@ -45,9 +45,7 @@ def test_session_db_writes_one_new_row_per_request(client: Client) -> None:
     assert Session.objects.filter(session_key__in=keys).count() == 3
 
 
-def test_session_cache_stores_the_session_in_real_memcached(
-    client: Client, memcached_sessions: Memcached
-) -> None:
+def test_session_cache_stores_the_session_in_real_memcached(client: Client, memcached_sessions: Memcached) -> None:
     response = client.get("/probes/session-cache/")
     assert response.status_code == 200
     key = response.cookies["sessionid"].value

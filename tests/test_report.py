@@ -24,9 +24,7 @@ METADATA = Metadata(
 )
 
 
-def sample(
-    ok_per_s: float, *, requests: int | None = None, client_s: float = 0.1, server_s: float = 1.0
-) -> Sample:
+def sample(ok_per_s: float, *, requests: int | None = None, client_s: float = 0.1, server_s: float = 1.0) -> Sample:
     ok = int(ok_per_s * 2)
     return Sample(
         generator="wrk",
@@ -150,6 +148,7 @@ def test_a_row_of_the_table() -> None:
         "2.50",
         "9.25",
         "0",
+        "2/2",
         "20.0",
         "75.0",
         "50/100/500",
@@ -160,9 +159,7 @@ def test_a_row_of_the_table() -> None:
 def test_memory_model_is_fitted_from_the_runs() -> None:
     suite = Suite(metadata=METADATA, runs=(run(1, [1.0]), run(4, [1.0])))
     # PSS: master 15 MB + 30 MB per worker.
-    assert memory_models(suite) == [
-        "gunicorn [nginx]: total PSS ≈ 15.0 MB + 30.0 MB × workers (r² 1.00, 2 points)"
-    ]
+    assert memory_models(suite) == ["gunicorn [nginx]: total PSS ≈ 15.0 MB + 30.0 MB × workers (r² 1.00, 2 points)"]
 
 
 def test_the_table_names_what_to_distrust() -> None:

@@ -115,14 +115,10 @@ def _wait_for(predicate: object, timeout_s: float = 20.0) -> bool:
 
 
 @pytest.mark.parametrize(("kind", "log_line"), [("gunicorn", "was sent SIGKILL"), ("uwsgi", "DAMN ! worker")])
-def test_a_worker_killed_mid_run_is_named_and_nothing_is_left(
-    harness: Harness, kind: str, log_line: str
-) -> None:
+def test_a_worker_killed_mid_run_is_named_and_nothing_is_left(harness: Harness, kind: str, log_line: str) -> None:
     stack = harness.start(ServerConfig(kind, 3))
     try:
-        workers = [
-            info.pid for info in stack.server.session() if info.pid != stack.server.pid and info.state != "Z"
-        ]
+        workers = [info.pid for info in stack.server.session() if info.pid != stack.server.pid and info.state != "Z"]
         os.kill(workers[0], signal.SIGKILL)
         # The master notices and replaces it.
         assert _wait_for(lambda: any(log_line in line for line in stack.log_warnings()))
@@ -161,9 +157,7 @@ def test_servebench_interrupted_mid_configuration_leaves_nothing(tmp_path: Path,
         text=True,
     )
     try:
-        assert _wait_for(lambda: len(_processes_of_runs_under(tmp_path)) >= 4, timeout_s=60), (
-            "no server came up"
-        )
+        assert _wait_for(lambda: len(_processes_of_runs_under(tmp_path)) >= 4, timeout_s=60), "no server came up"
         proc.send_signal(sig)
         _, stderr = proc.communicate(timeout=30)
     finally:

@@ -80,9 +80,7 @@ def test_orphans_of_a_session_are_stopped_too(run_dir: Path) -> None:
 
 
 def test_the_cause_stays_in_the_log_tail(supervisor: Supervisor) -> None:
-    script = (
-        "import sys\nprint('ValueError: the real cause')\nfor i in range(40): print('noise', i)\nsys.exit(1)"
-    )
+    script = "import sys\nprint('ValueError: the real cause')\nfor i in range(40): print('noise', i)\nsys.exit(1)"
     child = supervisor.spawn("noisy", [PY, "-c", script])
     with pytest.raises(StartFailed) as excinfo:
         child.wait_ready(lambda: False, timeout_s=10)

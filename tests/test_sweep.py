@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from copy import deepcopy
 from io import StringIO
@@ -149,3 +150,17 @@ def test_bad_input_is_one_clear_line(argv: list[str], message: str) -> None:
         call_command("servebench", *argv, stdout=StringIO(), stderr=StringIO())
     assert message in str(excinfo.value)
     assert "\n" not in str(excinfo.value)
+
+
+def test_pin_puts_the_generator_and_the_server_on_separate_cores(harness: Harness) -> None:
+    from probes.bench.runner import pin_stack, pinning
+
+    client_cores, server_cores = pinning({0, 1}) or (set(), set())
+    assert (client_cores, server_cores) == ({1}, {0})
+    assert pinning({0}) is None
+    stack = harness.start(ServerConfig("gunicorn", 2))
+    try:
+        pin_stack(stack, {0})
+        assert {frozenset(os.sched_getaffinity(info.pid)) for info in stack.server.session()} == {frozenset({0})}
+    finally:
+        stack.stop()

@@ -21,9 +21,7 @@ from .conftest import require_binary
 def _rows(output: str) -> dict[str, list[str]]:
     names = {probe.name for probe in PROBES}
     return {
-        line.split()[0]: line.split()
-        for line in output.splitlines()
-        if line.split()[:1] and line.split()[0] in names
+        line.split()[0]: line.split() for line in output.splitlines() if line.split()[:1] and line.split()[0] in names
     }
 
 
@@ -58,9 +56,7 @@ def test_view_cost_prints_a_row_per_probe(private_caches: None, tmp_path: Path) 
 @pytest.mark.django_db(transaction=True)
 def test_one_probe_and_json(tmp_path: Path) -> None:
     out = StringIO()
-    call_command(
-        "servebench", "--view-cost", "--probe", "trivial", "--json", str(tmp_path / "r.json"), stdout=out
-    )
+    call_command("servebench", "--view-cost", "--probe", "trivial", "--json", str(tmp_path / "r.json"), stdout=out)
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["format"] == FORMAT
     assert [cost["name"] for cost in data["view_costs"]] == ["trivial"]

@@ -20,9 +20,7 @@ from pathlib import Path
 from typing import Any
 
 STATS_DIR_ENV = "SERVEBENCH_STATS_DIR"
-_FORMAT = struct.Struct(
-    "<12q"
-)  # requests, wall, cpu, queue, queued, db, queries, wall_max, errors, 5xx, 2 spare
+_FORMAT = struct.Struct("<12q")  # requests, wall, cpu, queue, queued, db, queries, wall_max, errors, 5xx, 2 spare
 _FILE_SIZE = mmap.PAGESIZE
 
 

@@ -44,9 +44,7 @@ def _template(name: str) -> str:
     return folder.joinpath(name).read_text()
 
 
-def render_nginx_config(
-    *, upstream: Endpoint, port: int, run_dir: Path, backlog: int, workers: int = 1
-) -> str:
+def render_nginx_config(*, upstream: Endpoint, port: int, run_dir: Path, backlog: int, workers: int = 1) -> str:
     """nginx.conf text for one front: listen on 127.0.0.1:port, pass to `upstream`."""
     location = "\n".join(
         f"            {line}"

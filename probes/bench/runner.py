@@ -6,6 +6,8 @@ Run goes to `on_run` at once, so a crash or Ctrl-C keeps what was measured.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import resource
 import shutil
 import time
@@ -14,7 +16,7 @@ from dataclasses import asdict, dataclass, replace
 
 from . import appstats
 from .frontends import SYSTEM_PATH
-from .loadgen import LoadgenError, LoadResult, LoadSpec, run_load
+from .loadgen import LoadgenError, LoadResult, LoadSpec, start_load
 from .memory import measure_tree_memory
 from .metrics import cpu_between, snapshot_cpu
 from .model import Run, Sample
@@ -39,6 +41,7 @@ class LoadPlan:
     headers: tuple[tuple[str, str], ...] = ()
     max_requests: int = 1_000_000
     timeout_s: float = 10.0
+    pin: bool = False  # the load generator on the last core, servers and nginx on the others
 
     def concurrency_for(self, config: ServerConfig) -> int:
         return self.concurrency or max(8, 2 * config.workers * config.threads)
@@ -79,8 +82,40 @@ def _spec(plan: LoadPlan, stack: Stack, concurrency: int, *, duration_s: float) 
     )
 
 
+def pinning(cores: set[int]) -> tuple[set[int], set[int]] | None:
+    """(client cores, server cores) for --pin, or None with fewer than 2 cores."""
+    if len(cores) < 2:
+        return None
+    last = max(cores)
+    return {last}, cores - {last}
+
+
+def pin_stack(stack: Stack, server_cores: set[int]) -> None:
+    """Pin every process of the server's and nginx's sessions; workers forked later inherit it."""
+    for child in (stack.server, stack.front):
+        if child is None:
+            continue
+        for info in child.session():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.sched_setaffinity(info.pid, server_cores)
+
+
+def _load(spec: LoadSpec, generator: str, client_cores: set[int] | None) -> LoadResult:
+    with start_load(spec, generator=generator) as load:
+        if client_cores is not None:
+            # Before it opens a connection: wrk or ab, started by it, inherit the mask.
+            with contextlib.suppress(ProcessLookupError):
+                os.sched_setaffinity(load.pid, client_cores)
+        return load.wait()
+
+
 def measure_window(
-    stack: Stack, spec: LoadSpec, *, generator: str, service_pids: dict[str, int]
+    stack: Stack,
+    spec: LoadSpec,
+    *,
+    generator: str,
+    service_pids: dict[str, int],
+    client_cores: set[int] | None = None,
 ) -> tuple[Sample, dict[int, appstats.AppCounters]]:
     """One measured window: CPU of every role, the app's own counters, the generator's figures."""
     roles = {"server": [stack.server.pid], **{name: [pid] for name, pid in service_pids.items()}}
@@ -89,7 +124,7 @@ def measure_window(
     stats_dir = stack.stats_dir
     app_before = appstats.read_counters(stats_dir) if stats_dir else {}
     cpu_before, self_before = snapshot_cpu(roles), _self_cpu_s()
-    result: LoadResult = run_load(spec, generator=generator)
+    result = _load(spec, generator, client_cores)
     cpu_after, self_after = snapshot_cpu(roles), _self_cpu_s()
     per_process = appstats.window(app_before, appstats.read_counters(stats_dir)) if stats_dir else {}
     cpu = cpu_between(cpu_before, cpu_after)
@@ -135,12 +170,18 @@ def measure_config(config: ServerConfig, plan: LoadPlan, *, start: StartStack, s
     )
     stack = start(config)
     samples: list[Sample] = []
+    pins = pinning(os.sched_getaffinity(0)) if plan.pin else None
+    client_cores = pins[0] if pins else None
     try:
+        if pins:
+            pin_stack(stack, pins[1])
         if plan.warmup_s > 0:
-            run_load(_spec(plan, stack, concurrency, duration_s=plan.warmup_s), generator=plan.generator)
+            _load(_spec(plan, stack, concurrency, duration_s=plan.warmup_s), plan.generator, client_cores)
         spec = _spec(plan, stack, concurrency, duration_s=plan.duration_s)
         for _ in range(plan.repeat):
-            sample, _ = measure_window(stack, spec, generator=plan.generator, service_pids=service_pids)
+            sample, _ = measure_window(
+                stack, spec, generator=plan.generator, service_pids=service_pids, client_cores=client_cores
+            )
             samples.append(sample)
         # After the windows: USS/PSS readings are slow and must not blur them.
         memory = tuple(p.to_dict() for p in measure_tree_memory(stack.server.pid).processes)

@@ -144,9 +144,7 @@ def start_stack(
     front = None
     if config.front == "nginx":
         try:
-            front = start_nginx(
-                supervisor, upstream=upstream, port=public_port, run_dir=run_dir, backlog=backlog
-            )
+            front = start_nginx(supervisor, upstream=upstream, port=public_port, run_dir=run_dir, backlog=backlog)
         except Exception:
             server.stop()
             raise

@@ -71,9 +71,7 @@ def assess_quality(
         kinds = ", ".join(f"{kind} {count}" for kind, count in sorted((errors or {}).items()))
         statuses = ", ".join(f"{code}: {count}" for code, count in sorted((status_counts or {}).items()))
         what = f"{100 * error_rate:.1f} % of answers were errors" if requests else "no answer at all"
-        failing.append(
-            what + (f" ({kinds})" if kinds else "") + (f"; statuses {statuses}" if statuses else "")
-        )
+        failing.append(what + (f" ({kinds})" if kinds else "") + (f"; statuses {statuses}" if statuses else ""))
     if overflow_warnings:
         failing.append(f"the server's log reports {overflow_warnings} queue overflow(s) or worker deaths")
     if failing:

@@ -19,9 +19,7 @@ from .stats import median, percentile
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def wsgi_environ(
-    path: str, *, host: str = "127.0.0.1", headers: dict[str, str] | None = None
-) -> dict[str, Any]:
+def wsgi_environ(path: str, *, host: str = "127.0.0.1", headers: dict[str, str] | None = None) -> dict[str, Any]:
     """A GET request's WSGI environ, as a server on 127.0.0.1:80 would build it."""
     parts = urlsplit(path)
     environ: dict[str, Any] = {
@@ -53,9 +51,7 @@ def call_once(app: WSGIApp, path: str, *, host: str) -> tuple[int, int, int, int
     environ = wsgi_environ(path, host=host)
     status_line = ""
 
-    def start_response(
-        status: str, headers: list[tuple[str, str]], exc_info: Any = None
-    ) -> Callable[[bytes], None]:
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
         nonlocal status_line
         status_line = status
         return lambda data: None

@@ -87,7 +87,7 @@ def run_row(run: Run) -> list[str]:
     """One configuration's figures, medians over its repeats."""
     samples = run.samples
     if not samples:
-        return [run.kind, str(run.workers), run.front, "-", "-", "-", "-", "-", "-", "-", run.quality]
+        return [run.kind, str(run.workers), run.front, "-", "-", "-", "-", "-", "-", "-", "-", run.quality]
     rate = Spread.of([s.ok_per_s for s in samples])
     p50 = Spread.of([s.latency_ms.get("p50", 0.0) for s in samples]).median
     p99 = Spread.of([s.latency_ms.get("p99", 0.0) for s in samples]).median
@@ -98,6 +98,9 @@ def run_row(run: Run) -> list[str]:
         _us([v for s in samples if (v := s.cpu_us_per_request(role)) is not None])
         for role in ("client", "nginx", "server")
     )
+    # How many server processes really served (the classic "fcgi stayed at one process").
+    serving = max(len(s.served_by_pid) for s in samples)
+    able = len(run.workers_memory) or 1  # a single-process server (flup threaded) serves from its root
     return [
         run.kind + (" (null app)" if run.app == "null" else ""),
         f"{run.workers}" + (f"x{run.threads}" if run.threads > 1 else ""),
@@ -106,6 +109,7 @@ def run_row(run: Run) -> list[str]:
         f"{p50:.2f}",
         f"{p99:.2f}",
         str(errors),
+        f"{serving}/{able}",
         _mb(per_worker),
         _mb(run.total_pss_bytes if run.memory else None),
         cpu,
@@ -121,6 +125,7 @@ SWEEP_HEADERS = [
     "p50 ms",
     "p99 ms",
     "errors",
+    "serving",
     "USS/worker MB",
     "total PSS MB",
     "CPU µs/req client/nginx/server",

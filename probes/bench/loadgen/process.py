@@ -64,9 +64,7 @@ class LoadProcess:
             out, err = self._popen.communicate(timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             self.kill()
-            raise LoadgenError(
-                f"{self.generator} load generator still running after {timeout:.0f} s; killed"
-            ) from exc
+            raise LoadgenError(f"{self.generator} load generator still running after {timeout:.0f} s; killed") from exc
         if self._popen.returncode != 0:
             message = err.decode(errors="replace").strip().splitlines()
             detail = message[-1] if message else f"exit status {self._popen.returncode}"

@@ -76,6 +76,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-keepalive", action="store_true", help="a new connection per request (as ab)")
         parser.add_argument("--rate", type=float, help="constant rate in r/s (latency corrected for omission)")
         parser.add_argument("--header", action="append", metavar="'NAME: VALUE'", help="extra request header")
+        parser.add_argument(
+            "--pin", action="store_true", help="load generator on the last core, servers and nginx on the others"
+        )
         parser.add_argument("--null-app", action="store_true", help="also run each server with the null app")
         parser.add_argument("--json", metavar="PATH", help="also write the results to this JSON file")
         parser.add_argument("--memcached", metavar="HOST:PORT", help="use this memcached instead of starting one")
@@ -173,7 +176,8 @@ class Command(BaseCommand):
         return LoadPlan(
             path=path,
             host_header=host_header(),
-            generator=options["loadgen"] or default_generator(),
+            # wrk and ab cannot hold a constant rate: --rate takes the built-in generator.
+            generator=options["loadgen"] or ("builtin" if options["rate"] else default_generator()),
             concurrency=options["concurrency"],
             duration_s=options["duration"],
             warmup_s=options["warmup"],
@@ -181,6 +185,7 @@ class Command(BaseCommand):
             keepalive=not options["no_keepalive"],
             rate=options["rate"],
             headers=tuple(headers),
+            pin=options["pin"],
         )
 
     def _url(self, url: str) -> str:
