@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import project
+from . import project, sessions
 from .bench.diagnosis import ViewTime, diagnose
 from .bench.frontends import FrontUnavailable, nginx_version
 from .bench.model import Check, Metadata, Run, Skipped, Suite, ViewCost
@@ -19,6 +19,7 @@ from .bench.supervisor import StartFailed, Supervisor
 from .bench.viewcost import measure_view_cost
 from .catalog import Probe, get_probe
 from .conf import get_config
+from .sessions import PROBE_SESSION_AGE_S
 
 Progress = Callable[[str], None]
 
@@ -86,8 +87,7 @@ def view_cost_job(
     """Measure each probe in-process; probes whose service is missing are skipped with the reason."""
     services = provide_services(probes, supervisor=supervisor, memcached_address=memcached_address, required=required)
     skipped_names = {item.name for item in services.skipped}
-    if any(probe.needs_db for probe in probes):
-        project.prepare_owned_database()
+    _prepare_database(probes)
     app = project.wsgi_application()
     host = project.host_header()
     costs: list[ViewCost] = []
@@ -98,9 +98,21 @@ def view_cost_job(
             progress(f"view cost: {probe.name}")
             costs.append(_view_cost(app, probe.name, probe.path(), host))
     finally:
-        if any(probe.needs_db for probe in probes):
-            project.delete_owned_sessions()
-    return Suite(metadata=_metadata(), view_costs=tuple(costs), skipped=services.skipped)
+        deleted = sessions.delete_probe_sessions() if any(probe.needs_db for probe in probes) else 0
+    return Suite(
+        metadata=_metadata(),
+        view_costs=tuple(costs),
+        skipped=services.skipped,
+        housekeeping={"probe_sessions_deleted": deleted},
+    )
+
+
+def _prepare_database(probes: Sequence[Probe]) -> None:
+    """Migrate a database servebench owns; in the project's own, only check the probes' table exists."""
+    if not any(probe.needs_db for probe in probes):
+        return
+    if not project.prepare_owned_database() and (missing := sessions.session_table_missing()):
+        raise JobError(missing)
 
 
 def _metadata() -> Metadata:
@@ -244,26 +256,33 @@ def sweep_job(
     memcached_address: str | None,
     progress: Progress,
     on_suite: Callable[[Suite], None],
+    login_as: str | None = None,
+    preflight: Sequence[dict[str, str]] = (),
 ) -> Suite:
     """servebench's sweep: each target under each configuration; on_suite gets the results after each run."""
     probes = [target.probe for target in targets if target.probe is not None]
     services = provide_services(probes, supervisor=supervisor, memcached_address=memcached_address, required=True)
-    if any(probe.needs_db for probe in probes):
-        project.prepare_owned_database()
-    harness = Harness(run_dir=run_dir, supervisor=supervisor, memcached=services.memcached)
+    _prepare_database(probes)
+    housekeeping: dict[str, object] = {}
+    login_key = None
+    if login_as is not None:
+        if project.owns_sqlite():
+            raise JobError("--login-as needs the project's own database: the demo's are fresh copies without users")
+        cookie, login_key = sessions.login_session(login_as)
+        plan = replace(plan, headers=(*plan.headers, ("Cookie", f"{cookie}={login_key}")))
+        housekeeping["login_sessions_created"] = 1
     metadata = _metadata()
-    service_pids = (
-        {"memcached": services.memcached.child.pid} if services.memcached and services.memcached.child else {}
-    )
-    app = project.wsgi_application()
-    costs = {target.path: _t0(app, target, harness.host_header, progress) for target in targets}
     runs: list[Run] = []
+    costs: dict[str, ViewCost | None] = {}
+    probe_paths = {target.path for target in targets if target.probe and target.probe.name.startswith("session-")}
 
     def suite() -> Suite:
         return Suite(
             metadata=metadata,
             view_costs=tuple(cost for cost in costs.values() if cost is not None),
             runs=tuple(runs),
+            preflight=tuple(preflight),
+            housekeeping=dict(housekeeping),
         )
 
     def on_run(run: Run) -> None:
@@ -274,6 +293,11 @@ def sweep_job(
         progress(f"    {run.label}: {rate:,.0f} r/s, {run.quality}, {run.verdict}")
 
     try:
+        harness = Harness(run_dir=run_dir, supervisor=supervisor, memcached=services.memcached)
+        memcached_child = services.memcached.child if services.memcached else None
+        service_pids = {"memcached": memcached_child.pid} if memcached_child else {}
+        app = project.wsgi_application()
+        costs.update({target.path: _t0(app, target, harness.host_header, progress) for target in targets})
         for target in targets:
             sweep(
                 configs,
@@ -285,8 +309,15 @@ def sweep_job(
                 start_errors=START_ERRORS,
             )
     finally:
-        if any(probe.needs_db for probe in probes):
-            project.delete_owned_sessions()
+        if login_key is not None:
+            sessions.delete_session(login_key)
+            housekeeping["login_sessions_deleted"] = 1
+        if any(probe.needs_db or probe.needs_memcached for probe in probes):
+            housekeeping["probe_sessions_deleted"] = sessions.delete_probe_sessions()
+            housekeeping["probe_sessions_in_caches"] = f"expire {PROBE_SESSION_AGE_S} s after creation"
+            housekeeping["probe_sessions_created"] = sum(
+                sample.ok for run in runs if run.path in probe_paths for sample in run.samples
+            )
     return suite()
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from asgiref.local import Local
 from django.conf import settings
@@ -61,16 +63,6 @@ def prepare_owned_database() -> bool:
         return False
     call_command("migrate", verbosity=0, interactive=False)
     return True
-
-
-def delete_owned_sessions() -> int:
-    """Empty the session table of a database servebench owns; rows deleted."""
-    if not get_config()["OWN_DATABASE"]:
-        return 0
-    from django.contrib.sessions.models import Session
-
-    deleted, _ = Session.objects.all().delete()
-    return deleted
 
 
 def settings_module() -> str:
@@ -137,3 +129,44 @@ def fresh_sqlite(template: Path, run_dir: Path, name: str) -> Path:
     path = run_dir / f"{name}.sqlite3"
     shutil.copyfile(template, path)
     return path
+
+
+def _is_local_host(host: str) -> bool:
+    host = host.strip().strip("[]")
+    if not host or host.startswith("/") or host == "localhost":
+        return True  # the client library's default: a local socket
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name other than localhost may resolve anywhere
+
+
+def _cache_hosts(location: object) -> list[str]:
+    locations = location if isinstance(location, list | tuple) else [location]
+    hosts = []
+    for item in locations:
+        text = str(item or "")
+        if text.startswith("unix:") or text.startswith("/"):
+            continue
+        parts = urlsplit(text if "://" in text else f"//{text}")
+        hosts.append(parts.hostname or "")
+    return hosts
+
+
+def remote_backends() -> list[str]:
+    """The project's databases and network caches that are not on this machine."""
+    found = []
+    for alias, database in settings.DATABASES.items():
+        if "sqlite" in database.get("ENGINE", ""):
+            continue
+        host = str(database.get("HOST") or "")
+        if not _is_local_host(host):
+            found.append(f"database {alias!r} at {host}")
+    for alias, cache in settings.CACHES.items():
+        backend = cache.get("BACKEND", "")
+        if "memcached" not in backend.lower() and "redis" not in backend.lower():
+            continue
+        for host in _cache_hosts(cache.get("LOCATION")):
+            if not _is_local_host(host):
+                found.append(f"cache {alias!r} at {host}")
+    return found

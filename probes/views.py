@@ -13,7 +13,6 @@ import functools
 import os
 import time
 from collections.abc import Callable
-from importlib import import_module
 from pathlib import Path
 
 from django.conf import settings
@@ -23,6 +22,7 @@ from django.template.backends.django import DjangoTemplates
 from django.template.backends.jinja2 import Jinja2
 
 from .conf import lock_dir
+from .sessions import PROBE_SESSION_AGE_S, probe_store_class
 
 SESSION_ENGINES = {
     "db": "django.contrib.sessions.backends.db",
@@ -72,10 +72,11 @@ def trivial(request: HttpRequest) -> HttpResponse:
 
 
 def _new_session(engine: str) -> Callable[[HttpRequest], HttpResponse]:
-    store_class = import_module(SESSION_ENGINES[engine]).SessionStore
+    store_class = probe_store_class(SESSION_ENGINES[engine])
 
     def view(request: HttpRequest) -> HttpResponse:
         session = store_class()
+        session.set_expiry(PROBE_SESSION_AGE_S)
         session["visits"] = 1
         session["user_agent"] = request.headers.get("User-Agent", "")
         session["created"] = time.time()
@@ -84,7 +85,7 @@ def _new_session(engine: str) -> Callable[[HttpRequest], HttpResponse]:
         response.set_cookie(
             settings.SESSION_COOKIE_NAME,
             session.session_key,
-            max_age=settings.SESSION_COOKIE_AGE,
+            max_age=PROBE_SESSION_AGE_S,
             httponly=True,
             samesite="Lax",
         )

@@ -173,3 +173,20 @@ def test_runs_round_trip_through_json(tmp_path: Path) -> None:
     suite = Suite(metadata=METADATA, runs=(run(2, [1000.0, 1100.0]), run(4, [900.0])), notes=("a note",))
     suite.dump(tmp_path / "s.json")
     assert Suite.load(tmp_path / "s.json") == suite
+
+
+def test_a_shared_machine_makes_a_run_noisy() -> None:
+    quality, reasons = assess_quality(
+        requests=1000,
+        ok=1000,
+        client_cores=0.3,
+        client_us_per_request=10.0,
+        server_us_per_request=20.0,
+        throughput_cv=0.02,
+        overflow_warnings=0,
+        unattributed_share=0.4,
+    )
+    assert (quality, reasons) == (
+        "noisy",
+        ("40 % of the cores went to no measured role: another process shared the machine",),
+    )

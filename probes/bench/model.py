@@ -211,6 +211,8 @@ class Suite:
     checks: tuple[Check, ...] = ()
     runs: tuple[Run, ...] = ()
     notes: tuple[str, ...] = ()
+    preflight: tuple[dict[str, str], ...] = ()  # the project's settings that make figures lie or cap them
+    housekeeping: dict[str, Any] = field(default_factory=dict)  # what servebench created and removed
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": FORMAT, **asdict(self)}
@@ -225,6 +227,8 @@ class Suite:
             skipped=tuple(_build(Skipped, item) for item in data.get("skipped", ())),
             runs=tuple(Run.from_dict(item) for item in data.get("runs", ())),
             notes=tuple(data.get("notes", ())),
+            preflight=tuple(data.get("preflight", ())),
+            housekeeping=dict(data.get("housekeeping", {})),
             checks=tuple(
                 _build(Check, {**item, "warnings": tuple(item.get("warnings", ()))}) for item in data.get("checks", ())
             ),

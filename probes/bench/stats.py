@@ -47,6 +47,7 @@ class Spread:
 FAILING_ERROR_RATE = 0.01  # more than 1 % of answers were errors
 CLIENT_BOUND_CORES = 0.9  # the load generator used ~ a whole core
 NOISY_CV = 0.10  # stdev above 10 % of the mean, as pyperf warns
+SHARED_MACHINE = 0.25  # CPU no role accounts for, as a share of all cores: something else ran
 
 
 def assess_quality(
@@ -61,6 +62,7 @@ def assess_quality(
     errors: dict[str, int] | None = None,
     status_counts: dict[str, int] | None = None,
     redirect_location: str | None = None,
+    unattributed_share: float = 0.0,
 ) -> tuple[str, tuple[str, ...]]:
     """ok / noisy / client-bound / failing, with the reasons (worst first)."""
     failing = []
@@ -90,6 +92,11 @@ def assess_quality(
         )
     if client_bound:
         return "client-bound", tuple(client_bound)
+    noisy = []
     if throughput_cv > NOISY_CV:
-        return "noisy", (f"r/s varied {100 * throughput_cv:.0f} % (stdev/mean) between repeats",)
-    return "ok", ()
+        noisy.append(f"r/s varied {100 * throughput_cv:.0f} % (stdev/mean) between repeats")
+    if unattributed_share > SHARED_MACHINE:
+        noisy.append(
+            f"{100 * unattributed_share:.0f} % of the cores went to no measured role: another process shared the machine"
+        )
+    return ("noisy", tuple(noisy)) if noisy else ("ok", ())

@@ -19,9 +19,10 @@ from ...bench.runner import LoadPlan, default_generator
 from ...bench.servers import KINDS, ServerConfig, build_matrix, get_kind
 from ...bench.supervisor import StartFailed, Supervisor, signals_raise
 from ...catalog import PROBES, Probe, get_probe
+from ...checks import preflight
 from ...conf import results_dir
 from ...jobs import JobError, Target, check_job, sweep_job, view_cost_job
-from ...project import host_header
+from ...project import host_header, remote_backends
 from ...report.text import check_table, explain_report, sweep_table, view_cost_table
 
 DEFAULT_WORKERS = {"check": "2", "sweep": "1,4", "explain": "1,2,4"}
@@ -80,6 +81,13 @@ class Command(BaseCommand):
             "--pin", action="store_true", help="load generator on the last core, servers and nginx on the others"
         )
         parser.add_argument("--null-app", action="store_true", help="also run each server with the null app")
+        parser.add_argument("--login-as", metavar="USERNAME", help="send a session cookie of this existing user")
+        parser.add_argument(
+            "--allow-remote-backends",
+            action="store_true",
+            help="run although a database or cache of the project is on another machine (it gets loaded too)",
+        )
+        parser.add_argument("--strict", action="store_true", help="refuse to run when a preflight check warns")
         parser.add_argument("--json", metavar="PATH", help="also write the results to this JSON file")
         parser.add_argument("--memcached", metavar="HOST:PORT", help="use this memcached instead of starting one")
         parser.add_argument("--keep-run-dir", action="store_true", help="keep logs and configs of the run")
@@ -96,6 +104,12 @@ class Command(BaseCommand):
         else:
             job, render, kind = self._sweep, sweep_table, "sweep"
         self._paths = self._result_paths(kind, options["json"])
+        remote = remote_backends()
+        if remote and not options["allow_remote_backends"]:
+            raise CommandError(
+                f"refusing to run: {', '.join(remote)} is not on this machine, and servebench would load-test"
+                " shared infrastructure (--allow-remote-backends to do it anyway)"
+            )
         suite = self._run(job, options)
         self.stdout.write(render(suite))
         self._save(suite, announce=True)
@@ -151,6 +165,7 @@ class Command(BaseCommand):
         configs = self._matrix(options, job)
         if options["null_app"]:
             configs += [replace(config, app="null") for config in configs]
+        warnings = self._preflight(max(config.workers for config in configs), strict=options["strict"])
         return sweep_job(
             configs,
             self._plan(targets[0].path, options),
@@ -160,7 +175,18 @@ class Command(BaseCommand):
             memcached_address=options["memcached"],
             progress=self._progress,
             on_suite=self._save,
+            login_as=options["login_as"],
+            preflight=warnings,
         )
+
+    def _preflight(self, workers: int, *, strict: bool) -> list[dict[str, str]]:
+        """The project's settings that would make the figures lie or cap them, said before the sweep."""
+        warnings = preflight(workers=workers)
+        for warning in warnings:
+            self.stderr.write(self.style.WARNING(f"{warning['id']}: {warning['msg']} (fix: {warning['hint']})"))
+        if strict and warnings:
+            raise CommandError(f"--strict: {len(warnings)} preflight warning(s), first {warnings[0]['id']}")
+        return warnings
 
     def _plan(self, path: str, options: dict[str, Any]) -> LoadPlan:
         if options["duration"] <= 0 or options["warmup"] < 0 or options["repeat"] < 1:
