@@ -97,6 +97,7 @@ def assess_quality(
         noisy.append(f"r/s varied {100 * throughput_cv:.0f} % (stdev/mean) between repeats")
     if unattributed_share > SHARED_MACHINE:
         noisy.append(
-            f"{100 * unattributed_share:.0f} % of the cores went to no measured role: another process shared the machine"
+            f"{100 * unattributed_share:.0f} % of the cores went to no measured role:"
+            " another process shared the machine"
         )
     return ("noisy", tuple(noisy)) if noisy else ("ok", ())
