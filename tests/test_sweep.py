@@ -164,3 +164,27 @@ def test_pin_puts_the_generator_and_the_server_on_separate_cores(harness: Harnes
         assert {frozenset(os.sched_getaffinity(info.pid)) for info in stack.server.session()} == {frozenset({0})}
     finally:
         stack.stop()
+
+
+def test_a_configuration_that_fails_to_start_is_recorded_and_the_sweep_goes_on(harness: Harness) -> None:
+    from probes.bench.runner import sweep
+    from probes.bench.supervisor import StartFailed
+
+    def start(config: ServerConfig):  # type: ignore[no-untyped-def]
+        if config.workers == 1:
+            raise StartFailed("gunicorn-1: exited with status 3 before it was ready\nWorker failed to boot.")
+        return harness.start(config)
+
+    finished = []
+    runs = sweep(
+        [ServerConfig("gunicorn", 1), ServerConfig("gunicorn", 2)],
+        _plan("/probes/trivial/", harness),
+        start=start,
+        service_pids={},
+        progress=lambda message: None,
+        on_run=finished.append,
+        start_errors=(StartFailed,),
+    )
+    assert [run.label for run in finished] == ["gunicorn w1 direct", "gunicorn w2 direct"]
+    assert runs[0].error.startswith("gunicorn-1: exited with status 3") and runs[0].quality == "failing"
+    assert runs[1].error == "" and runs[1].samples
