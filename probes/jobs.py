@@ -170,18 +170,7 @@ def check_one(harness: Harness, config: ServerConfig) -> Check:
     """Bring one configuration up, request the trivial probe through the full path, tear it down."""
 
     def result(ok: bool, reason: str, **extra: object) -> Check:
-        return Check(
-            label=config.label,
-            kind=config.kind,
-            workers=config.workers,
-            threads=config.threads,
-            front=config.front,
-            socket=config.socket,
-            app=config.app,
-            ok=ok,
-            reason=reason,
-            **extra,  # type: ignore[arg-type]
-        )
+        return Check(**config.describe(), ok=ok, reason=reason, **extra)  # type: ignore[arg-type]
 
     try:
         stack = harness.start(config)

@@ -106,8 +106,8 @@ class Skipped:
 
 
 @dataclass(frozen=True)
-class Check:
-    """One configuration brought up, requested through the full path, and torn down."""
+class Configured:
+    """What identifies a configuration in every result (servers.ServerConfig.describe())."""
 
     label: str
     kind: str
@@ -116,6 +116,12 @@ class Check:
     front: str
     socket: str
     app: str
+
+
+@dataclass(frozen=True)
+class Check(Configured):
+    """One configuration brought up, requested through the full path, and torn down."""
+
     ok: bool
     reason: str  # why it failed, or "" when ok
     ready_s: float
@@ -160,16 +166,9 @@ class Sample:
 
 
 @dataclass(frozen=True)
-class Run:
+class Run(Configured):
     """One configuration under load: its repeats, memory, and how far to trust it."""
 
-    label: str
-    kind: str
-    workers: int
-    threads: int
-    front: str
-    socket: str
-    app: str
     path: str
     concurrency: int
     keepalive: bool

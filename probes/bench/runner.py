@@ -152,22 +152,21 @@ def measure_window(
     return sample, per_process
 
 
-def measure_config(config: ServerConfig, plan: LoadPlan, *, start: StartStack, service_pids: dict[str, int]) -> Run:
-    """Start one configuration, warm it, measure plan.repeat windows, take its memory, stop it."""
-    concurrency = plan.concurrency_for(config)
-    base = Run(
-        label=config.label,
-        kind=config.kind,
-        workers=config.workers,
-        threads=config.threads,
-        front=config.front,
-        socket=config.socket,
-        app=config.app,
+def unmeasured_run(config: ServerConfig, plan: LoadPlan) -> Run:
+    """The Run of a configuration before anything was measured."""
+    return Run(
+        **config.describe(),  # type: ignore[arg-type]
         path=plan.path,
-        concurrency=concurrency,
+        concurrency=plan.concurrency_for(config),
         keepalive=plan.keepalive,
         generator=plan.generator,
     )
+
+
+def measure_config(config: ServerConfig, plan: LoadPlan, *, start: StartStack, service_pids: dict[str, int]) -> Run:
+    """Start one configuration, warm it, measure plan.repeat windows, take its memory, stop it."""
+    concurrency = plan.concurrency_for(config)
+    base = unmeasured_run(config, plan)
     stack = start(config)
     samples: list[Sample] = []
     pins = pinning(os.sched_getaffinity(0)) if plan.pin else None
@@ -249,20 +248,8 @@ def sweep(
         try:
             run = measure_config(config, plan, start=start, service_pids=service_pids)
         except start_errors as exc:
-            run = Run(
-                label=config.label,
-                kind=config.kind,
-                workers=config.workers,
-                threads=config.threads,
-                front=config.front,
-                socket=config.socket,
-                app=config.app,
-                path=plan.path,
-                concurrency=plan.concurrency_for(config),
-                keepalive=plan.keepalive,
-                generator=plan.generator,
-                error=str(exc),
-                quality_reasons=(str(exc).splitlines()[0],),
+            run = replace(
+                unmeasured_run(config, plan), error=str(exc), quality_reasons=(str(exc).splitlines()[0],)
             )
         runs.append(run)
         on_run(run)

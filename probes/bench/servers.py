@@ -46,6 +46,18 @@ class ServerConfig:
     socket: str = "tcp"  # between nginx and the server: "tcp" or "unix"
     app: str = "project"  # "project" (the project's WSGI app) or "null" (the server's floor)
 
+    def describe(self) -> dict[str, object]:
+        """The fields every result of this configuration repeats (Run, Check)."""
+        return {
+            "label": self.label,
+            "kind": self.kind,
+            "workers": self.workers,
+            "threads": self.threads,
+            "front": self.front,
+            "socket": self.socket,
+            "app": self.app,
+        }
+
     @property
     def label(self) -> str:
         threads = f"x{self.threads}t" if self.threads > 1 else ""
