@@ -36,13 +36,15 @@ $(BIN)/.installed: requirements.txt requirements-test.txt
 	touch $@
 
 # Installs the missing ones as root; otherwise says what it could not install.
-# policy-rc.d keeps Debian from starting system-wide nginx/memcached services:
-# servebench starts its own, on private ports.
+# policy-rc.d keeps Debian from starting system-wide nginx/memcached/PostgreSQL
+# services: servebench starts its own, on private ports. PostgreSQL's binaries
+# are not on PATH on Debian: look for initdb where the package puts it.
 sysdeps:
 	@export PATH="$$PATH:/usr/sbin:/sbin"; missing=""; \
 	for dep in $(SYSTEM_DEPS); do \
 	  command -v $${dep%%:*} >/dev/null 2>&1 || missing="$$missing $${dep#*:}"; \
 	done; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "installing:$$missing"; \
@@ -51,7 +53,7 @@ sysdeps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  status=$$?; [ -n "$$guard" ] && rm -f /usr/sbin/policy-rc.d; exit $$status; \
 	else \
-	  echo "not installed:$$missing (install them to measure nginx fronts, session-cache and wrk/ab; servebench skips what needs them)"; \
+	  echo "not installed:$$missing (install them to measure nginx fronts, session-cache, PostgreSQL and wrk/ab; servebench skips what needs them)"; \
 	fi
 
 clean:

@@ -7,3 +7,9 @@ class ProbesConfig(AppConfig):
     name = "probes"
     verbose_name = "servebench probes"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Register servebench's preflight checks."""
+        from . import checks
+
+        checks.register()

@@ -76,15 +76,25 @@ def _view_cost(app: object, name: str, path: str, host: str) -> ViewCost:
     )
 
 
+@dataclass(frozen=True)
+class Target:
+    """One URL of a sweep: a probe, or a path of the project (--url)."""
+
+    name: str
+    path: str
+    probe: Probe | None = None
+
+
 def view_cost_job(
-    probes: Sequence[Probe],
+    targets: Sequence[Target],
     *,
     supervisor: Supervisor,
     memcached_address: str | None,
     required: bool,
     progress: Progress,
 ) -> Suite:
-    """Measure each probe in-process; probes whose service is missing are skipped with the reason."""
+    """Measure each target in-process; probes whose service is missing are skipped with the reason."""
+    probes = [target.probe for target in targets if target.probe is not None]
     services = provide_services(probes, supervisor=supervisor, memcached_address=memcached_address, required=required)
     skipped_names = {item.name for item in services.skipped}
     _prepare_database(probes)
@@ -92,11 +102,11 @@ def view_cost_job(
     host = project.host_header()
     costs: list[ViewCost] = []
     try:
-        for probe in probes:
-            if probe.name in skipped_names:
+        for target in targets:
+            if target.name in skipped_names:
                 continue
-            progress(f"view cost: {probe.name}")
-            costs.append(_view_cost(app, probe.name, probe.path(), host))
+            progress(f"view cost: {target.name}")
+            costs.append(_view_cost(app, target.name, target.path, host))
     finally:
         deleted = sessions.delete_probe_sessions() if any(probe.needs_db for probe in probes) else 0
     return Suite(
@@ -214,15 +224,6 @@ def check_job(configs: Sequence[ServerConfig], *, supervisor: Supervisor, run_di
         progress(f"check {index}/{len(configs)}: {config.label}")
         checks.append(check_one(harness, config))
     return Suite(metadata=_metadata(), checks=tuple(checks))
-
-
-@dataclass(frozen=True)
-class Target:
-    """One URL of a sweep: a probe, or a path of the project (--url)."""
-
-    name: str
-    path: str
-    probe: Probe | None = None
 
 
 def _t0(app: object, target: Target, host: str, progress: Progress) -> ViewCost | None:

@@ -82,8 +82,11 @@ def main(argv: list[str] | None = None) -> None:
             signal.signal(signal.SIGINT, stop)
 
     if args.mode == "threaded":
-        # "workers" are the threads of this one process.
-        server = Server(application, minSpare=args.workers, maxSpare=args.workers, maxThreads=args.workers)
+        # "workers" are the threads of this one process kept ready. flup closes
+        # a connection at once when its pool is at maxThreads (it never queues),
+        # so the pool may grow under load, as flup's default does: the classic
+        # benchmark's "stray threads being created willy nilly".
+        server = Server(application, minSpare=args.workers, maxSpare=args.workers)
     else:
         server = Server(
             application, minSpare=args.workers, maxSpare=args.workers, maxChildren=args.workers, maxRequests=0

@@ -248,9 +248,7 @@ def sweep(
         try:
             run = measure_config(config, plan, start=start, service_pids=service_pids)
         except start_errors as exc:
-            run = replace(
-                unmeasured_run(config, plan), error=str(exc), quality_reasons=(str(exc).splitlines()[0],)
-            )
+            run = replace(unmeasured_run(config, plan), error=str(exc), quality_reasons=(str(exc).splitlines()[0],))
         runs.append(run)
         on_run(run)
     progress(f"done: {len(runs)} configurations in {time.monotonic() - started:.0f} s")

@@ -205,7 +205,7 @@ KINDS: dict[str, ServerKind] = {
         ),
         ServerKind(
             "flup-threaded",
-            "flup FastCGI, threads of one process",
+            "flup FastCGI, threads of one process (N kept ready, more under load)",
             "threads",
             None,
             "fastcgi",

@@ -137,14 +137,22 @@ class Command(BaseCommand):
                 self.stderr.write(f"run directory kept: {run_dir.path}")
 
     def _view_cost(self, supervisor: Supervisor, run_dir: Path, options: dict[str, Any]) -> Suite:
-        probes = self._probes(options) or list(PROBES)
         return view_cost_job(
-            probes,
+            self._targets(options, default=list(PROBES)),
             supervisor=supervisor,
             memcached_address=options["memcached"],
             required=bool(options["probe"]),
             progress=self._progress,
         )
+
+    def _targets(self, options: dict[str, Any], *, default: list[Probe]) -> list[Target]:
+        """What to measure: --url, or --probe (repeatable), or the default probes."""
+        probes = self._probes(options)
+        if options["url"] and probes:
+            raise CommandError("give --url or --probe, not both")
+        if options["url"]:
+            return [Target(options["url"], self._url(options["url"]))]
+        return [Target(probe.name, self._probe_path(probe), probe) for probe in probes or default]
 
     def _check(self, supervisor: Supervisor, run_dir: Path, options: dict[str, Any]) -> Suite:
         configs = self._matrix(options, "check")
@@ -152,13 +160,7 @@ class Command(BaseCommand):
         return check_job(configs, supervisor=supervisor, run_dir=run_dir, progress=self._progress)
 
     def _sweep(self, supervisor: Supervisor, run_dir: Path, options: dict[str, Any]) -> Suite:
-        probes = self._probes(options)
-        if options["url"] and probes:
-            raise CommandError("give --url or --probe, not both")
-        if options["url"]:
-            targets = [Target(options["url"], self._url(options["url"]))]
-        else:
-            targets = [Target(probe.name, self._probe_path(probe), probe) for probe in probes or [get_probe("trivial")]]
+        targets = self._targets(options, default=[get_probe("trivial")])
         if options["explain"] and len(targets) > 1:
             raise CommandError("--explain diagnoses one URL: give one --probe or --url")
         job = "explain" if options["explain"] else "sweep"
@@ -228,12 +230,11 @@ class Command(BaseCommand):
         except LookupError as exc:
             raise CommandError(exc.args[0]) from None
 
-    def _probe_path(self, probe: Probe | None) -> str:
-        assert probe is not None
+    def _probe_path(self, probe: Probe) -> str:
         try:
             return probe.path()
         except LookupError as exc:
-            raise CommandError(exc.args[0]) from None
+            raise CommandError(f"{exc.args[0]}, or give --url /a/path/of/yours/") from None
 
     def _kinds(self, options: dict[str, Any], job: str = "sweep") -> list[str]:
         if options["server"]:

@@ -1,0 +1,128 @@
+"""A django-debug-toolbar panel: what the current request costs, the ceiling it implies, and what servebench measured.
+
+Add "probes.panels.ServeBenchPanel" to DEBUG_TOOLBAR_PANELS (importing this
+module needs django-debug-toolbar). The figures are taken with DEBUG on and the
+toolbar active: they overstate the cost, so the ceilings understate what the
+view can do; servebench's saved results are the measured truth.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from debug_toolbar.panels import Panel
+from django.db import connections
+from django.http import HttpRequest, HttpResponse
+
+from .bench.model import FormatError, Suite, usable_cores
+from .conf import results_dir
+
+SWEEP_GLOB = "sweep-*.json"
+
+
+@functools.lru_cache(maxsize=64)
+def _load_suite(path: str, mtime_ns: int) -> Suite | None:
+    # Keyed by mtime: a result file rewritten after each configuration is read again.
+    try:
+        return Suite.load(Path(path))
+    except (OSError, FormatError, KeyError, TypeError, ValueError):
+        return None
+
+
+def measured_runs(url_path: str, directory: Path) -> list[dict[str, Any]]:
+    """Per server configuration, the newest saved sweep of url_path: median r/s, quality and verdict."""
+    try:
+        files = [(entry.stat().st_mtime_ns, entry) for entry in directory.glob(SWEEP_GLOB)]
+    except OSError:
+        return []
+    found: dict[str, dict[str, Any]] = {}
+    for mtime_ns, file in sorted(files, key=lambda item: (item[0], item[1].name), reverse=True):
+        suite = _load_suite(str(file), mtime_ns)
+        if suite is None:
+            continue
+        for run in suite.runs:
+            # The path without its query: /probes/sleep/?ms=20 is a result for /probes/sleep/.
+            if run.path.split("?", 1)[0] != url_path or run.label in found or run.error or not run.samples:
+                continue
+            found[run.label] = {
+                "label": run.label,
+                "kind": run.kind,
+                "workers": run.workers,
+                "front": run.front,
+                "path": run.path,
+                "ok_per_s": statistics.median(sample.ok_per_s for sample in run.samples),
+                "quality": run.quality,
+                "verdict": str(getattr(run, "verdict", "") or ""),
+                "file": file.name,
+                "measured_utc": suite.metadata.created_utc,
+            }
+    return sorted(found.values(), key=lambda row: -row["ok_per_s"])
+
+
+class ServeBenchPanel(Panel):
+    """App wall and CPU time, DB time and queries of this request; the r/s they allow; servebench's figures."""
+
+    title = "servebench"
+    template = "probes/panel.html"
+
+    @property
+    def nav_subtitle(self) -> str:
+        stats = self.get_stats()
+        if "wall_ms" not in stats:
+            return ""
+        ceiling = stats["per_worker_rps"]
+        return (
+            f"{stats['wall_ms']:.1f} ms, ≤ {ceiling:,.0f} r/s per worker" if ceiling else f"{stats['wall_ms']:.1f} ms"
+        )
+
+    def process_request(self, request: HttpRequest) -> HttpResponse:
+        self._queries = 0
+        self._db_s = 0.0
+        with contextlib.ExitStack() as wrappers:
+            # Every database, without the SQL panel: execute_wrapper is Django's own hook.
+            for connection in connections.all():
+                wrappers.enter_context(connection.execute_wrapper(self._time_query))
+            wall_start, cpu_start = time.perf_counter(), time.thread_time()
+            response: HttpResponse = super().process_request(request)
+            self._wall_s = time.perf_counter() - wall_start
+            self._cpu_s = time.thread_time() - cpu_start
+        return response
+
+    def _time_query(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+    ) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self._db_s += time.perf_counter() - started
+            self._queries += 1
+
+    def generate_stats(self, request: HttpRequest, response: HttpResponse) -> None:
+        if not hasattr(self, "_wall_s"):
+            return
+        cores = usable_cores()
+        wall_ms, cpu_ms = 1e3 * self._wall_s, 1e3 * self._cpu_s
+        directory = results_dir()
+        self.record_stats(
+            {
+                "path": request.path,
+                "wall_ms": wall_ms,
+                "cpu_ms": cpu_ms,
+                "db_ms": 1e3 * self._db_s,
+                "queries": self._queries,
+                "cores": cores,
+                # One single-threaded worker serves one request at a time: 1 / wall time.
+                "per_worker_rps": 1e3 / wall_ms if wall_ms > 0 else None,
+                # Every core busy with this view's CPU and nothing else: cores / CPU time.
+                "machine_rps": cores * 1e3 / cpu_ms if cpu_ms > 0 else None,
+                "results_dir": str(directory),
+                "measured": measured_runs(request.path, directory),
+            }
+        )
