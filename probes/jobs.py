@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -13,7 +14,14 @@ from .bench.model import Check, Metadata, Run, Skipped, Suite, ViewCost
 from .bench.ports import PortTaken
 from .bench.runner import LoadPlan, sweep
 from .bench.servers import ServerConfig
-from .bench.services import Memcached, ServiceUnavailable, memcached_answers, parse_address, start_memcached
+from .bench.services import (
+    Memcached,
+    ServiceUnavailable,
+    memcached_answers,
+    parse_address,
+    start_memcached,
+    start_postgres,
+)
 from .bench.stack import NotApplicable, Stack, http_get, start_stack
 from .bench.supervisor import StartFailed, Supervisor
 from .bench.viewcost import measure_view_cost
@@ -133,10 +141,22 @@ def _metadata() -> Metadata:
 class Harness:
     """Brings up configurations of the project: fresh database, same environment, one supervisor."""
 
-    def __init__(self, *, run_dir: Path, supervisor: Supervisor, memcached: Memcached | None) -> None:
+    def __init__(
+        self,
+        *,
+        run_dir: Path,
+        supervisor: Supervisor,
+        memcached: Memcached | None,
+        extra_env: dict[str, str] | None = None,
+        between: Callable[[], object] | None = None,
+    ) -> None:
         self.run_dir = run_dir
         self.supervisor = supervisor
         self.memcached = memcached
+        self.extra_env = extra_env or {}
+        # Without a fresh SQLite copy per configuration, `between` resets what
+        # one configuration left (e.g. its probe sessions) before the next.
+        self.between = between
         self.host_header = project.host_header()
         self._sqlite_template = project.migrated_sqlite_template(run_dir) if project.owns_sqlite() else None
         self._started = 0
@@ -147,11 +167,14 @@ class Harness:
         database = None
         if self._sqlite_template is not None:
             database = project.fresh_sqlite(self._sqlite_template, self.run_dir, f"db-{self._started}")
+        elif self.between is not None:
+            self.between()
         env = project.server_environment(
             run_dir=self.run_dir,
             database_path=database,
             memcached_address=self.memcached.address if self.memcached else None,
         )
+        env.update(self.extra_env)
         return start_stack(
             config,
             supervisor=self.supervisor,
@@ -248,23 +271,15 @@ def sweep_job(
     on_suite: Callable[[Suite], None],
     login_as: str | None = None,
     preflight: Sequence[dict[str, str]] = (),
+    database: str = "project",
 ) -> Suite:
     """servebench's sweep: each target under each configuration; on_suite gets the results after each run."""
     probes = [target.probe for target in targets if target.probe is not None]
-    services = provide_services(probes, supervisor=supervisor, memcached_address=memcached_address, required=True)
-    _prepare_database(probes)
-    housekeeping: dict[str, object] = {}
-    login_key = None
-    if login_as is not None:
-        if project.owns_sqlite():
-            raise JobError("--login-as needs the project's own database: the demo's are fresh copies without users")
-        cookie, login_key = sessions.login_session(login_as)
-        plan = replace(plan, headers=(*plan.headers, ("Cookie", f"{cookie}={login_key}")))
-        housekeeping["login_sessions_created"] = 1
+    probe_paths = {target.path for target in targets if target.probe and target.probe.name.startswith("session-")}
     metadata = _metadata()
+    housekeeping: dict[str, object] = {}
     runs: list[Run] = []
     costs: dict[str, ViewCost | None] = {}
-    probe_paths = {target.path for target in targets if target.probe and target.probe.name.startswith("session-")}
 
     def suite() -> Suite:
         return Suite(
@@ -282,10 +297,44 @@ def sweep_job(
         rate = run.diagnosis["figures"]["throughput_rps"] if run.samples else 0.0
         progress(f"    {run.label}: {rate:,.0f} r/s, {run.quality}, {run.verdict}")
 
-    try:
-        harness = Harness(run_dir=run_dir, supervisor=supervisor, memcached=services.memcached)
-        memcached_child = services.memcached.child if services.memcached else None
-        service_pids = {"memcached": memcached_child.pid} if memcached_child else {}
+    def remove_probe_sessions() -> None:
+        housekeeping["probe_sessions_created"] = sum(
+            sample.ok for run in runs if run.path in probe_paths for sample in run.samples
+        )
+        housekeeping["probe_sessions_deleted"] = sessions.delete_probe_sessions()
+        housekeeping["probe_sessions_in_caches"] = f"expire {PROBE_SESSION_AGE_S} s after creation"
+
+    def forget_login(key: str) -> None:
+        sessions.delete_session(key)
+        housekeeping["login_sessions_deleted"] = 1
+
+    # Undone in reverse order however the sweep ends: the login session, the
+    # probe sessions, then the throwaway database.
+    with contextlib.ExitStack() as undo:
+        services = provide_services(probes, supervisor=supervisor, memcached_address=memcached_address, required=True)
+        extra_env, service_pids, remove_database = _provide_database(
+            database, supervisor=supervisor, run_dir=run_dir, progress=progress
+        )
+        undo.callback(remove_database)
+        _prepare_database(probes)
+        if probe_paths:
+            undo.callback(remove_probe_sessions)
+        if login_as is not None:
+            if project.owns_sqlite():
+                raise JobError("--login-as needs the project's own database: the demo's are fresh copies without users")
+            cookie, login_key = sessions.login_session(login_as)
+            housekeeping["login_sessions_created"] = 1
+            undo.callback(forget_login, login_key)
+            plan = replace(plan, headers=(*plan.headers, ("Cookie", f"{cookie}={login_key}")))
+        harness = Harness(
+            run_dir=run_dir,
+            supervisor=supervisor,
+            memcached=services.memcached,
+            extra_env=extra_env,
+            between=sessions.delete_probe_sessions,
+        )
+        if services.memcached and services.memcached.child:
+            service_pids["memcached"] = services.memcached.child.pid
         app = project.wsgi_application()
         costs.update({target.path: _t0(app, target, harness.host_header, progress) for target in targets})
         for target in targets:
@@ -298,17 +347,28 @@ def sweep_job(
                 on_run=on_run,
                 start_errors=START_ERRORS,
             )
-    finally:
-        if login_key is not None:
-            sessions.delete_session(login_key)
-            housekeeping["login_sessions_deleted"] = 1
-        if any(probe.needs_db or probe.needs_memcached for probe in probes):
-            housekeeping["probe_sessions_deleted"] = sessions.delete_probe_sessions()
-            housekeeping["probe_sessions_in_caches"] = f"expire {PROBE_SESSION_AGE_S} s after creation"
-            housekeeping["probe_sessions_created"] = sum(
-                sample.ok for run in runs if run.path in probe_paths for sample in run.samples
-            )
     return suite()
+
+
+def _provide_database(
+    database: str, *, supervisor: Supervisor, run_dir: Path, progress: Progress
+) -> tuple[dict[str, str], dict[str, int], Callable[[], None]]:
+    """(server environment, CPU roles, cleanup) for the database: the project's own, or a throwaway PostgreSQL."""
+    if database == "project":
+        pid = project.local_database_pid()
+        return {}, ({"database": pid} if pid else {}), lambda: None
+    if database != "postgres":
+        raise JobError(f"--database takes project or postgres, not {database!r}")
+    if not get_config()["OWN_DATABASE"]:
+        raise JobError("--database postgres is for the demo site: your project's own database is what it uses")
+    progress("starting a throwaway PostgreSQL")
+    try:
+        postgres = start_postgres(supervisor, run_dir=run_dir)
+    except ServiceUnavailable as exc:
+        raise JobError(str(exc)) from None
+    project.use_database(postgres.url)
+    # Its files lie outside the run directory: remove() stops it and deletes them.
+    return {"DATABASE_URL": postgres.url}, {"database": postgres.child.pid}, postgres.remove
 
 
 def t0_for(path: str, costs: dict[str, ViewCost | None], runs: Sequence[Run]) -> ViewTime | None:

@@ -23,7 +23,8 @@ from django.http import HttpRequest, HttpResponse
 from .bench.model import FormatError, Suite, usable_cores
 from .conf import results_dir
 
-SWEEP_GLOB = "sweep-*.json"
+# The result files that hold load runs: the sweep's and --explain's.
+RUN_GLOBS = ("sweep-*.json", "explain-*.json")
 
 
 @functools.lru_cache(maxsize=64)
@@ -38,7 +39,7 @@ def _load_suite(path: str, mtime_ns: int) -> Suite | None:
 def measured_runs(url_path: str, directory: Path) -> list[dict[str, Any]]:
     """Per server configuration, the newest saved sweep of url_path: median r/s, quality and verdict."""
     try:
-        files = [(entry.stat().st_mtime_ns, entry) for entry in directory.glob(SWEEP_GLOB)]
+        files = [(entry.stat().st_mtime_ns, entry) for pattern in RUN_GLOBS for entry in directory.glob(pattern)]
     except OSError:
         return []
     found: dict[str, dict[str, Any]] = {}

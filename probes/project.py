@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import psutil
 from asgiref.local import Local
 from django.conf import settings
 from django.core.cache import caches, close_caches
@@ -19,6 +20,7 @@ from django.core.management import call_command
 from django.core.servers.basehttp import get_internal_wsgi_application
 
 from .conf import get_config
+from .dburl import database_from_url
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
@@ -170,3 +172,33 @@ def remote_backends() -> list[str]:
             if not _is_local_host(host):
                 found.append(f"cache {alias!r} at {host}")
     return found
+
+
+def use_database(url: str) -> None:
+    """Point this process's default database at `url` (the servers get DATABASE_URL)."""
+    from django.db import connections
+
+    connections.close_all()
+    settings.DATABASES["default"] = database_from_url(url)
+    connections._settings = connections.configure_settings(None)  # type: ignore[attr-defined]
+    connections._connections = Local(connections.thread_critical)  # type: ignore[attr-defined]
+
+
+def local_database_pid() -> int | None:
+    """The pid listening for the default database on this machine, so its CPU is a role of its own."""
+    database = settings.DATABASES["default"]
+    port = str(database.get("PORT") or "")
+    if (
+        "sqlite" in database.get("ENGINE", "")
+        or not port.isdigit()
+        or not _is_local_host(str(database.get("HOST") or ""))
+    ):
+        return None
+    try:
+        listeners = psutil.net_connections(kind="inet")
+    except psutil.AccessDenied:
+        return None
+    for conn in listeners:
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == int(port) and conn.pid:
+            return int(conn.pid)
+    return None

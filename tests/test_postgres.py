@@ -15,7 +15,7 @@ import pytest
 from probes.bench.ports import accepts_connections
 from probes.bench.services import Postgres, ServiceUnavailable, postgres_binaries, start_postgres
 from probes.bench.supervisor import Supervisor
-from settings.base import _database_from_url
+from probes.dburl import database_from_url
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -146,7 +146,7 @@ def test_the_demo_migrates_into_postgres_and_session_db_writes_there(postgres: P
 
 
 def test_database_url_becomes_a_postgresql_entry_with_persistent_connections() -> None:
-    entry = _database_from_url("postgres://bench:s%40cret@127.0.0.1:5433/shop?sslmode=disable")
+    entry = database_from_url("postgres://bench:s%40cret@127.0.0.1:5433/shop?sslmode=disable")
     assert entry == {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": "shop",
@@ -161,13 +161,42 @@ def test_database_url_becomes_a_postgresql_entry_with_persistent_connections() -
 
 
 def test_database_url_with_a_socket_directory_and_a_connection_per_request() -> None:
-    entry = _database_from_url("postgresql://bench@%2Frun%2FPostgreSQL/shop?conn_max_age=0")
+    entry = database_from_url("postgresql://bench@%2Frun%2FPostgreSQL/shop?conn_max_age=0")
     assert (entry["HOST"], entry["PORT"], entry["CONN_MAX_AGE"], entry["OPTIONS"]) == ("/run/PostgreSQL", "", 0, {})
-    assert _database_from_url("postgres://[::1]/shop?conn_max_age=none")["CONN_MAX_AGE"] is None
+    assert database_from_url("postgres://[::1]/shop?conn_max_age=none")["CONN_MAX_AGE"] is None
 
 
 def test_database_url_of_another_database_is_refused() -> None:
     from django.core.exceptions import ImproperlyConfigured
 
     with pytest.raises(ImproperlyConfigured, match="only postgres:// and postgresql://"):
-        _database_from_url("mysql://bench@127.0.0.1/shop")
+        database_from_url("mysql://bench@127.0.0.1/shop")
+
+
+@pytest.mark.servers
+def test_database_postgres_sweeps_the_demo_on_a_throwaway_cluster_with_a_database_role(tmp_path: Path) -> None:
+    require_postgres()
+    out = tmp_path / "pg.json"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "settings.test", "TMPDIR": str(tmp_path)}
+    argv = [sys.executable, "manage.py", "servebench", "--probe", "session-db", "--database", "postgres"]
+    argv += ["--server", "gunicorn", "--workers", "2", "--front", "direct", "--duration", "1", "--warmup", "0.2"]
+    argv += ["--repeat", "1", "--json", str(out)]
+    clusters_before = set(Path("/tmp").glob("servebench-*-postgres-*"))
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    from probes.bench.model import Suite
+
+    suite = Suite.load(out)
+    (run,) = suite.runs
+    assert run.quality != "failing", run.quality_reasons
+    (sample,) = run.samples
+    assert sample.ok > 0 and sample.errors == {}
+    assert sample.cpu_s["database"] > 0  # the PostgreSQL processes are a CPU role of their own
+    assert sample.app["db_queries"] >= sample.app["requests"]
+    assert suite.housekeeping["probe_sessions_deleted"] >= suite.housekeeping["probe_sessions_created"] > 0
+    # The cluster, its processes and its files are gone.
+    # (TMPDIR is pytest's 0700 directory: the postgres user cannot pass, so the cluster lived in /tmp.)
+    assert [p.name for p in tmp_path.glob("servebench-*") if "results" not in p.name] == []
+    assert set(Path("/tmp").glob("servebench-*-postgres-*")) == clusters_before
+    leftovers = [p.pid for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or [])]
+    assert leftovers == []

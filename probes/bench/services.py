@@ -128,6 +128,11 @@ class Postgres:
         atexit.unregister(self.remove)
 
 
+def _traversable_by_others(directory: Path) -> bool:
+    """True when every directory from / down to `directory` lets other users through (o+x)."""
+    return all(path.stat().st_mode & 0o001 for path in (directory, *directory.parents))
+
+
 def postgres_binaries() -> Path:
     """The directory of Debian's initdb and postgres (not on PATH there), newest version first."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]), reverse=True)
@@ -180,8 +185,10 @@ def start_postgres(
             f"running as root needs the {POSTGRES_OS_USER!r} OS user (Debian's postgresql package creates it)"
         ) from None
     # The run directory is 0700 root: the postgres user could not reach a data
-    # directory inside it. A 0700 temp dir owned by postgres, next to it.
-    base_dir = Path(tempfile.mkdtemp(prefix=f"{run_dir.name}-postgres-", dir=run_dir.parent))
+    # directory inside it. A 0700 temp dir owned by postgres, next to it, or in
+    # /tmp when the postgres user could not traverse the way there.
+    parent = run_dir.parent if owner is None or _traversable_by_others(run_dir.parent) else Path("/tmp")
+    base_dir = Path(tempfile.mkdtemp(prefix=f"{run_dir.name}-postgres-", dir=parent))
     try:
         socket_dir = base_dir / "socket"
         socket_dir.mkdir()

@@ -81,6 +81,12 @@ class Command(BaseCommand):
             "--pin", action="store_true", help="load generator on the last core, servers and nginx on the others"
         )
         parser.add_argument("--null-app", action="store_true", help="also run each server with the null app")
+        parser.add_argument(
+            "--database",
+            choices=("project", "postgres"),
+            default="project",
+            help="the project's database (default) or, for the demo site, a throwaway PostgreSQL",
+        )
         parser.add_argument("--login-as", metavar="USERNAME", help="send a session cookie of this existing user")
         parser.add_argument(
             "--allow-remote-backends",
@@ -179,6 +185,7 @@ class Command(BaseCommand):
             on_suite=self._save,
             login_as=options["login_as"],
             preflight=warnings,
+            database=options["database"],
         )
 
     def _preflight(self, workers: int, *, strict: bool) -> list[dict[str, str]]:
