@@ -90,6 +90,8 @@ def _holds(run: Run) -> bool:
         return bool(f["busy_fraction"] >= THRESHOLDS["cpu_saturated_busy"])
     if run.verdict == "serialized":
         return bool(THRESHOLDS["serialized_low"] <= f["parallelism"] <= THRESHOLDS["serialized_high"])
+    if run.verdict == "worker-limited" and f["process_busy"] >= THRESHOLDS["process_busy"]:
+        return bool(f["serving_processes"] < f["cores"])
     if run.verdict in ("io-bound", "worker-limited"):
         at_capacity = f["throughput_rps"] * f["app_wall_s"] / f["capacity"]
         return bool(THRESHOLDS["at_capacity_low"] <= at_capacity <= THRESHOLDS["at_capacity_high"])

@@ -120,7 +120,9 @@ def test_serialized_before_the_app() -> None:
 
 def test_io_bound_predicts_more_workers() -> None:
     # 4 workers each waiting 20 ms: X = 200 r/s; X x t0 = 2, not serialized.
-    result = diagnose(make_run(x=200.0, app_wall_ms=20.0, app_cpu_ms=1.0, mean_ms=20.0), T0)
+    result = diagnose(
+        make_run(x=200.0, app_wall_ms=20.0, app_cpu_ms=1.0, mean_ms=20.0), ViewTime(0.020, 0.001, "in-process")
+    )
     assert result.verdict == "io-bound"
     assert "~400 r/s expected with 8" in result.advice
 
@@ -135,3 +137,29 @@ def test_a_run_no_rule_fits_is_unclassified_with_its_numbers() -> None:
     result = diagnose(make_run(x=50.0, app_wall_ms=10.0, mean_ms=100.0), ViewTime(0.05, 0.001, "in-process"))
     assert result.verdict == "unclassified"
     assert "N = X x R 5.0 of 8 connections" in result.why
+
+
+def test_one_process_on_a_whole_core_is_worker_limited() -> None:
+    # 1 worker: 1,200 r/s at 0.82 ms of server CPU each is one full core; the view's wall is only 0.4 ms.
+    run = make_run(workers=1, x=1200.0, app_wall_ms=0.4, app_cpu_ms=0.3, server_cpu_ms=0.82, mean_ms=6.6, busy=0.62)
+    result = diagnose(run, ViewTime(0.00025, 0.00025, "in-process"))
+    assert result.verdict == "worker-limited"
+    assert result.figures.serving_processes == 1
+    assert result.figures.process_busy == pytest.approx(0.984)
+    assert "1 serving process, each 98 % of a core" in result.why
+
+
+def test_a_partly_serial_view_waiting_inside_the_app_is_serialized() -> None:
+    # SQLite sessions: 5.45 ms alone, 16.4 ms under 4 workers, X x t0 = 1.24.
+    run = make_run(x=228.0, app_wall_ms=16.4, app_cpu_ms=4.3, server_cpu_ms=5.0, mean_ms=35.0, busy=0.63)
+    result = diagnose(run, ViewTime(0.00545, 0.0039, "in-process"))
+    assert result.verdict == "serialized"
+    assert "the wait is inside the app: its wall time grew from t0 5.5 ms to 16.4 ms" in result.why
+
+
+def test_an_inflated_wall_is_not_io_bound() -> None:
+    # Every worker busy, mostly waiting, but waiting for each other: no "more workers help" promise.
+    run = make_run(x=400.0, app_wall_ms=10.0, app_cpu_ms=1.0, mean_ms=20.0)
+    result = diagnose(run, ViewTime(0.005, 0.001, "in-process"))
+    assert result.verdict == "unclassified"
+    assert "requests wait for each other inside the app; X x t0 = 2.00 of 4" in result.why

@@ -22,9 +22,11 @@ THRESHOLDS = {
     "cpu_saturated_busy": 0.90,  # share of all cores busy (from /proc/stat)
     "serialized_low": 0.80,  # X x t0 within [low, high] with several workers: one at a time
     "serialized_high": 1.20,
+    "serialized_high_contended": 1.50,  # the upper bound when the app's wall time grew under load
     "at_capacity_low": 0.70,  # X x app wall / (workers x threads) within [low, high]: every worker busy
     "at_capacity_high": 1.30,
     "waiting_wall_per_cpu": 2.0,  # app wall >= this x app CPU: the app mostly waits
+    "process_busy": 0.85,  # a serving process's CPU / wall: a whole core (the GIL caps a process at one)
     "inflated_wall": 1.5,  # app wall under load >= this x t0: the wait is inside the app
     "queue_share": 0.25,  # queue time >= this x response time: the wait is before the app
 }
@@ -63,6 +65,8 @@ class Figures:
     queries: float | None
     cpu_per_request_s: dict[str, float]  # by role: view, server (its own, without the view), nginx, ...
     machine_cpu_per_request_s: float
+    serving_processes: int = 0  # server processes that completed requests
+    process_busy: float = 0.0  # the server's CPU per serving process, in cores
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,11 @@ def _sample_figures(sample: Sample) -> dict[str, float | None]:
         "memcached": per_request["memcached"],
         "database": sample.cpu_s.get("database", 0.0) / requests,
         "machine": sample.machine_busy_s / requests,
+        "process_busy": (
+            sample.cpu_s.get("server", 0.0) / sample.wall_s / len(sample.served_by_pid)
+            if sample.served_by_pid and sample.wall_s
+            else None
+        ),
     }
 
 
@@ -141,6 +150,8 @@ def figures(run: Run, t0: ViewTime | None) -> Figures:
         queries=_median_of(rows, "queries"),
         cpu_per_request_s={role: value for role, value in cpu.items() if value > 0},
         machine_cpu_per_request_s=machine,
+        serving_processes=max((len(sample.served_by_pid) for sample in run.samples), default=0),
+        process_busy=_median_of(rows, "process_busy") or 0.0,
     )
 
 
@@ -207,10 +218,15 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
             " the client never kept every worker busy",
             f"raise --concurrency above {f.capacity}",
         )
+    inflated = bool(f.t0_s and f.app_wall_s and f.app_wall_s >= THRESHOLDS["inflated_wall"] * f.t0_s)
     low, high = THRESHOLDS["serialized_low"], THRESHOLDS["serialized_high"]
+    # With the wait proven inside the app, a view whose CPU part runs in
+    # parallel and whose write is serial (SQLite) still counts as serialized.
+    if inflated:
+        high = THRESHOLDS["serialized_high_contended"]
     if f.capacity > 1 and f.parallelism is not None and low <= f.parallelism <= high:
         assert f.t0_s is not None
-        if f.app_wall_s is not None and f.app_wall_s >= THRESHOLDS["inflated_wall"] * f.t0_s:
+        if inflated:
             where = (
                 f"inside the app: its wall time grew from t0 {_ms(f.t0_s)} to {_ms(f.app_wall_s)}"
                 " (a lock, the database's single writer)"
@@ -225,7 +241,17 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
             f" one request at a time gets through; the wait is {where}",
             "more workers cannot help: remove the serialization (e.g. PostgreSQL or cache sessions for SQLite)",
         )
-    if f.app_wall_s:
+    serving = f.serving_processes
+    if 0 < serving < f.cores and f.process_busy >= THRESHOLDS["process_busy"]:
+        cpu_cap = f.cores / f.machine_cpu_per_request_s if f.machine_cpu_per_request_s else math.inf
+        expected = min(f.throughput_rps * f.cores / serving, cpu_cap)
+        return verdict(
+            "worker-limited",
+            f"{serving} serving process{'es' if serving > 1 else ''}, each {100 * f.process_busy:.0f} % of a core"
+            f" (a Python process runs on one core at a time), cores {100 * busy:.0f} % busy",
+            f"more worker processes help, up to the {f.cores} cores: ~{expected:,.0f} r/s expected with {f.cores}",
+        )
+    if f.app_wall_s and not inflated:
         at_capacity = f.throughput_rps * f.app_wall_s / f.capacity
         if THRESHOLDS["at_capacity_low"] <= at_capacity <= THRESHOLDS["at_capacity_high"]:
             app_cpu = f.app_cpu_s or 0.0
@@ -246,6 +272,15 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
                 f"more workers help up to the cores: ~{min(f.cores / app_cpu if app_cpu else math.inf, expected):,.0f}"
                 f" r/s expected with {max(f.cores, f.capacity + 1)}",
             )
+    if inflated:
+        assert f.t0_s is not None and f.app_wall_s is not None and f.parallelism is not None
+        return verdict(
+            "unclassified",
+            f"the app's wall time grew from t0 {_ms(f.t0_s)} to {_ms(f.app_wall_s)} under load: requests wait for"
+            f" each other inside the app; X x t0 = {f.parallelism:.2f} of {f.capacity} workers x threads,"
+            f" cores {100 * busy:.0f} % busy",
+            "find what the requests share (a lock, a connection pool, the database); compare more worker counts",
+        )
     return verdict(
         "unclassified",
         f"X {f.throughput_rps:,.0f} r/s, R {_ms(f.response_s)}, N = X x R {f.in_flight:.1f}"

@@ -34,7 +34,7 @@ class LoadPlan:
     generator: str = "builtin"
     concurrency: int | None = None  # None: above the worker count (2 x workers x threads, at least 8)
     duration_s: float = 2.0
-    warmup_s: float = 0.5
+    warmup_s: float = 1.0
     repeat: int = 3
     keepalive: bool = True
     rate: float | None = None

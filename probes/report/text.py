@@ -137,7 +137,8 @@ def memory_models(suite: Suite) -> list[str]:
     """'gunicorn: total ≈ 31 MB + 24 MB × workers' lines, fitted from the measured PSS."""
     groups: dict[tuple[str, str, str], list[tuple[int, float]]] = {}
     for run in suite.runs:
-        if run.memory:
+        # Threads of one process (flup threaded): no per-worker memory to fit.
+        if run.memory and run.workers_memory:
             groups.setdefault((run.kind, run.app, run.front), []).append((run.workers, float(run.total_pss_bytes)))
     lines = []
     for (kind, app, front), points in groups.items():

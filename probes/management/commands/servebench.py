@@ -72,7 +72,7 @@ class Command(BaseCommand):
         parser.add_argument("--loadgen", choices=GENERATORS, help="load generator (default: wrk if installed)")
         parser.add_argument("--concurrency", type=int, help="connections (default: 2 x workers x threads, >= 8)")
         parser.add_argument("--duration", type=float, default=2.0, help="seconds per measured window")
-        parser.add_argument("--warmup", type=float, default=0.5, help="seconds of warm-up per configuration")
+        parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per configuration")
         parser.add_argument("--repeat", type=int, default=3, help="measured windows per configuration")
         parser.add_argument("--no-keepalive", action="store_true", help="a new connection per request (as ab)")
         parser.add_argument("--rate", type=float, help="constant rate in r/s (latency corrected for omission)")
