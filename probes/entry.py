@@ -9,36 +9,16 @@ DJANGO_SETTINGS_MODULE. Nothing in the user's settings changes.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import time
 from collections.abc import Callable, Iterable
 from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from .bench.appstats import STATS_DIR_ENV, DbTally, TimingWrapper
+from .bench.appstats import STATS_DIR_ENV, TimingWrapper
 from .bench.nullapp import READY_BODY, READY_PATH
 
 WSGIApp = Callable[..., Iterable[bytes]]
-
-
-def _db_timer(tally: DbTally) -> contextlib.ExitStack:
-    """Time every query of every database connection of this thread (Django's execute_wrapper)."""
-    from django.db import connections
-
-    def timed(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        start = time.perf_counter_ns()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            tally.ns += time.perf_counter_ns() - start
-            tally.queries += 1
-
-    stack = contextlib.ExitStack()
-    for alias in connections:
-        stack.enter_context(connections[alias].execute_wrapper(timed))
-    return stack
 
 
 def _load_target() -> tuple[WSGIApp, bool]:
@@ -59,7 +39,11 @@ def _build() -> WSGIApp:
     target, is_django = _load_target()
     stats_dir = os.environ.get(STATS_DIR_ENV)
     if stats_dir:
-        return TimingWrapper(target, Path(stats_dir), db_timer=_db_timer if is_django else None)
+        if is_django:
+            from .querytime import time_queries
+
+            return TimingWrapper(target, Path(stats_dir), db_timer=time_queries)
+        return TimingWrapper(target, Path(stats_dir))
     return target
 
 

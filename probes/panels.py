@@ -8,20 +8,19 @@ view can do; servebench's saved results are the measured truth.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import statistics
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from debug_toolbar.panels import Panel
-from django.db import connections
 from django.http import HttpRequest, HttpResponse
 
+from .bench.appstats import DbTally
 from .bench.model import FormatError, Suite, usable_cores
 from .conf import results_dir
+from .querytime import time_queries
 
 # The result files that hold load runs: the sweep's and --explain's.
 RUN_GLOBS = ("sweep-*.json", "explain-*.json")
@@ -83,27 +82,16 @@ class ServeBenchPanel(Panel):
         )
 
     def process_request(self, request: HttpRequest) -> HttpResponse:
-        self._queries = 0
-        self._db_s = 0.0
-        with contextlib.ExitStack() as wrappers:
-            # Every database, without the SQL panel: execute_wrapper is Django's own hook.
-            for connection in connections.all():
-                wrappers.enter_context(connection.execute_wrapper(self._time_query))
+        tally = DbTally()
+        # Every database, without the SQL panel: execute_wrapper is Django's own hook.
+        with time_queries(tally):
             wall_start, cpu_start = time.perf_counter(), time.thread_time()
             response: HttpResponse = super().process_request(request)
             self._wall_s = time.perf_counter() - wall_start
             self._cpu_s = time.thread_time() - cpu_start
+        self._queries = tally.queries
+        self._db_s = tally.ns / 1e9
         return response
-
-    def _time_query(
-        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
-    ) -> Any:
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self._db_s += time.perf_counter() - started
-            self._queries += 1
 
     def generate_stats(self, request: HttpRequest, response: HttpResponse) -> None:
         if not hasattr(self, "_wall_s"):

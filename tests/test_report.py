@@ -7,21 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from probes.bench.model import Metadata, Run, Sample, Suite
+from probes.bench.model import Run, Sample, Suite
 from probes.bench.runner import judge
 from probes.bench.stats import Spread, assess_quality
 from probes.report.text import memory_models, run_row, sweep_table
 
-METADATA = Metadata(
-    created_utc="2026-11-26T00:00:00+00:00",
-    hostname="h",
-    platform="Linux",
-    python="3.11.7",
-    cpu_count=2,
-    usable_cores=2,
-    load_avg_1m=0.1,
-    settings_module="settings.test",
-)
+from .factories import METADATA
 
 
 def sample(ok_per_s: float, *, requests: int | None = None, client_s: float = 0.1, server_s: float = 1.0) -> Sample:

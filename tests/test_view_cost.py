@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from probes.bench.model import FORMAT, FormatError, Metadata, Suite, ViewCost
+from probes.bench.model import FORMAT, FormatError, Suite, ViewCost
 from probes.bench.stats import median, percentile
 from probes.catalog import PROBES
 from probes.report.text import view_cost_table
 
 from .conftest import require_binary
+from .factories import METADATA
 
 
 def _rows(output: str) -> dict[str, list[str]]:
@@ -86,17 +87,6 @@ def test_unreachable_memcached_is_one_clear_line() -> None:
 
 
 def _suite() -> Suite:
-    metadata = Metadata(
-        created_utc="2026-11-26T00:00:00+00:00",
-        hostname="h",
-        platform="Linux",
-        python="3.11.7",
-        cpu_count=2,
-        usable_cores=2,
-        load_avg_1m=0.5,
-        settings_module="settings.test",
-        versions={"Django": "5.2"},
-    )
     cost = ViewCost(
         name="session-db",
         path="/probes/session-db/",
@@ -109,7 +99,7 @@ def _suite() -> Suite:
         response_bytes=18,
         spread_pct=10.0,
     )
-    return Suite(metadata=metadata, view_costs=(cost,))
+    return Suite(metadata=METADATA, view_costs=(cost,))
 
 
 def test_suite_json_round_trip(tmp_path: Path) -> None:
