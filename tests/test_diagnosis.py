@@ -91,7 +91,7 @@ def test_failing_and_client_bound_come_first() -> None:
 
 
 def test_cpu_saturated_names_the_owner_and_the_most_a_server_could_gain() -> None:
-    run = make_run(x=180.0, busy=THRESHOLDS["cpu_saturated_busy"], app_wall_ms=20, app_cpu_ms=10, server_cpu_ms=10.5)
+    run = make_run(x=180.0, busy=0.9, app_wall_ms=20, app_cpu_ms=10, server_cpu_ms=10.5)
     result = diagnose(run, T0)
     assert result.verdict == "cpu-saturated"
     assert result.owner == "view"
@@ -163,3 +163,17 @@ def test_an_inflated_wall_is_not_io_bound() -> None:
     result = diagnose(run, ViewTime(0.005, 0.001, "in-process"))
     assert result.verdict == "unclassified"
     assert "requests wait for each other inside the app; X x t0 = 2.00 of 4" in result.why
+
+
+def test_the_saturation_threshold_is_the_tables() -> None:
+    at = make_run(x=180.0, busy=THRESHOLDS["cpu_saturated_busy"], app_wall_ms=20, app_cpu_ms=10, server_cpu_ms=10.5)
+    below = make_run(x=180.0, busy=THRESHOLDS["cpu_saturated_busy"] - 0.01, app_wall_ms=20, app_cpu_ms=10)
+    assert diagnose(at, T0).verdict == "cpu-saturated"
+    assert diagnose(below, T0).verdict != "cpu-saturated"
+
+
+def test_one_worker_cannot_wait_for_another() -> None:
+    # One worker whose wall grew because it shared the CPU: busy, not contended.
+    run = make_run(workers=1, x=272.0, app_wall_ms=3.2, app_cpu_ms=1.2, server_cpu_ms=1.6, mean_ms=29.0, busy=0.49)
+    result = diagnose(run, ViewTime(0.0019, 0.0012, "in-process"))
+    assert result.verdict == "io-bound"

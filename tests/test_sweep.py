@@ -55,6 +55,8 @@ def test_builtin_generator_measures_plausible_figures(harness: Harness, kind: st
         assert sample.latency_ms["p50"] > 0
         assert sample.cpu_s["server"] > 0 and sample.cpu_s["client"] > 0
         assert sample.app["requests"] > 0
+        # The app's own count matches the generator's within the requests in flight.
+        assert abs(sample.app["requests"] - sample.ok) <= run.concurrency
         assert sample.served_by_pid, "the timing wrapper saw no worker serve"
     assert len(run.workers_memory) == 2
     assert all(0 < p["uss_bytes"] <= p["rss_bytes"] for p in run.memory)
@@ -130,6 +132,9 @@ def test_the_command_sweeps_saves_json_and_round_trips(private_caches: None, tmp
     assert "memory model:" in text and "gunicorn [direct]: total PSS ≈" in text
     for run in suite.runs:
         assert all(sample.ok > 0 and sample.errors == {} for sample in run.samples), run.label
+        # wrk drives the load here: the wrapper inside the server counts the same requests, within
+        # those in flight and the one request the wrk adapter sends first to learn the status.
+        assert all(abs(s.app["requests"] - s.ok) <= run.concurrency + 1 for s in run.samples), run.label
 
 
 @pytest.mark.parametrize(
