@@ -113,9 +113,16 @@ def test_serialized_inside_the_app() -> None:
 
 
 def test_serialized_before_the_app() -> None:
-    result = diagnose(make_run(x=100.0, app_wall_ms=10.0, mean_ms=40.0, queue_ms=29.0), T0)
+    # 8 connections, 4 workers, 100 r/s: Little's law explains 40 ms of queue; 90 ms is more.
+    result = diagnose(make_run(x=100.0, app_wall_ms=10.0, mean_ms=100.0, queue_ms=90.0), T0)
     assert result.verdict == "serialized"
-    assert "before the app: 29.0 ms in the queue per request" in result.why
+    assert "before the app: 90.0 ms in the queue per request, more than the connections explain" in result.why
+
+
+def test_a_queue_the_connections_explain_is_not_the_culprit() -> None:
+    result = diagnose(make_run(x=100.0, app_wall_ms=10.0, mean_ms=50.0, queue_ms=40.0), T0)
+    assert result.verdict == "serialized"
+    assert "neither in the app's own time nor in the queue" in result.why
 
 
 def test_io_bound_predicts_more_workers() -> None:

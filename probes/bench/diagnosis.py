@@ -20,8 +20,9 @@ from .stats import median
 # Every threshold of the verdicts, in one table (tests/test_diagnosis.py checks each).
 THRESHOLDS = {
     # Share of all cores busy (/proc/stat). On 2 cores shared by client, nginx,
-    # server and database, the round trips leave idle gaps: 85 % is the wall.
-    "cpu_saturated_busy": 0.85,
+    # server and database, the round trips leave idle gaps: 80 % is the wall
+    # (measured: PostgreSQL sessions gained nothing from 84 % to 96 % busy).
+    "cpu_saturated_busy": 0.80,
     "serialized_low": 0.80,  # X x t0 within [low, high] with several workers: one at a time
     "serialized_high": 1.20,
     "serialized_high_contended": 1.50,  # the upper bound when the app's wall time grew under load
@@ -30,7 +31,8 @@ THRESHOLDS = {
     "waiting_wall_per_cpu": 2.0,  # app wall >= this x app CPU: the app mostly waits
     "process_busy": 0.85,  # a serving process's CPU / wall: a whole core (the GIL caps a process at one)
     "inflated_wall": 1.5,  # app wall under load >= this x t0: the wait is inside the app
-    "queue_share": 0.25,  # queue time >= this x response time: the wait is before the app
+    "grown_wall": 1.2,  # app wall under load >= this x t0: some of the wait is inside the app
+    "queue_excess": 1.5,  # queue >= this x what Little's law gives for C > workers: a wait before the app
 }
 # nginx's $msec has millisecond resolution and is truncated: on average it
 # stamps 0.5 ms early, which would read as queue time.
@@ -177,6 +179,12 @@ def _gain_pct(f: Figures, *, cpu_bound: bool) -> float | None:
     return 100 * own / rest
 
 
+def _expected_queue_s(f: Figures) -> float:
+    """The queue Little's law gives when every worker is busy: the surplus connections wait (C - W) / X."""
+    surplus = max(0, f.concurrency - f.capacity)
+    return surplus / f.throughput_rps if f.throughput_rps else 0.0
+
+
 def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
     """The verdict for one run, with the numbers that led to it."""
     f = figures(run, t0)
@@ -234,10 +242,12 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
                 f"inside the app: its wall time grew from t0 {_ms(f.t0_s)} to {_ms(f.app_wall_s)}"
                 " (a lock, the database's single writer)"
             )
-        elif f.queue_s is not None and f.queue_s >= THRESHOLDS["queue_share"] * f.response_s:
-            where = f"before the app: {_ms(f.queue_s)} in the queue per request"
+        elif f.app_wall_s is not None and f.app_wall_s >= THRESHOLDS["grown_wall"] * f.t0_s:
+            where = f"partly inside the app: its wall time grew from t0 {_ms(f.t0_s)} to {_ms(f.app_wall_s)}"
+        elif f.queue_s is not None and f.queue_s >= THRESHOLDS["queue_excess"] * _expected_queue_s(f):
+            where = f"before the app: {_ms(f.queue_s)} in the queue per request, more than the connections explain"
         else:
-            where = "neither the app's wall time nor the queue grew: look at the server"
+            where = "neither in the app's own time nor in the queue: look at the server"
         return verdict(
             "serialized",
             f"X x t0 = {f.parallelism:.2f} with {f.capacity} workers x threads and cores {100 * busy:.0f} % busy:"
