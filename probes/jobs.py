@@ -9,9 +9,7 @@ from pathlib import Path
 
 from . import project, sessions
 from .bench.diagnosis import ViewTime, diagnose
-from .bench.frontends import FrontUnavailable, nginx_version
-from .bench.model import Check, Metadata, Run, Skipped, Suite, ViewCost
-from .bench.ports import PortTaken
+from .bench.model import Run, Skipped, Suite, ViewCost
 from .bench.runner import LoadPlan, sweep
 from .bench.servers import ServerConfig
 from .bench.services import (
@@ -22,11 +20,11 @@ from .bench.services import (
     start_memcached,
     start_postgres,
 )
-from .bench.stack import NotApplicable, Stack, http_get, start_stack
-from .bench.supervisor import StartFailed, Supervisor
+from .bench.supervisor import Supervisor
 from .bench.viewcost import measure_view_cost
-from .catalog import Probe, get_probe
+from .catalog import Probe
 from .conf import get_config
+from .harness import START_ERRORS, Harness, metadata
 from .sessions import PROBE_SESSION_AGE_S
 
 Progress = Callable[[str], None]
@@ -118,7 +116,7 @@ def view_cost_job(
     finally:
         deleted = sessions.delete_probe_sessions() if any(probe.needs_db for probe in probes) else 0
     return Suite(
-        metadata=_metadata(),
+        metadata=metadata(),
         view_costs=tuple(costs),
         skipped=services.skipped,
         housekeeping={"probe_sessions_deleted": deleted},
@@ -131,122 +129,6 @@ def _prepare_database(probes: Sequence[Probe]) -> None:
         return
     if not project.prepare_owned_database() and (missing := sessions.session_table_missing()):
         raise JobError(missing)
-
-
-def _metadata() -> Metadata:
-    extra = {"nginx": version} if (version := nginx_version()) else {}
-    return Metadata.collect(settings_module=project.settings_module(), extra_versions=extra)
-
-
-class Harness:
-    """Brings up configurations of the project: fresh database, same environment, one supervisor."""
-
-    def __init__(
-        self,
-        *,
-        run_dir: Path,
-        supervisor: Supervisor,
-        memcached: Memcached | None,
-        extra_env: dict[str, str] | None = None,
-        between: Callable[[], object] | None = None,
-    ) -> None:
-        self.run_dir = run_dir
-        self.supervisor = supervisor
-        self.memcached = memcached
-        self.extra_env = extra_env or {}
-        # Without a fresh SQLite copy per configuration, `between` resets what
-        # one configuration left (e.g. its probe sessions) before the next.
-        self.between = between
-        self.host_header = project.host_header()
-        self._sqlite_template = project.migrated_sqlite_template(run_dir) if project.owns_sqlite() else None
-        self._started = 0
-
-    def start(self, config: ServerConfig, *, port: int | None = None, timeout_s: float = 30.0) -> Stack:
-        """Start one configuration; NotApplicable, StartFailed, PortTaken or FrontUnavailable if it cannot."""
-        self._started += 1
-        database = None
-        if self._sqlite_template is not None:
-            database = project.fresh_sqlite(self._sqlite_template, self.run_dir, f"db-{self._started}")
-        elif self.between is not None:
-            self.between()
-        env = project.server_environment(
-            run_dir=self.run_dir,
-            database_path=database,
-            memcached_address=self.memcached.address if self.memcached else None,
-        )
-        env.update(self.extra_env)
-        return start_stack(
-            config,
-            supervisor=self.supervisor,
-            run_dir=self.run_dir,
-            env=env,
-            host_header=self.host_header,
-            port=port,
-            stats_dir=self.run_dir / f"stats-{self._started}",
-            timeout_s=timeout_s,
-        )
-
-
-START_ERRORS = (NotApplicable, StartFailed, PortTaken, FrontUnavailable)
-
-
-def _check_path(config: ServerConfig) -> str:
-    if config.app == "null":
-        return "/"
-    try:
-        return get_probe("trivial").path()
-    except LookupError:
-        return "/__servebench__/ready"  # the project does not route the probes
-
-
-def check_one(harness: Harness, config: ServerConfig) -> Check:
-    """Bring one configuration up, request the trivial probe through the full path, tear it down."""
-
-    def result(ok: bool, reason: str, **extra: object) -> Check:
-        return Check(**config.describe(), ok=ok, reason=reason, **extra)  # type: ignore[arg-type]
-
-    try:
-        stack = harness.start(config)
-    except NotApplicable as exc:
-        return result(False, f"not applicable: {exc}", ready_s=0.0)
-    except START_ERRORS as exc:
-        return result(False, str(exc), ready_s=0.0)
-    reasons = []
-    try:
-        path = _check_path(config)
-        answer = http_get(stack.port, path, host_header=harness.host_header)
-        if answer.status != 200:
-            reasons.append(f"{path} answered {answer.status}")
-        processes = stack.process_counts()
-        expected = stack.expected_server_processes()
-        if processes["server"] != expected:
-            reasons.append(f"{processes['server']} server processes found, {expected} expected")
-    except OSError as exc:
-        reasons.append(f"request failed: {exc}")
-        processes, expected = {}, stack.expected_server_processes()
-    finally:
-        stack.stop()
-    left = [info.pid for child in (stack.server, stack.front) if child for info in child.session() if info.state != "Z"]
-    if left:
-        reasons.append(f"processes left after stop: {left}")
-    return result(
-        not reasons,
-        "; ".join(reasons),
-        ready_s=stack.ready_s,
-        processes=processes,
-        expected_server_processes=expected,
-        warnings=tuple(stack.log_warnings()),
-    )
-
-
-def check_job(configs: Sequence[ServerConfig], *, supervisor: Supervisor, run_dir: Path, progress: Progress) -> Suite:
-    """servebench --check: every configuration up, one request through it, down."""
-    harness = Harness(run_dir=run_dir, supervisor=supervisor, memcached=None)
-    checks = []
-    for index, config in enumerate(configs, 1):
-        progress(f"check {index}/{len(configs)}: {config.label}")
-        checks.append(check_one(harness, config))
-    return Suite(metadata=_metadata(), checks=tuple(checks))
 
 
 def _t0(app: object, target: Target, host: str, progress: Progress) -> ViewCost | None:
@@ -276,14 +158,14 @@ def sweep_job(
     """servebench's sweep: each target under each configuration; on_suite gets the results after each run."""
     probes = [target.probe for target in targets if target.probe is not None]
     probe_paths = {target.path for target in targets if target.probe and target.probe.name.startswith("session-")}
-    metadata = _metadata()
+    measured_on = metadata()
     housekeeping: dict[str, object] = {}
     runs: list[Run] = []
     costs: dict[str, ViewCost | None] = {}
 
     def suite() -> Suite:
         return Suite(
-            metadata=metadata,
+            metadata=measured_on,
             view_costs=tuple(cost for cost in costs.values() if cost is not None),
             runs=tuple(runs),
             preflight=tuple(preflight),

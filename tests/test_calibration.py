@@ -15,7 +15,8 @@ from probes.bench.servers import ServerConfig
 from probes.bench.services import Memcached
 from probes.bench.supervisor import Supervisor
 from probes.bench.viewcost import measure_view_cost
-from probes.jobs import Harness, with_diagnosis
+from probes.harness import Harness
+from probes.jobs import with_diagnosis
 
 from .conftest import require_binary
 

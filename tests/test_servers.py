@@ -20,7 +20,7 @@ from probes.bench.servers import ServerConfig, build_matrix
 from probes.bench.services import Memcached
 from probes.bench.stack import NotApplicable, Stack, http_get, start_stack
 from probes.bench.supervisor import StartFailed, Supervisor
-from probes.jobs import Harness
+from probes.harness import Harness
 
 from .conftest import require_binary
 

@@ -18,7 +18,7 @@ from probes.bench.servers import ServerConfig
 from probes.bench.services import Memcached
 from probes.bench.stats import Spread
 from probes.bench.supervisor import Supervisor
-from probes.jobs import Harness
+from probes.harness import Harness
 
 from .conftest import require_binary
 

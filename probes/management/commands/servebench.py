@@ -21,7 +21,8 @@ from ...bench.supervisor import StartFailed, Supervisor, signals_raise
 from ...catalog import PROBES, Probe, get_probe
 from ...checks import preflight
 from ...conf import results_dir
-from ...jobs import JobError, Target, check_job, sweep_job, view_cost_job
+from ...harness import check_job
+from ...jobs import JobError, Target, sweep_job, view_cost_job
 from ...project import host_header, remote_backends
 from ...report.text import check_table, explain_report, sweep_table, view_cost_table
 
