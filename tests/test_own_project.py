@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import subprocess
@@ -41,7 +42,8 @@ SHORT = ["--server", "gunicorn", "--workers", "1", "--front", "direct", "--durat
 
 
 def sessions_in(db: Path) -> list[str]:
-    with sqlite3.connect(db) as connection:
+    # closing(): sqlite3's own context manager commits but leaves the connection open.
+    with contextlib.closing(sqlite3.connect(db)) as connection:
         return [row[0] for row in connection.execute("select session_key from django_session")]
 
 
