@@ -133,7 +133,7 @@ class Command(BaseCommand):
             with signals_raise(), Supervisor(run_dir.path) as supervisor:
                 return job(supervisor, run_dir.path, options)
         except (JobError, StartFailed, LoadgenError, RuntimeError, ValueError) as exc:
-            raise CommandError(str(exc).splitlines()[0]) from None
+            raise CommandError(str(exc).splitlines()[0] + self._kept()) from None
         except KeyboardInterrupt:
             raise CommandError(
                 f"interrupted: every process servebench started was stopped{self._kept()}", returncode=130
