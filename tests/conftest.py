@@ -60,3 +60,13 @@ def memcached_sessions(memcached: Memcached, settings: object) -> Memcached:
     caches["sessions"]["LOCATION"] = memcached.address
     settings.CACHES = caches  # type: ignore[attr-defined]  # pytest-django restores it
     return memcached
+
+
+@pytest.fixture
+def private_caches(settings: object) -> None:
+    """The command points the sessions cache at the memcached it starts: keep that change in one test."""
+    from copy import deepcopy
+
+    from django.conf import settings as django_settings
+
+    settings.CACHES = deepcopy(django_settings.CACHES)  # type: ignore[attr-defined]

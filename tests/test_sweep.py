@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from copy import deepcopy
 from io import StringIO
 from pathlib import Path
 
@@ -98,13 +97,6 @@ def test_trivial_measures_faster_than_template_django(harness: Harness) -> None:
         )
         rates[probe] = Spread.of([sample.ok_per_s for sample in run.samples]).median
     assert rates["trivial"] > rates["template-django"]
-
-
-@pytest.fixture
-def private_caches(settings: object) -> None:
-    from django.conf import settings as django_settings
-
-    settings.CACHES = deepcopy(django_settings.CACHES)  # type: ignore[attr-defined]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from copy import deepcopy
 from io import StringIO
 from pathlib import Path
 
@@ -24,15 +23,6 @@ def _rows(output: str) -> dict[str, list[str]]:
     return {
         line.split()[0]: line.split() for line in output.splitlines() if line.split()[:1] and line.split()[0] in names
     }
-
-
-@pytest.fixture
-def private_caches(settings: object) -> None:
-    # The command points the sessions cache at the memcached it starts; keep
-    # that change inside this test.
-    from django.conf import settings as django_settings
-
-    settings.CACHES = deepcopy(django_settings.CACHES)  # type: ignore[attr-defined]
 
 
 @pytest.mark.django_db(transaction=True)
