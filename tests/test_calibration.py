@@ -67,6 +67,9 @@ def test_cpu_is_saturated_and_owned_by_the_view(harness: Harness) -> None:
     assert 0.7 <= rate(run) * 0.010 / cores <= 1.05
     assert run.verdict == "cpu-saturated", run.diagnosis["why"]
     assert run.diagnosis["owner"] == "view"
+    # 4 spinning workers on 2 cores: much of the app's wall is spent waiting for a CPU.
+    figures = run.diagnosis["figures"]
+    assert figures["app_runq_s"] >= 0.2 * figures["app_wall_s"]
 
 
 def test_lock_is_serialized_inside_the_app(harness: Harness) -> None:
@@ -74,6 +77,9 @@ def test_lock_is_serialized_inside_the_app(harness: Harness) -> None:
     assert 0.8 <= run.diagnosis["figures"]["parallelism"] <= 1.1
     assert run.verdict == "serialized", run.diagnosis["why"]
     assert "the wait is inside the app" in run.diagnosis["why"]
+    # The wait is the lock, not the CPUs: the run queue explains little of it.
+    figures = run.diagnosis["figures"]
+    assert figures["app_runq_s"] < 0.3 * (figures["app_wall_s"] - figures["app_cpu_s"])
 
 
 def test_trivial_behind_nginx_is_cpu_bound_by_server_and_nginx(harness: Harness) -> None:

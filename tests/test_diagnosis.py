@@ -21,6 +21,7 @@ def make_run(
     concurrency: int = 8,
     quality: str = "ok",
     queue_ms: float | None = None,
+    runq_ms: float = 0.0,
 ) -> Run:
     duration = 2.0
     requests = int(x * duration)
@@ -36,6 +37,7 @@ def make_run(
         "app_wall_max_ns": 0,
         "exceptions": 0,
         "server_errors": 0,
+        "app_runq_ns": int(runq_ms * 1e6 * served),
     }
     sample = Sample(
         generator="wrk",
@@ -184,3 +186,13 @@ def test_one_worker_cannot_wait_for_another() -> None:
     run = make_run(workers=1, x=272.0, app_wall_ms=3.2, app_cpu_ms=1.2, server_cpu_ms=1.6, mean_ms=29.0, busy=0.49)
     result = diagnose(run, ViewTime(0.0019, 0.0012, "in-process"))
     assert result.verdict == "io-bound"
+
+
+def test_a_wall_grown_by_waiting_for_a_cpu_is_not_contention() -> None:
+    # 2 workers, 16 ms of app wall against t0 5.5 ms, but 11 ms of it in the run queue: the CPUs, not a lock.
+    base = {"workers": 2, "x": 220.0, "app_wall_ms": 16.4, "app_cpu_ms": 4.3, "server_cpu_ms": 5.0, "mean_ms": 60.0}
+    t0 = ViewTime(0.0055, 0.0043, "in-process")
+    assert diagnose(make_run(**base), t0).verdict == "serialized"  # type: ignore[arg-type]
+    queued = diagnose(make_run(**base, runq_ms=11.0), t0)  # type: ignore[arg-type]
+    assert queued.verdict != "serialized"
+    assert queued.figures.app_runq_s == pytest.approx(0.011)

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 STATS_DIR_ENV = "SERVEBENCH_STATS_DIR"
-_FORMAT = struct.Struct("<12q")  # requests, wall, cpu, queue, queued, db, queries, wall_max, errors, 5xx, 2 spare
+# requests, wall, cpu, queue, queued, db, queries, wall_max, errors, 5xx, run-queue wait, 1 spare
+_FORMAT = struct.Struct("<12q")
+_FIELDS = 11
 _FILE_SIZE = mmap.PAGESIZE
 
 
@@ -38,6 +40,7 @@ class AppCounters:
     app_wall_max_ns: int = 0
     exceptions: int = 0
     server_errors: int = 0  # 5xx answered by the app
+    app_runq_ns: int = 0  # of the app's wall time, waiting for a CPU (run queue, /proc/thread-self/schedstat)
 
     def minus(self, earlier: AppCounters) -> AppCounters:
         """What happened between `earlier` and this snapshot (the max is kept as is)."""
@@ -61,7 +64,7 @@ def read_counters(stats_dir: Path) -> dict[int, AppCounters]:
             continue
         if len(raw) == _FORMAT.size:
             values = _FORMAT.unpack(raw)
-            found[int(path.stem)] = AppCounters(*values[:10])
+            found[int(path.stem)] = AppCounters(*values[:_FIELDS])
     return found
 
 
@@ -94,6 +97,7 @@ class _ProcessCounters:
     def __init__(self, stats_dir: Path) -> None:
         self.pid = os.getpid()
         self.lock = threading.Lock()
+        self.threads = threading.local()
         self.values = [0] * 12
         fd = os.open(stats_dir / f"{self.pid}.stats", os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
@@ -101,6 +105,23 @@ class _ProcessCounters:
             self.map = mmap.mmap(fd, _FILE_SIZE)
         finally:
             os.close(fd)
+
+    def run_delay_ns(self) -> int:
+        """This thread's total time waiting on a run queue (0 where the kernel does not say)."""
+        fd = getattr(self.threads, "schedstat", None)
+        if fd is None:
+            # Opened by the thread it describes; kept open: a pread is ~2 µs.
+            try:
+                fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+            except OSError:
+                fd = -1
+            self.threads.schedstat = fd
+        if fd < 0:
+            return 0
+        try:
+            return int(os.pread(fd, 64, 0).split()[1])
+        except (OSError, IndexError, ValueError):
+            return 0
 
     def add(
         self,
@@ -112,6 +133,7 @@ class _ProcessCounters:
         queries: int,
         exception: bool,
         status: int,
+        runq_ns: int = 0,
     ) -> None:
         with self.lock:
             v = self.values
@@ -126,6 +148,7 @@ class _ProcessCounters:
             v[7] = max(v[7], wall_ns)
             v[8] += exception
             v[9] += status >= 500
+            v[10] += max(0, runq_ns)
             _FORMAT.pack_into(self.map, 0, *v)
 
 
@@ -154,6 +177,8 @@ class TimingWrapper:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         queued_since = _request_start_ns(environ)
         now_ns = time.time_ns()
+        counters = self.counters()
+        runq0 = counters.run_delay_ns()
         wall0, cpu0 = time.perf_counter_ns(), time.thread_time_ns()
         status_holder = [0]
 
@@ -170,7 +195,7 @@ class TimingWrapper:
             else:
                 result = self.app(environ, recording_start_response)
         except BaseException:
-            self.counters().add(
+            counters.add(
                 wall_ns=time.perf_counter_ns() - wall0,
                 cpu_ns=time.thread_time_ns() - cpu0,
                 queue_ns=None if queued_since is None else max(0, now_ns - queued_since),
@@ -178,11 +203,12 @@ class TimingWrapper:
                 queries=tally.queries,
                 exception=True,
                 status=500,
+                runq_ns=counters.run_delay_ns() - runq0,
             )
             raise
         spent = (time.perf_counter_ns() - wall0, time.thread_time_ns() - cpu0)
         queue_ns = None if queued_since is None else max(0, now_ns - queued_since)
-        return _TimedBody(result, self, spent, queue_ns, tally, status_holder)
+        return _TimedBody(result, counters, spent, queue_ns, tally, status_holder, runq0)
 
 
 @dataclass
@@ -197,15 +223,19 @@ class _TimedBody:
     def __init__(
         self,
         body: Iterable[bytes],
-        wrapper: TimingWrapper,
+        counters: _ProcessCounters,
         spent: tuple[int, int],
         queue_ns: int | None,
         tally: DbTally,
         status: list[int],
+        runq0: int,
     ) -> None:
         self.body = body
         self.iterator: Iterator[bytes] | None = None
-        self.wrapper = wrapper
+        self.counters = counters
+        # Run-queue wait is read once at each end: it spans the server's own
+        # writes between chunks too (one chunk, in practice, for Django).
+        self.runq0 = runq0
         self.wall_ns, self.cpu_ns = spent
         self.queue_ns = queue_ns
         self.tally = tally
@@ -234,7 +264,7 @@ class _TimedBody:
         finally:
             if not self.recorded:
                 self.recorded = True
-                self.wrapper.counters().add(
+                self.counters.add(
                     wall_ns=self.wall_ns + time.perf_counter_ns() - wall0,
                     cpu_ns=self.cpu_ns + time.thread_time_ns() - cpu0,
                     queue_ns=self.queue_ns,
@@ -242,4 +272,5 @@ class _TimedBody:
                     queries=self.tally.queries,
                     exception=False,
                     status=self.status[0],
+                    runq_ns=self.counters.run_delay_ns() - self.runq0,
                 )

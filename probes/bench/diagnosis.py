@@ -64,6 +64,7 @@ class Figures:
     parallelism: float | None  # X x t0: requests' worth of uncontended work completed at once
     app_wall_s: float | None
     app_cpu_s: float | None
+    app_runq_s: float | None  # of the app's wall time, waiting for a CPU (the run queue)
     queue_s: float | None
     db_s: float | None
     queries: float | None
@@ -103,6 +104,7 @@ def _sample_figures(sample: Sample) -> dict[str, float | None]:
         "busy": sample.machine_busy_s / (sample.wall_s * sample.cores) if sample.wall_s and sample.cores else 0.0,
         "app_wall": app_wall,
         "app_cpu": app_cpu,
+        "app_runq": app.get("app_runq_ns", 0) / served / 1e9 if served else None,
         "queue": queue,
         "db": app.get("db_ns", 0) / served / 1e9 if served else None,
         "queries": app.get("db_queries", 0) / served if served else None,
@@ -149,6 +151,7 @@ def figures(run: Run, t0: ViewTime | None) -> Figures:
         parallelism=x * t0.wall_s if t0 else None,
         app_wall_s=_median_of(rows, "app_wall"),
         app_cpu_s=_median_of(rows, "app_cpu"),
+        app_runq_s=_median_of(rows, "app_runq"),
         queue_s=_median_of(rows, "queue"),
         db_s=_median_of(rows, "db"),
         queries=_median_of(rows, "queries"),
@@ -161,6 +164,12 @@ def figures(run: Run, t0: ViewTime | None) -> Figures:
 
 def _ms(seconds: float | None) -> str:
     return "?" if seconds is None else f"{seconds * 1000:.1f} ms"
+
+
+def _wall_text(f: Figures) -> str:
+    """'16.4 ms' or '16.4 ms (3.0 ms of it waiting for a CPU)'."""
+    runq = f.app_runq_s or 0.0
+    return _ms(f.app_wall_s) + (f" ({_ms(runq)} of it waiting for a CPU)" if runq >= 0.0001 else "")
 
 
 def _shares(cpu: dict[str, float]) -> dict[str, float]:
@@ -228,8 +237,10 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
             " the client never kept every worker busy",
             f"raise --concurrency above {f.capacity}",
         )
-    # With one worker nothing can wait for another: a longer wall is CPU shared with other roles.
-    inflated = bool(f.capacity > 1 and f.t0_s and f.app_wall_s and f.app_wall_s >= THRESHOLDS["inflated_wall"] * f.t0_s)
+    # What grew beyond t0 and is not the run queue is a wait for something other
+    # than a CPU (a lock, the database). With one worker nothing can wait for another.
+    own_wall = (f.app_wall_s or 0.0) - (f.app_runq_s or 0.0)
+    inflated = bool(f.capacity > 1 and f.t0_s and own_wall >= THRESHOLDS["inflated_wall"] * f.t0_s)
     low, high = THRESHOLDS["serialized_low"], THRESHOLDS["serialized_high"]
     # With the wait proven inside the app, a view whose CPU part runs in
     # parallel and whose write is serial (SQLite) still counts as serialized.
@@ -239,11 +250,11 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
         assert f.t0_s is not None
         if inflated:
             where = (
-                f"inside the app: its wall time grew from t0 {_ms(f.t0_s)} to {_ms(f.app_wall_s)}"
+                f"inside the app: its wall time grew from t0 {_ms(f.t0_s)} to {_wall_text(f)}"
                 " (a lock, the database's single writer)"
             )
-        elif f.app_wall_s is not None and f.app_wall_s >= THRESHOLDS["grown_wall"] * f.t0_s:
-            where = f"partly inside the app: its wall time grew from t0 {_ms(f.t0_s)} to {_ms(f.app_wall_s)}"
+        elif own_wall >= THRESHOLDS["grown_wall"] * f.t0_s:
+            where = f"partly inside the app: its wall time grew from t0 {_ms(f.t0_s)} to {_wall_text(f)}"
         elif f.queue_s is not None and f.queue_s >= THRESHOLDS["queue_excess"] * _expected_queue_s(f):
             where = f"before the app: {_ms(f.queue_s)} in the queue per request, more than the connections explain"
         else:
@@ -289,7 +300,7 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
         assert f.t0_s is not None and f.app_wall_s is not None and f.parallelism is not None
         return verdict(
             "unclassified",
-            f"the app's wall time grew from t0 {_ms(f.t0_s)} to {_ms(f.app_wall_s)} under load: requests wait for"
+            f"the app's wall time grew from t0 {_ms(f.t0_s)} to {_wall_text(f)} under load: requests wait for"
             f" each other inside the app; X x t0 = {f.parallelism:.2f} of {f.capacity} workers x threads,"
             f" cores {100 * busy:.0f} % busy",
             "find what the requests share (a lock, a connection pool, the database); compare more worker counts",
