@@ -167,9 +167,9 @@ def _ms(seconds: float | None) -> str:
 
 
 def _wall_text(f: Figures) -> str:
-    """'16.4 ms' or '16.4 ms (3.0 ms of it waiting for a CPU)'."""
+    """'16.4 ms' or '16.4 ms, 3.0 ms of it waiting for a CPU,'."""
     runq = f.app_runq_s or 0.0
-    return _ms(f.app_wall_s) + (f" ({_ms(runq)} of it waiting for a CPU)" if runq >= 0.0001 else "")
+    return _ms(f.app_wall_s) + (f", {_ms(runq)} of it waiting for a CPU," if runq >= 0.0001 else "")
 
 
 def _shares(cpu: dict[str, float]) -> dict[str, float]:
@@ -251,7 +251,7 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
         if inflated:
             where = (
                 f"inside the app: its wall time grew from t0 {_ms(f.t0_s)} to {_wall_text(f)}"
-                " (a lock, the database's single writer)"
+                " as requests wait for one another (a lock, the database's single writer)"
             )
         elif own_wall >= THRESHOLDS["grown_wall"] * f.t0_s:
             where = f"partly inside the app: its wall time grew from t0 {_ms(f.t0_s)} to {_wall_text(f)}"
