@@ -13,13 +13,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +25,8 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from probes.bench.loadgen import LoadResult, LoadSpec, start_load  # noqa: E402
+from probes.bench.ports import accepts_connections, free_port  # noqa: E402
+from probes.bench.supervisor import Child, Supervisor  # noqa: E402
 
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 NGINX_CONF = """\
@@ -61,44 +59,17 @@ def application(environ, start_response):
 """
 
 
-def free_port() -> int:
-    """A port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(port: int, proc: subprocess.Popen, deadline_s: float = 15.0) -> None:
-    """Until something accepts on port, or fail (the server died or the deadline passed)."""
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with status {proc.returncode}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on {port} after {deadline_s} s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """TERM the process group, wait with a deadline, KILL, reap."""
-    if proc.poll() is not None:
-        return
-    for sig, wait_s in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(wait_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+@contextmanager
+def serving(log_dir: Path, name: str, argv: list[str], port: int) -> Iterator[Child]:
+    """Started and stopped by servebench's own supervisor; ready when the port accepts connections."""
+    with Supervisor(log_dir) as supervisor:
+        child = supervisor.spawn(name, argv)
+        child.wait_ready(lambda: accepts_connections("127.0.0.1", port), timeout_s=15.0)
+        yield child
 
 
 @contextmanager
-def nginx_server() -> Iterator[tuple[int, subprocess.Popen]]:
+def nginx_server() -> Iterator[tuple[int, Child]]:
     """nginx, one worker, serving a 612-byte static file from a temp dir."""
     with tempfile.TemporaryDirectory(prefix="servebench-nginx-") as tmp:
         (Path(tmp) / "www").mkdir()
@@ -108,31 +79,23 @@ def nginx_server() -> Iterator[tuple[int, subprocess.Popen]]:
         conf = Path(tmp) / "nginx.conf"
         conf.write_text(NGINX_CONF.format(user=user, tmp=tmp, port=port))
         argv = ["nginx", "-e", f"{tmp}/error.log", "-p", tmp, "-c", str(conf)]
-        proc = subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL)
-        try:
-            wait_ready(port, proc)
-            yield port, proc
-        finally:
-            stop(proc)
+        with serving(Path(tmp), "nginx", argv, port) as child:
+            yield port, child
 
 
 @contextmanager
-def gunicorn_server() -> Iterator[tuple[int, subprocess.Popen]]:
+def gunicorn_server() -> Iterator[tuple[int, Child]]:
     """gunicorn -w 2 (sync workers) with a trivial WSGI app."""
     with tempfile.TemporaryDirectory(prefix="servebench-gunicorn-") as tmp:
         (Path(tmp) / "trivialapp.py").write_text(WSGI_APP)
         port = free_port()
         argv = [str(GUNICORN), "-w", "2", "-b", f"127.0.0.1:{port}", "--chdir", tmp]
         argv += ["--log-level", "warning", "trivialapp:application"]
-        proc = subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL)
-        try:
-            wait_ready(port, proc)
-            yield port, proc
-        finally:
-            stop(proc)
+        with serving(Path(tmp), "nginx", argv, port) as child:
+            yield port, child
 
 
-def tree_cpu_s(proc: subprocess.Popen) -> float:
+def tree_cpu_s(proc: Child) -> float:
     """User + system CPU of a server's process tree so far."""
     total = 0.0
     try:
@@ -145,7 +108,7 @@ def tree_cpu_s(proc: subprocess.Popen) -> float:
     return total
 
 
-def measure(spec: LoadSpec, generator: str, server: subprocess.Popen) -> tuple[LoadResult, float]:
+def measure(spec: LoadSpec, generator: str, server: Child) -> tuple[LoadResult, float]:
     """One run; also the server tree's CPU per request (a greedy client steals from it)."""
     load = start_load(spec, generator=generator)
     try:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from probes.bench.model import Metadata
+from dataclasses import replace
+from typing import Any
+
+from probes.bench.model import Metadata, Run
+from probes.bench.runner import LoadPlan, unmeasured_run
+from probes.bench.servers import ServerConfig
 
 METADATA = Metadata(
     created_utc="2026-11-26T00:00:00+00:00",
@@ -15,3 +20,9 @@ METADATA = Metadata(
     settings_module="settings.test",
     versions={"Django": "5.2"},
 )
+
+
+def gunicorn_run(workers: int, *, path: str, concurrency: int = 8, **changes: Any) -> Run:
+    """A gunicorn run behind nginx/tcp loaded by wrk, with the given samples, memory, quality..."""
+    plan = LoadPlan(path=path, host_header="127.0.0.1", generator="wrk", concurrency=concurrency)
+    return replace(unmeasured_run(ServerConfig("gunicorn", workers, front="nginx"), plan), **changes)

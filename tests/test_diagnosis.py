@@ -7,6 +7,8 @@ import pytest
 from probes.bench.diagnosis import THRESHOLDS, ViewTime, diagnose, figures
 from probes.bench.model import Run, Sample
 
+from .factories import gunicorn_run
+
 
 def make_run(
     *,
@@ -59,21 +61,7 @@ def make_run(
         app=app,
         served_by_pid={"1": served},
     )
-    return Run(
-        label=f"gunicorn w{workers} nginx/tcp",
-        kind="gunicorn",
-        workers=workers,
-        threads=1,
-        front="nginx",
-        socket="tcp",
-        app="project",
-        path="/x/",
-        concurrency=concurrency,
-        keepalive=True,
-        generator="wrk",
-        samples=(sample,),
-        quality=quality,
-    )
+    return gunicorn_run(workers, path="/x/", concurrency=concurrency, samples=(sample,), quality=quality)
 
 
 T0 = ViewTime(wall_s=0.010, cpu_s=0.001, source="in-process")

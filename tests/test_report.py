@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from probes.bench.runner import judge
 from probes.bench.stats import Spread, assess_quality
 from probes.report.text import memory_models, run_row, sweep_table
 
-from .factories import METADATA
+from .factories import METADATA, gunicorn_run
 
 
 def sample(ok_per_s: float, *, requests: int | None = None, client_s: float = 0.1, server_s: float = 1.0) -> Sample:
@@ -51,23 +50,13 @@ def process(pid: int, role: str, mb: int) -> dict[str, object]:
 
 def run(workers: int, rates: list[float], **changes: object) -> Run:
     memory = (process(1, "master", 10), *(process(100 + i, "worker", 20) for i in range(workers)))
-    base = Run(
-        label=f"gunicorn w{workers} nginx/tcp",
-        kind="gunicorn",
-        workers=workers,
-        threads=1,
-        front="nginx",
-        socket="tcp",
-        app="project",
+    return gunicorn_run(
+        workers,
         path="/probes/trivial/",
-        concurrency=8,
-        keepalive=True,
-        generator="wrk",
         samples=tuple(sample(rate) for rate in rates),
         memory=memory,
-        quality="ok",
+        **{"quality": "ok", **changes},
     )
-    return replace(base, **changes)
 
 
 def test_spread_is_median_range_and_cv() -> None:
