@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,22 @@ def require_binary(name: str) -> str:
             pytest.fail(f"CI=true: {message}")
         pytest.skip(message)
     return path
+
+
+OTHER_USER = "nobody"
+
+
+def as_other_user(argv: Sequence[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run argv as another local user (runuser -u nobody); skip (fail under CI=true) when that is impossible."""
+    runuser = require_binary("runuser")
+    if os.geteuid() != 0:
+        message = f"running as {OTHER_USER!r} needs root (runuser)"
+        if IN_CI:
+            pytest.fail(f"CI=true: {message}")
+        pytest.skip(message)
+    return subprocess.run(
+        [runuser, "-u", OTHER_USER, "--", *argv], capture_output=True, text=True, timeout=30, check=check
+    )
 
 
 @pytest.fixture
