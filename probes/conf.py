@@ -12,6 +12,8 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from .bench.files import private_dir
+
 DEFAULTS: dict[str, Any] = {
     # Where results are saved; None: ./servebench-results under the working directory.
     "RESULTS_DIR": None,
@@ -55,6 +57,5 @@ def lock_dir() -> Path:
     run_dir = os.environ.get("SERVEBENCH_RUN_DIR")
     if run_dir:
         return Path(run_dir)
-    path = Path(tempfile.gettempdir()) / f"servebench-lock-{os.getuid()}"
-    path.mkdir(mode=0o700, exist_ok=True)
-    return path
+    # A predictable path in a shared directory: checked (ours, 0700, not a link) before it is used.
+    return private_dir(Path(tempfile.gettempdir()) / f"servebench-lock-{os.getuid()}")

@@ -12,6 +12,9 @@ import os
 import secrets
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
+from probes.bench.files import UnsafeTarget, create_private, read_private
 from probes.dburl import database_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -19,26 +22,24 @@ VAR_DIR = Path(os.environ.get("SERVEBENCH_VAR_DIR", BASE_DIR / "var"))
 
 
 def _shared_secret_key(path: Path) -> str:
-    """Read the key kept in `path`, creating it once; every worker must agree on it."""
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(secrets.token_urlsafe(50))
-    tmp.chmod(0o600)
-    try:
-        # link() fails if another process won the race: then theirs is the key.
-        os.link(tmp, path)
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
-    return path.read_text().strip()
+    """Read the key kept in `path`, creating it once, mode 0600 from the start; every worker must agree on it.
+
+    A key file another user could have planted or read (not ours, a link, readable by others) is refused.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = read_private(path)
+    if key is None:
+        create_private(path, secrets.token_urlsafe(50))
+        key = read_private(path)
+    if not key or not key.strip():
+        raise ImproperlyConfigured(f"{path} is empty: remove it and servebench writes a new key")
+    return key.strip()
 
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or _shared_secret_key(VAR_DIR / "secret_key")
+try:
+    SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or _shared_secret_key(VAR_DIR / "secret_key")
+except UnsafeTarget as exc:
+    raise ImproperlyConfigured(f"secret key {exc.filename}: {exc.strerror}") from None
 
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]

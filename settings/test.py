@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
+
+from probes.bench.files import private_dir
 
 from .base import *  # noqa: F403
 
@@ -11,5 +14,6 @@ from .base import *  # noqa: F403
 SERVEBENCH = {
     "OWN_DATABASE": True,
     "MANAGED_MEMCACHED_ALIAS": "sessions",
-    "RESULTS_DIR": os.path.join(tempfile.gettempdir(), f"servebench-test-results-{os.getuid()}"),
+    # A predictable path in /tmp: checked (ours, 0700, not a link) before results go there.
+    "RESULTS_DIR": str(private_dir(Path(tempfile.gettempdir()) / f"servebench-test-results-{os.getuid()}")),
 }
