@@ -170,6 +170,66 @@ def check_per_process_session_cache(app_configs: Iterable[Any] | None = None, **
     ]
 
 
+PROBE_URLCONF = "probes.urls"
+# Hosts that only this machine can send: with nothing else in ALLOWED_HOSTS, Django answers 400
+# to every request that names the site from outside ("testserver": what Django's test runner adds).
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1", ".localhost", "testserver"}
+
+
+def _mounted_prefixes(patterns: Iterable[Any], prefix: str = "") -> list[str]:
+    """Where probes.urls is included in a URLconf (its route prefixes), searched recursively."""
+    from django.urls import URLResolver
+
+    found = []
+    for pattern in patterns:
+        if not isinstance(pattern, URLResolver):
+            continue
+        route = prefix + str(pattern.pattern)
+        module = pattern.urlconf_name
+        name = module if isinstance(module, str) else getattr(module, "__name__", "")
+        if name == PROBE_URLCONF:
+            found.append(route)
+            continue
+        try:
+            found += _mounted_prefixes(pattern.url_patterns, route)
+        except Exception:  # an include that cannot be imported is reported by Django's own checks
+            continue
+    return found
+
+
+def check_probes_exposed(app_configs: Iterable[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """W007: the probe views (sleep, cpu, lock: seconds of a worker each) mounted where others can reach them.
+
+    DEBUG=False with a host other than loopback in ALLOWED_HOSTS looks like a deployment:
+    anyone who can reach it can tie up every worker with /sleep/?ms=5000 or burn the CPUs
+    with /cpu/. Run with DEBUG on and servebench's own loopback settings, or remove the include.
+    """
+    if settings.DEBUG:
+        return []
+    public = sorted(host for host in settings.ALLOWED_HOSTS if host not in LOOPBACK_HOSTS)
+    if not public:
+        return []
+    from django.urls import get_resolver
+
+    try:
+        root = settings.ROOT_URLCONF
+        prefixes = [""] if root == PROBE_URLCONF else _mounted_prefixes(get_resolver().url_patterns)
+    except Exception:  # a broken ROOT_URLCONF is reported by Django's own URL checks
+        return []
+    if not prefixes:
+        return []
+    return [
+        checks.Warning(
+            f"The servebench probe views ({PROBE_URLCONF}, at /{prefixes[0]}) are mounted with DEBUG=False and"
+            f" ALLOWED_HOSTS {', '.join(public)}: anyone who reaches the site can hold a worker for seconds"
+            " (sleep, lock) or burn CPU (cpu) per request.",
+            hint=f"Include {PROBE_URLCONF} only in settings used for benchmarking, with ALLOWED_HOSTS limited to"
+            " 127.0.0.1, localhost and [::1].",
+            id="servebench.W007",
+        )
+    ]
+
+
 CHECKS = (
     check_debug,
     check_profiler_middleware,
@@ -183,6 +243,9 @@ def register() -> None:
     """Register the checks with Django (called from ProbesConfig.ready; registering twice is harmless)."""
     for check in CHECKS:
         checks.register(check, TAG, deploy=True)
+    # A security problem, not a benchmark one: every `manage.py check` (and runserver,
+    # migrate, the servebench command itself) reports it, not only --deploy.
+    checks.register(check_probes_exposed, checks.Tags.security)
 
 
 def preflight(workers: int | None = None) -> list[dict[str, str]]:

@@ -167,3 +167,70 @@ def test_preflight_is_json_safe(settings: Any) -> None:
     assert json.loads(json.dumps(warnings)) == warnings
     assert {tuple(sorted(w)) for w in warnings} == {("hint", "id", "level", "msg")}
     assert [w["id"] for w in warnings] == ["servebench.W001", "servebench.W003", "servebench.W004"]
+
+
+def _urlconf(monkeypatch: pytest.MonkeyPatch, settings: Any, urlpatterns: list[Any]) -> None:
+    """A URLconf module of its own for one test."""
+    import types
+
+    module = types.ModuleType("tests._exposure_urls")
+    module.urlpatterns = urlpatterns  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    settings.ROOT_URLCONF = module.__name__
+
+
+def _exposure_warnings() -> list[checks.CheckMessage]:
+    # Not a deployment check: plain `manage.py check` (and runserver) must report it.
+    return [m for m in checks.run_checks(tags=[checks.Tags.security]) if m.id == "servebench.W007"]
+
+
+@pytest.mark.parametrize(
+    ("debug", "hosts", "flagged"),
+    [
+        (False, ["shop.example.com"], True),
+        (False, ["127.0.0.1", "*"], True),
+        (False, ["127.0.0.1", "localhost", "[::1]"], False),
+        (False, [], False),
+        (True, ["shop.example.com"], False),
+    ],
+)
+def test_probe_views_mounted_in_production_are_flagged(
+    settings: Any, debug: bool, hosts: list[str], flagged: bool
+) -> None:
+    settings.DEBUG = debug
+    settings.ALLOWED_HOSTS = hosts
+    found = _exposure_warnings()
+    assert [m.id for m in found] == (["servebench.W007"] if flagged else [])
+    if flagged:
+        assert "/probes/" in found[0].msg and "127.0.0.1, localhost and [::1]" in found[0].hint
+
+
+def test_a_nested_include_is_found(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    from django.urls import include, path
+
+    _urlconf(monkeypatch, settings, [path("internal/", include([path("bench/", include("probes.urls"))]))])
+    settings.ALLOWED_HOSTS = ["shop.example.com"]
+    [warning] = _exposure_warnings()
+    assert "at /internal/bench/" in warning.msg
+
+
+def test_a_urlconf_without_the_probes_is_not_flagged(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    from django.http import HttpResponse
+    from django.urls import path
+
+    _urlconf(monkeypatch, settings, [path("shop/", lambda request: HttpResponse("ok"))])
+    settings.ALLOWED_HOSTS = ["shop.example.com"]
+    assert _exposure_warnings() == []
+
+
+def test_manage_py_check_reports_the_exposure() -> None:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "settings.bench"}
+    script = (
+        "import django; from django.conf import settings; django.setup();"
+        " settings.ALLOWED_HOSTS = ['shop.example.com'];"
+        " from django.core.management import call_command; call_command('check')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert "servebench.W007" in result.stderr + result.stdout
