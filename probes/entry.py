@@ -35,16 +35,23 @@ def _load_target() -> tuple[WSGIApp, bool]:
     return get_internal_wsgi_application(), True
 
 
+def timed(app: WSGIApp, stats_dir: Path, *, django: bool) -> TimingWrapper:
+    """The app inside the timing wrapper; for a Django app, with its queries and exceptions recorded."""
+    wrapper = TimingWrapper(app, stats_dir)
+    if django:
+        from django.core.signals import got_request_exception
+
+        from .querytime import install_query_timer
+
+        install_query_timer(lambda: wrapper.counters().add_query)
+        got_request_exception.connect(wrapper.record_exception, weak=False, dispatch_uid="servebench-exceptions")
+    return wrapper
+
+
 def _build() -> WSGIApp:
     target, is_django = _load_target()
     stats_dir = os.environ.get(STATS_DIR_ENV)
-    if stats_dir:
-        if is_django:
-            from .querytime import time_queries
-
-            return TimingWrapper(target, Path(stats_dir), db_timer=time_queries)
-        return TimingWrapper(target, Path(stats_dir))
-    return target
+    return timed(target, Path(stats_dir), django=is_django) if stats_dir else target
 
 
 _app = _build()

@@ -1,6 +1,8 @@
-"""Time every database query of this thread, through Django's own execute_wrapper hook.
+"""Time database queries through Django's own execute_wrapper hook.
 
-Used by the servers' timing wrapper (probes.entry) and by the toolbar panel.
+Two forms: `time_queries`, a context for one request (the toolbar panel), and
+`install_query_timer`, the servers' timer, installed once on each connection
+as it is created so that no request pays for setting it up.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import connections
+from django.db.backends.signals import connection_created
 
 from .bench.appstats import DbTally
 
@@ -30,3 +33,30 @@ def time_queries(tally: DbTally) -> contextlib.ExitStack:
     for connection in connections.all():
         stack.enter_context(connection.execute_wrapper(timed))
     return stack
+
+
+def install_query_timer(add_query: Callable[[], Callable[[int], None]]) -> None:
+    """Time every query of this process: `add_query()` gives the function that records one query's ns.
+
+    The wrapper is put first on each connection's execute_wrappers when the
+    connection is created (a connection wrapper lives as long as its thread),
+    and only once: the user's own execute_wrapper contexts push and pop theirs
+    after it.
+    """
+
+    def timed(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        start = time.perf_counter_ns()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            add_query()(time.perf_counter_ns() - start)
+
+    def on_connection(sender: Any, connection: Any, **_: Any) -> None:
+        if timed not in connection.execute_wrappers:
+            connection.execute_wrappers.insert(0, timed)
+
+    connection_created.connect(on_connection, weak=False, dispatch_uid="servebench-query-timer")
+    # A connection this thread already opened (the project's start-up, before a fork) is timed too.
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is not None:
+            on_connection(None, connection)

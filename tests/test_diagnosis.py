@@ -36,7 +36,6 @@ def make_run(
         "queued_requests": served if queue_ms is not None else 0,
         "db_ns": 0,
         "db_queries": 0,
-        "app_wall_max_ns": 0,
         "exceptions": 0,
         "server_errors": 0,
         "app_runq_ns": int(runq_ms * 1e6 * served),

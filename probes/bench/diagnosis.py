@@ -37,7 +37,8 @@ THRESHOLDS = {
 # nginx's $msec has millisecond resolution and is truncated: on average it
 # stamps 0.5 ms early, which would read as queue time.
 MSEC_STAMP_BIAS_S = 0.0005
-ROLES = ("view", "server", "nginx", "client", "memcached", "database")
+# "instrument": servebench's timing wrapper inside the server (measured in-process, runner.measure_window).
+ROLES = ("view", "server", "instrument", "nginx", "client", "memcached", "database")
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,10 @@ def _sample_figures(sample: Sample) -> dict[str, float | None]:
     app_cpu = app["app_cpu_ns"] / served / 1e9 if served else None
     queued = app.get("queued_requests", 0)
     queue = max(0.0, app["queue_ns"] / queued / 1e9 - MSEC_STAMP_BIAS_S) if queued else None
-    per_request = {role: sample.cpu_s.get(role, 0.0) / requests for role in ("server", "nginx", "client", "memcached")}
+    per_request = {
+        role: sample.cpu_s.get(role, 0.0) / requests
+        for role in ("server", "instrument", "nginx", "client", "memcached")
+    }
     view = app_cpu if app_cpu is not None else 0.0
     return {
         "x": sample.ok_per_s,
@@ -111,13 +115,16 @@ def _sample_figures(sample: Sample) -> dict[str, float | None]:
         "view": view,
         # The wrapper runs inside the server's processes: the server's own share is the rest.
         "server": max(0.0, per_request["server"] - view),
+        "instrument": per_request["instrument"],
         "nginx": per_request["nginx"],
         "client": per_request["client"],
         "memcached": per_request["memcached"],
         "database": sample.cpu_s.get("database", 0.0) / requests,
         "machine": sample.machine_busy_s / requests,
         "process_busy": (
-            sample.cpu_s.get("server", 0.0) / sample.wall_s / len(sample.served_by_pid)
+            (sample.cpu_s.get("server", 0.0) + sample.cpu_s.get("instrument", 0.0))
+            / sample.wall_s
+            / len(sample.served_by_pid)
             if sample.served_by_pid and sample.wall_s
             else None
         ),

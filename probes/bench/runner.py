@@ -12,7 +12,7 @@ import resource
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 from . import appstats
 from .frontends import SYSTEM_PATH
@@ -42,6 +42,7 @@ class LoadPlan:
     max_requests: int = 1_000_000
     timeout_s: float = 10.0
     pin: bool = False  # the load generator on the last core, servers and nginx on the others
+    instrument_s_per_request: float | None = None  # the timing wrapper's own CPU, measured in-process
 
     def concurrency_for(self, config: ServerConfig) -> int:
         return self.concurrency or max(8, 2 * config.workers * config.threads)
@@ -116,6 +117,7 @@ def measure_window(
     generator: str,
     service_pids: dict[str, int],
     client_cores: set[int] | None = None,
+    instrument_s_per_request: float | None = None,
 ) -> tuple[Sample, dict[int, appstats.AppCounters]]:
     """One measured window: CPU of every role, the app's own counters, the generator's figures."""
     roles = {"server": [stack.server.pid], **{name: [pid] for name, pid in service_pids.items()}}
@@ -123,16 +125,29 @@ def measure_window(
         roles["nginx"] = [stack.front.pid]
     stats_dir = stack.stats_dir
     app_before = appstats.read_counters(stats_dir) if stats_dir else {}
+    runq_before = appstats.run_queue_ns(app_before)
     cpu_before, self_before = snapshot_cpu(roles), _self_cpu_s()
     result = _load(spec, generator, client_cores)
     cpu_after, self_after = snapshot_cpu(roles), _self_cpu_s()
     per_process = appstats.window(app_before, appstats.read_counters(stats_dir)) if stats_dir else {}
+    runq_after = appstats.run_queue_ns(per_process)
     cpu = cpu_between(cpu_before, cpu_after)
     cpu_s = {role.role: role.total_s for role in cpu.roles}
     # The generator reports the CPU of its own measured window (getrusage in
     # the child): its interpreter start-up is not charged to it.
     cpu_s["client"] = (result.cpu_user_s or 0.0) + (result.cpu_system_s or 0.0)
     cpu_s["servebench"] = max(0.0, self_after - self_before)
+    app = appstats.total(per_process)
+    if instrument_s_per_request and "server" in cpu_s:
+        # The timing wrapper runs in the server's processes: its cost is a role of
+        # its own, never the view's (which it does not time) nor the server's.
+        cpu_s["instrument"] = min(cpu_s["server"], instrument_s_per_request * app.requests)
+        cpu_s["server"] -= cpu_s["instrument"]
+    runq_ns = sum(max(0, runq_after[pid] - runq_before.get(pid, 0)) for pid in runq_after)
+    server_cpu_ns = 1e9 * (cpu_s.get("server", 0.0) + cpu_s.get("instrument", 0.0))
+    if runq_ns and server_cpu_ns:
+        # Read per process from outside; the app's part of it in proportion to its CPU.
+        app = replace(app, app_runq_ns=round(runq_ns * min(1.0, app.app_cpu_ns / server_cpu_ns)))
     sample = Sample(
         generator=result.generator,
         duration_s=result.duration_s,
@@ -146,7 +161,7 @@ def measure_window(
         machine_busy_s=cpu.machine_busy_s,
         wall_s=cpu.wall_s,
         cores=cpu.cores,
-        app=asdict(appstats.total(per_process)),
+        app=app.to_dict(),
         served_by_pid={str(pid): counters.requests for pid, counters in per_process.items() if counters.requests},
     )
     return sample, per_process
@@ -179,7 +194,12 @@ def measure_config(config: ServerConfig, plan: LoadPlan, *, start: StartStack, s
         spec = _spec(plan, stack, concurrency, duration_s=plan.duration_s)
         for _ in range(plan.repeat):
             sample, _ = measure_window(
-                stack, spec, generator=plan.generator, service_pids=service_pids, client_cores=client_cores
+                stack,
+                spec,
+                generator=plan.generator,
+                service_pids=service_pids,
+                client_cores=client_cores,
+                instrument_s_per_request=plan.instrument_s_per_request if stack.stats_dir else None,
             )
             samples.append(sample)
         # After the windows: USS/PSS readings are slow and must not blur them.

@@ -10,6 +10,7 @@ import io
 import sys
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -103,4 +104,56 @@ def measure_view_cost(
         cpu_us_median=median(cpus),
         response_bytes=size,
         spread_pct=100 * (wall_p90 - wall_median) / wall_median if wall_median else 0.0,
+    )
+
+
+@dataclass(frozen=True)
+class InstrumentCost:
+    """What the timing wrapper adds to one request in-process: CPU µs, wrapped minus plain, alternated."""
+
+    us_per_request: float  # median of the pairs' differences
+    us_min: float
+    us_max: float
+    pairs: int
+    calls_per_block: int
+    plain_us_per_request: float  # the plain app's CPU per call, median of its blocks
+
+
+def _block_cpu_ns(app: WSGIApp, path: str, host: str, calls: int) -> int:
+    start = time.thread_time_ns()
+    for _ in range(calls):
+        call_once(app, path, host=host)
+    return time.thread_time_ns() - start
+
+
+def measure_instrument_cost(
+    plain: WSGIApp,
+    wrapped: WSGIApp,
+    *,
+    path: str,
+    host: str = "127.0.0.1",
+    pairs: int = 7,
+    block_s: float = 0.05,
+    max_calls: int = 3000,
+) -> InstrumentCost:
+    """The wrapper's own CPU per request: blocks of plain and wrapped calls, alternated (order swapped
+    every pair, so a drift of the machine cancels), the median of the per-call differences."""
+    for _ in range(5):
+        call_once(plain, path, host=host)
+        call_once(wrapped, path, host=host)
+    one_ns = max(1, _block_cpu_ns(plain, path, host, 3) // 3)
+    calls = max(1, min(max_calls, int(block_s * 1e9 / one_ns)))
+    differences, plain_costs = [], []
+    for index in range(pairs):
+        order = (plain, wrapped) if index % 2 == 0 else (wrapped, plain)
+        costs = {id(app): _block_cpu_ns(app, path, host, calls) / calls / 1000 for app in order}
+        differences.append(costs[id(wrapped)] - costs[id(plain)])
+        plain_costs.append(costs[id(plain)])
+    return InstrumentCost(
+        us_per_request=median(differences),
+        us_min=min(differences),
+        us_max=max(differences),
+        pairs=pairs,
+        calls_per_block=calls,
+        plain_us_per_request=median(plain_costs),
     )

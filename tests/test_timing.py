@@ -1,0 +1,134 @@
+"""The timing wrapper in-process: what it records, what it passes through, and that nothing grows."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.http import HttpResponse, StreamingHttpResponse
+
+from probes.bench.appstats import TimingWrapper, read_counters, read_exceptions, run_queue_ns, total
+from probes.bench.rundir import RunDir
+from probes.bench.viewcost import call_once, measure_instrument_cost
+from probes.entry import timed
+
+# A Django response's close() ends the request (request_finished looks at the database).
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def stats_dir() -> Iterator[Path]:
+    with RunDir() as run_dir:
+        yield run_dir.path
+
+
+def _view(status: int = 200) -> object:
+    def app(environ: dict[str, object], start_response: object) -> HttpResponse:
+        response = HttpResponse(b"hello", status=status)
+        start_response(f"{status} X", [("Content-Type", "text/plain")])  # type: ignore[operator]
+        return response
+
+    return app
+
+
+def _fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_every_request_is_counted_and_a_rendered_response_is_served_as_it_is(stats_dir: Path) -> None:
+    wrapper = TimingWrapper(_view(), stats_dir)  # type: ignore[arg-type]
+    for _ in range(100):
+        status, size, _, _ = call_once(wrapper, "/", host="127.0.0.1")
+        assert (status, size) == (200, 5)
+    counted = total(read_counters(stats_dir))
+    assert counted.requests == 100
+    # A trivial view: CPU read on one request in 16, and its mean stands for all.
+    assert counted.app_cpu_samples == 100 // 16
+    # A view that only computes: its estimated CPU is about its wall time.
+    assert 0.5 * counted.app_wall_ns <= counted.app_cpu_ns <= 1.5 * counted.app_wall_ns
+    assert counted.server_errors == 0
+
+
+def test_a_slow_view_has_its_cpu_read_on_every_request(stats_dir: Path) -> None:
+    def slow(environ: dict[str, object], start_response: object) -> HttpResponse:
+        threading.Event().wait(0.006)
+        return HttpResponse(b"late")
+
+    wrapper = TimingWrapper(slow, stats_dir)  # type: ignore[arg-type]
+    for _ in range(20):
+        call_once(wrapper, "/", host="127.0.0.1")
+    counted = total(read_counters(stats_dir))
+    assert counted.requests == 20
+    assert counted.app_cpu_samples == 19  # the first one is slow: every later one is read
+    assert counted.app_wall_ns >= 20 * 6_000_000
+    assert counted.app_cpu_ns < counted.app_wall_ns / 2  # it waited, it did not compute
+
+
+def test_a_streamed_body_is_timed_while_it_is_sent(stats_dir: Path) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(3):
+            threading.Event().wait(0.002)
+            yield b"x"
+
+    wrapper = TimingWrapper(lambda environ, start_response: StreamingHttpResponse(chunks()), stats_dir)
+    call_once(wrapper, "/", host="127.0.0.1")
+    assert total(read_counters(stats_dir)).app_wall_ns >= 6_000_000
+
+
+def test_5xx_and_exceptions_are_counted_and_the_first_distinct_ones_named(stats_dir: Path) -> None:
+    def broken(environ: dict[str, object], start_response: object) -> HttpResponse:
+        if environ["PATH_INFO"] == "/unavailable/":
+            start_response("503 Service Unavailable", [])  # type: ignore[operator]
+            return HttpResponse(b"later", status=503)
+        raise LookupError("no such thing")
+
+    wrapper = TimingWrapper(broken, stats_dir)
+    for _ in range(3):
+        with pytest.raises(LookupError):
+            call_once(wrapper, "/", host="127.0.0.1")
+    assert call_once(wrapper, "/unavailable/", host="127.0.0.1")[0] == 503
+    counted = total(read_counters(stats_dir))
+    assert (counted.requests, counted.exceptions, counted.server_errors) == (4, 3, 4)
+    [seen] = read_exceptions(stats_dir)
+    assert (seen.type, seen.message, seen.count) == ("LookupError", "no such thing", 3)
+    assert seen.where.endswith(" in broken") and "test_timing.py:" in seen.where
+
+
+def test_a_django_project_has_its_queries_recorded(stats_dir: Path) -> None:
+    from django.core.servers.basehttp import get_internal_wsgi_application
+
+    wrapper = timed(get_internal_wsgi_application(), stats_dir, django=True)
+    for _ in range(3):
+        assert call_once(wrapper, "/probes/session-db/", host="127.0.0.1")[0] == 200
+    counted = total(read_counters(stats_dir))
+    assert counted.requests == 3
+    assert counted.db_queries >= 3 and counted.db_ns > 0
+
+
+def test_nothing_grows_per_thread_or_per_request(stats_dir: Path) -> None:
+    wrapper = TimingWrapper(_view(), stats_dir)  # type: ignore[arg-type]
+    call_once(wrapper, "/", host="127.0.0.1")
+    before = _fds()
+    for _ in range(50):  # threads come and go, as in flup's pool
+        thread = threading.Thread(target=lambda: [call_once(wrapper, "/", host="127.0.0.1") for _ in range(5)])
+        thread.start()
+        thread.join()
+    assert _fds() == before
+    assert total(read_counters(stats_dir)).requests == 251
+
+
+def test_the_run_queue_is_read_from_outside_for_every_thread() -> None:
+    waited = run_queue_ns([os.getpid(), 999_999_999])
+    assert list(waited) == [os.getpid()]  # a process that is gone is left out
+    assert waited[os.getpid()] >= 0
+
+
+def test_the_instrument_cost_is_measured_against_the_plain_app(stats_dir: Path) -> None:
+    plain = _view()
+    cost = measure_instrument_cost(plain, TimingWrapper(plain, stats_dir), path="/", pairs=3, block_s=0.01)  # type: ignore[arg-type]
+    assert cost.pairs == 3 and cost.calls_per_block >= 1
+    assert cost.us_min <= cost.us_per_request <= cost.us_max
+    assert cost.plain_us_per_request > 0
