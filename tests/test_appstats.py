@@ -6,11 +6,14 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
 from probes.bench.appstats import AppCounters, read_counters, total, window
+from probes.bench.loadgen import LoadSpec
 from probes.bench.rundir import RunDir
+from probes.bench.runner import measure_window
 from probes.bench.servers import ServerConfig
 from probes.bench.services import Memcached
 from probes.bench.stack import http_get
@@ -94,3 +97,27 @@ def test_figures_survive_a_worker_killed_by_sigkill(harness: Harness) -> None:
         stack.stop()
     assert counters[worker].requests == 7
     assert total(counters).requests == 8
+
+
+def _open_fds(pids: list[int]) -> int:
+    return sum(len(os.listdir(f"/proc/{pid}/fd")) for pid in pids)
+
+
+def test_a_thread_churning_server_holds_its_fds_flat_under_load(harness: Harness) -> None:
+    """flup's threaded pool starts and retires threads all the time: nothing of the wrapper may stay behind."""
+    require_binary("nginx")
+    require_binary("wrk")
+    stack = harness.start(ServerConfig("flup-threaded", 1, front="nginx"))
+    try:
+        spec = LoadSpec(
+            path="/probes/trivial/", port=stack.port, host_header=harness.host_header, concurrency=16, duration_s=2.0
+        )
+        measure_window(stack, spec, generator="wrk", service_pids={})  # the pool grows to its working size
+        pids = [info.pid for info in stack.server.session()]
+        before = _open_fds(pids)
+        sample, _ = measure_window(stack, replace(spec, duration_s=20.0), generator="wrk", service_pids={})
+        after = _open_fds(pids)
+    finally:
+        stack.stop()
+    assert sample.ok > 1000 and sample.requests == sample.ok, sample.errors or sample.status_counts
+    assert after - before <= 8, f"the server's open fds went from {before} to {after} in 20 s of load"
