@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -87,3 +88,49 @@ def test_the_cause_stays_in_the_log_tail(supervisor: Supervisor) -> None:
     message = str(excinfo.value)
     assert "ValueError: the real cause" in message
     assert "noise 39" in message and "noise 10" not in message
+
+
+SETSID_GRANDCHILD = """
+import os, sys, time
+if os.fork() == 0:
+    os.setsid()
+    print("grandchild", os.getpid(), flush=True)
+    time.sleep(60)
+    os._exit(0)
+if sys.argv[1] == "exit":
+    os._exit(0)
+time.sleep(60)
+"""
+
+
+def _grandchild_pid(child: object) -> int:
+    for line in child.log_path.read_text().splitlines():  # type: ignore[attr-defined]
+        if line.startswith("grandchild "):
+            return int(line.split()[1])
+    raise AssertionError("no grandchild line")
+
+
+@pytest.mark.parametrize("parent", ["stays", "exit"])
+def test_a_grandchild_that_calls_setsid_is_found_and_stopped(run_dir: Path, parent: str) -> None:
+    with Supervisor(run_dir) as sup:
+        child = sup.spawn("daemonizing", [PY, "-c", SETSID_GRANDCHILD, parent])
+        deadline = time.monotonic() + 10
+        while "grandchild" not in child.log_tail() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if parent == "exit":
+            child.popen.wait(timeout=10)
+        grandchild = _grandchild_pid(child)
+        # Not in the child's session: only the parent chain (or, once orphaned, the marker) finds it.
+        assert grandchild not in {p.pid for p in session_members(child.pid)}
+        assert grandchild in {info.pid for info in sup.leftovers()}
+    assert sup.leftovers() == []
+    with pytest.raises(ProcessLookupError):
+        os.kill(grandchild, 0)
+
+
+def test_each_spawn_is_recorded_in_the_run_directory(supervisor: Supervisor, run_dir: Path) -> None:
+    child = supervisor.spawn("sleeper", [PY, "-c", "import time; time.sleep(60)"])
+    lines = (run_dir / "servebench.pids").read_text().splitlines()
+    assert lines[0].startswith(f"supervisor {os.getpid()} ")
+    assert lines[1].split()[0:2] == ["child", str(child.pid)] and lines[1].endswith(" sleeper")
+    assert (run_dir / "servebench.pids").stat().st_mode & 0o777 == 0o600

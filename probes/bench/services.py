@@ -73,15 +73,22 @@ def parse_address(address: str) -> tuple[str, int]:
 # for every client to disconnect, so any connection still open (servebench's
 # own) would let it run into the KILL: backends orphaned, shared memory leaked.
 # The postmaster stays in the supervisor's process group; its children call
-# setsid(), so the CPU sampling finds them by parentage, not by session.
+# setsid(), so the CPU sampling finds them by parentage, not by session. If
+# servebench dies, the kernel sends the wrapper TERM (PR_SET_PDEATHSIG, set
+# again after setuid, which clears it): the same fast shutdown.
 _POSTGRES_WRAPPER = """
-import os, pwd, signal, sys
+import ctypes, os, pwd, signal, sys
 user, argv = sys.argv[1], sys.argv[2:]
+parent = os.getppid()
 if user:
     entry = pwd.getpwnam(user)
     os.initgroups(entry.pw_name, entry.pw_gid)
     os.setgid(entry.pw_gid)
     os.setuid(entry.pw_uid)
+    # Changing credentials clears the parent-death signal the supervisor set: set it again.
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:
+        sys.exit(1)
 pid = 0
 def fast_shutdown(signum, frame):
     if pid:

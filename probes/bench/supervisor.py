@@ -3,8 +3,20 @@ they are really ready, and stop them (TERM, deadline, KILL, reap), leaving nothi
 
 Learned from gunicorn's arbiter and mirakuru: a new session per child so the
 whole tree can be signalled; readiness is a predicate with a deadline; "no such
-process" means already gone; leftovers are found by session id, not by the pids
-we remember, because servers fork and daemonize.
+process" means already gone.
+
+A child's processes are found by parent chain from the child, by its session,
+and by a marker in their environment (SERVEBENCH_OWNER), not by the pids we
+remember: servers fork, and a grandchild that calls setsid() and loses its
+parent is adopted by us (a subreaper) with nothing but the marker to tell
+whose it is.
+
+When servebench itself dies (kill -9, the OOM killer, a CI timeout) no cleanup
+code runs. Each direct child gets SIGTERM from the kernel then
+(PR_SET_PDEATHSIG), so every server shuts its own tree down as on a normal
+stop; and the run directory records the supervisor and its children (pid and
+start time), so the next run finds whatever still survived and stops it
+(`reclaim_orphans`).
 """
 
 from __future__ import annotations
@@ -14,15 +26,21 @@ import contextlib
 import ctypes
 import os
 import re
+import secrets
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 POLL_S = 0.02
+# Every process a supervisor starts carries OWNER_ENV=<supervisor token>.<child number>.
+OWNER_ENV = "SERVEBENCH_OWNER"
+# In the run directory: "supervisor PID START TOKEN", then one "child PID START NAME" per spawn.
+RECORD_NAME = "servebench.pids"
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)(: .*)?$")
 
 
@@ -37,6 +55,7 @@ class ProcInfo:
     pgid: int
     sid: int
     state: str
+    start_ticks: int = 0  # since boot, in clock ticks: with the pid, names one process for good
 
 
 def _proc_info(pid: int) -> ProcInfo | None:
@@ -47,39 +66,114 @@ def _proc_info(pid: int) -> ProcInfo | None:
         return None
     # The command name may contain spaces and parentheses: split after the last ")".
     fields = raw[raw.rindex(")") + 2 :].split()
-    return ProcInfo(pid, int(fields[1]), int(fields[2]), int(fields[3]), fields[0])
+    return ProcInfo(pid, int(fields[1]), int(fields[2]), int(fields[3]), fields[0], int(fields[19]))
+
+
+def all_processes() -> list[ProcInfo]:
+    """Every process visible in /proc, zombies included."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (info := _proc_info(int(entry))) is not None:
+            found.append(info)
+    return found
 
 
 def session_members(sid: int) -> list[ProcInfo]:
     """Every process (zombies included) whose session id is `sid`."""
-    members = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            info = _proc_info(int(entry))
-            if info is not None and info.sid == sid:
-                members.append(info)
-    return members
+    return [info for info in all_processes() if info.sid == sid]
+
+
+def owner_marker(pid: int) -> str | None:
+    """The OWNER_ENV value in a process's environment; None if absent or unreadable."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            environ = f.read()
+    except OSError:
+        return None
+    prefix = f"{OWNER_ENV}=".encode()
+    for item in environ.split(b"\0"):
+        if item.startswith(prefix):
+            return item[len(prefix) :].decode(errors="replace")
+    return None
+
+
+def descendants(processes: Iterable[ProcInfo], roots: Iterable[int]) -> list[ProcInfo]:
+    """The roots and every process whose parent chain leads to one of them."""
+    by_parent: dict[int, list[ProcInfo]] = {}
+    by_pid: dict[int, ProcInfo] = {}
+    for info in processes:
+        by_parent.setdefault(info.ppid, []).append(info)
+        by_pid[info.pid] = info
+    found: dict[int, ProcInfo] = {}
+    stack = [pid for pid in roots if pid in by_pid]
+    while stack:
+        pid = stack.pop()
+        if pid in found:
+            continue
+        found[pid] = by_pid[pid]
+        stack.extend(child.pid for child in by_parent.get(pid, ()))
+    return list(found.values())
+
+
+_LIBC: ctypes.CDLL | None = None
+
+
+def _libc() -> ctypes.CDLL | None:
+    global _LIBC
+    if _LIBC is None:
+        with contextlib.suppress(OSError):
+            _LIBC = ctypes.CDLL(None, use_errno=True)
+    return _LIBC
 
 
 def become_subreaper() -> bool:
     """Adopt orphaned descendants, so a daemonizing grandchild cannot escape."""
+    libc = _libc()
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
-    except (OSError, AttributeError):
+        return libc is not None and bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except AttributeError:
         return False
+
+
+def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
+    """A preexec_fn: the kernel sends `sig` to the child when its parent dies, even by SIGKILL.
+
+    The death signal follows the parent *thread*: spawn from the main thread. SIGTERM,
+    not SIGKILL, so a server stops its own workers as on a normal stop. libc is loaded
+    here, in the parent: between fork and exec the child only makes two system calls.
+    """
+    libc = _libc()
+    parent = os.getpid()
+
+    def preexec() -> None:
+        if libc is not None:
+            libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl: nobody will send it
+            os.kill(os.getpid(), sig)
+
+    return preexec
 
 
 class Child:
     """One started process and its session."""
 
-    def __init__(self, *, name: str, argv: Sequence[str], popen: subprocess.Popen[bytes], log_path: Path):
+    def __init__(
+        self,
+        *,
+        name: str,
+        argv: Sequence[str],
+        popen: subprocess.Popen[bytes],
+        log_path: Path,
+        marker: str | None = None,
+    ):
         self.name = name
         self.argv = tuple(argv)
         self.popen = popen
         self.log_path = log_path
+        self.marker = marker  # the OWNER_ENV value its processes inherit
         self.started_at = time.monotonic()
         self._stopped = False
+        self._seen: dict[int, int] = {}  # pid -> start ticks of every process of its tree seen so far
 
     @property
     def pid(self) -> int:
@@ -120,9 +214,27 @@ class Child:
                 raise self.failure(f"not ready after {timeout_s:g} s")
             time.sleep(POLL_S)
 
+    def tree(self) -> list[ProcInfo]:
+        """Every process of this child, zombies included: its descendants by parent chain, its
+        session, adopted orphans that carry its marker (a grandchild that called setsid()), and
+        any process seen here before (pid and start time) whatever its parent is now."""
+        processes = all_processes()
+        me = os.getpid()
+        roots = {self.pid}
+        for info in processes:
+            if (
+                info.sid == self.pid
+                or self._seen.get(info.pid) == info.start_ticks
+                or (info.ppid in (me, 1) and self.marker and owner_marker(info.pid) == self.marker)
+            ):
+                roots.add(info.pid)
+        found = descendants(processes, roots)
+        self._seen.update((info.pid, info.start_ticks) for info in found)
+        return found
+
     def session(self) -> list[ProcInfo]:
-        """The processes of this child's session, zombies included."""
-        return session_members(self.pid)
+        """The child's processes (the name is older than the parent-chain search): see tree()."""
+        return self.tree()
 
     def stop(self, *, timeout_s: float = 5.0) -> None:
         """TERM the session, wait up to timeout_s, KILL what is left, reap. Idempotent."""
@@ -139,8 +251,8 @@ class Child:
     def _signal_session(self, sig: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, sig)
-        # A member that moved to a process group of its own is signalled by pid.
-        for info in self.session():
+        # A member that moved to a process group (or session) of its own is signalled by pid.
+        for info in self.tree():
             if info.pgid != self.pid and info.state != "Z":
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(info.pid, sig)
@@ -150,7 +262,7 @@ class Child:
         while True:
             self.popen.poll()
             self._reap_adopted()
-            if not self.session():
+            if not self.tree():
                 return True
             if time.monotonic() > deadline:
                 return False
@@ -161,7 +273,7 @@ class Child:
         # zombies until we wait for them; never wait(-1), which would steal
         # the status of children that subprocess.Popen tracks.
         me = os.getpid()
-        for info in self.session():
+        for info in self.tree():
             if info.ppid == me and info.pid != self.pid:
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(info.pid, os.WNOHANG)
@@ -173,8 +285,21 @@ class Supervisor:
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
         self.children: list[Child] = []
-        become_subreaper()
+        self.token = secrets.token_hex(8)
+        self.subreaper = become_subreaper()
+        self._record = log_dir / RECORD_NAME
+        me = _proc_info(os.getpid())
+        self._append_record(f"supervisor {os.getpid()} {me.start_ticks if me else 0} {self.token}")
         atexit.register(self.stop_all)
+
+    def _append_record(self, line: str) -> None:
+        # O_NOFOLLOW|O_APPEND, 0600: the log directory is the 0700 run directory; no link is followed.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(self._record, flags, 0o600)
+        try:
+            os.write(fd, (line + "\n").encode())
+        finally:
+            os.close(fd)
 
     def spawn(
         self,
@@ -185,21 +310,26 @@ class Supervisor:
         cwd: Path | None = None,
         pass_fds: Sequence[int] = (),
     ) -> Child:
-        """Start argv in a new session, stdout and stderr to <log_dir>/<name>.log."""
+        """Start argv in a new session, stdout and stderr to <log_dir>/<name>.log; it dies with servebench."""
         log_path = self.log_dir / f"{name}.log"
+        marker = f"{self.token}.{len(self.children)}"
+        child_env = {**(env if env is not None else os.environ), OWNER_ENV: marker}
         with open(log_path, "ab") as log:
             popen = subprocess.Popen(
                 list(argv),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=dict(env) if env is not None else None,
+                env=child_env,
                 cwd=cwd,
                 start_new_session=True,
                 pass_fds=tuple(pass_fds),
+                preexec_fn=die_with_parent(signal.SIGTERM),
             )
-        child = Child(name=name, argv=argv, popen=popen, log_path=log_path)
+        child = Child(name=name, argv=argv, popen=popen, log_path=log_path, marker=marker)
         self.children.append(child)
+        info = _proc_info(popen.pid)
+        self._append_record(f"child {popen.pid} {info.start_ticks if info else 0} {name}")
         return child
 
     def stop_all(self, *, timeout_s: float = 5.0) -> None:
@@ -208,8 +338,8 @@ class Supervisor:
             child.stop(timeout_s=timeout_s)
 
     def leftovers(self) -> list[ProcInfo]:
-        """Processes still alive in the sessions of children we started."""
-        return [info for child in self.children for info in child.session() if info.state != "Z"]
+        """Processes still alive of the children we started (by parent chain, session or marker)."""
+        return [info for child in self.children for info in child.tree() if info.state != "Z"]
 
     def __enter__(self) -> Supervisor:
         return self
