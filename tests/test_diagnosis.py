@@ -24,6 +24,8 @@ def make_run(
     quality: str = "ok",
     queue_ms: float | None = None,
     runq_ms: float = 0.0,
+    instrument_cpu_ms: float = 0.0,
+    timed: bool = True,
 ) -> Run:
     duration = 2.0
     requests = int(x * duration)
@@ -53,12 +55,13 @@ def make_run(
             "server": server_cpu_ms / 1000 * requests,
             "nginx": nginx_cpu_ms / 1000 * requests,
             "client": 0.05 / 1000 * requests,
+            **({"instrument": instrument_cpu_ms / 1000 * requests} if instrument_cpu_ms else {}),
         },
         machine_busy_s=busy * duration * 2,
         wall_s=duration,
         cores=2,
-        app=app,
-        served_by_pid={"1": served},
+        app=app if timed else {},
+        served_by_pid={"1": served} if timed else {},
     )
     return gunicorn_run(workers, path="/x/", concurrency=concurrency, samples=(sample,), quality=quality)
 
@@ -183,3 +186,21 @@ def test_a_wall_grown_by_waiting_for_a_cpu_is_not_contention() -> None:
     queued = diagnose(make_run(**base, runq_ms=11.0), t0)  # type: ignore[arg-type]
     assert queued.verdict != "serialized"
     assert queued.figures.app_runq_s == pytest.approx(0.011)
+
+
+def test_the_instrument_is_a_role_of_its_own_never_the_views() -> None:
+    # The runner books the wrapper's measured cost apart from the server's processes' CPU.
+    f = figures(make_run(app_cpu_ms=1.0, server_cpu_ms=1.5, instrument_cpu_ms=0.002), T0)
+    assert f.cpu_per_request_s["instrument"] == pytest.approx(0.000002)
+    assert f.cpu_per_request_s["view"] == pytest.approx(0.001)
+    assert f.cpu_per_request_s["server"] == pytest.approx(0.0005)
+
+
+def test_without_timing_a_verdict_that_needs_the_apps_time_says_what_it_lacks() -> None:
+    # The io-bound case above, measured with --no-timing: nothing says the workers wait.
+    run = make_run(x=200.0, app_wall_ms=20.0, app_cpu_ms=1.0, mean_ms=20.0, timed=False)
+    result = diagnose(run, ViewTime(0.020, 0.001, "in-process"))
+    assert result.verdict == "unclassified"
+    assert "the app's own time was not measured (--no-timing)" in result.why
+    assert result.figures.app_wall_s is None
+    assert "view" not in result.figures.cpu_per_request_s  # the server's CPU is not split without it

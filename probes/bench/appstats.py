@@ -322,7 +322,7 @@ class TimingWrapper:
                 raise
             wall = time.perf_counter_ns() - wall0
             if getattr(result, "streaming", None) is False:
-                return _Rendered(result, counters, wall, -1, -1)
+                return _Rendered(result, counters, wall)
             return self._other(result, counters, wall, -1, -1)
         stamp = environ.get("HTTP_X_REQUEST_START")
         queue_ns = _queue_ns(stamp, time.time_ns()) if stamp else -1
@@ -336,7 +336,7 @@ class TimingWrapper:
         cpu = time.thread_time_ns() - cpu0
         wall = time.perf_counter_ns() - wall0
         if getattr(result, "streaming", None) is False:
-            return _Rendered(result, counters, wall, cpu, queue_ns)
+            return _RenderedSampled(result, counters, wall, cpu, queue_ns)
         return self._other(result, counters, wall, cpu, queue_ns)
 
     @staticmethod
@@ -369,28 +369,39 @@ class _Rendered:
     iterator (nothing is timed per chunk); close() is timed, since Django ends the request there
     (request_finished closes the database connections), and the request is recorded then."""
 
-    __slots__ = ("response", "counters", "wall", "cpu", "queue_ns")
+    __slots__ = ("response", "counters", "wall")
 
-    def __init__(self, response: Any, counters: _ProcessCounters, wall: int, cpu: int, queue_ns: int) -> None:
-        self.response, self.counters, self.wall, self.cpu, self.queue_ns = response, counters, wall, cpu, queue_ns
+    def __init__(self, response: Any, counters: _ProcessCounters, wall: int) -> None:
+        self.response, self.counters, self.wall = response, counters, wall
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self.response)
 
     def close(self) -> None:
-        response, cpu = self.response, self.cpu
+        response = self.response
         wall0 = time.perf_counter_ns()
-        if cpu < 0:
-            try:
-                response.close()
-            finally:
-                self.counters.add(self.wall + time.perf_counter_ns() - wall0, response.status_code)
-            return
+        try:
+            response.close()
+        finally:
+            self.counters.add(self.wall + time.perf_counter_ns() - wall0, response.status_code)
+
+
+class _RenderedSampled(_Rendered):
+    """_Rendered, for a request whose CPU (and queue time) is read."""
+
+    __slots__ = ("cpu", "queue_ns")
+
+    def __init__(self, response: Any, counters: _ProcessCounters, wall: int, cpu: int, queue_ns: int) -> None:
+        self.response, self.counters, self.wall, self.cpu, self.queue_ns = response, counters, wall, cpu, queue_ns
+
+    def close(self) -> None:
+        response = self.response
+        wall0 = time.perf_counter_ns()
         cpu0 = time.thread_time_ns()
         try:
             response.close()
         finally:
-            cpu += time.thread_time_ns() - cpu0
+            cpu = self.cpu + time.thread_time_ns() - cpu0
             wall = self.wall + time.perf_counter_ns() - wall0
             self.counters.add_sampled(wall, cpu, self.queue_ns, response.status_code)
 

@@ -37,6 +37,7 @@ THRESHOLDS = {
 # nginx's $msec has millisecond resolution and is truncated: on average it
 # stamps 0.5 ms early, which would read as queue time.
 MSEC_STAMP_BIAS_S = 0.0005
+NOT_TIMED = "the app's own time was not measured (--no-timing): its CPU is booked to the server"
 # "instrument": servebench's timing wrapper inside the server (measured in-process, runner.measure_window).
 ROLES = ("view", "server", "instrument", "nginx", "client", "memcached", "database")
 
@@ -264,6 +265,8 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
             where = f"partly inside the app: its wall time grew from t0 {_ms(f.t0_s)} to {_wall_text(f)}"
         elif f.queue_s is not None and f.queue_s >= THRESHOLDS["queue_excess"] * _expected_queue_s(f):
             where = f"before the app: {_ms(f.queue_s)} in the queue per request, more than the connections explain"
+        elif f.app_wall_s is None:
+            where = f"unknown: {NOT_TIMED}"
         else:
             where = "neither in the app's own time nor in the queue: look at the server"
         return verdict(
@@ -311,6 +314,13 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
             f" each other inside the app; X x t0 = {f.parallelism:.2f} of {f.capacity} workers x threads,"
             f" cores {100 * busy:.0f} % busy",
             "find what the requests share (a lock, a connection pool, the database); compare more worker counts",
+        )
+    if f.app_wall_s is None:
+        return verdict(
+            "unclassified",
+            f"X {f.throughput_rps:,.0f} r/s, R {_ms(f.response_s)}, N = X x R {f.in_flight:.1f}"
+            f" of {f.concurrency} connections, cores {100 * busy:.0f} % busy; {NOT_TIMED}",
+            "run it again without --no-timing to tell io-bound, worker-limited and a wait inside the app apart",
         )
     return verdict(
         "unclassified",
