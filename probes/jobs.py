@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
-from . import project, sessions
+from . import failures, project, sessions
 from .bench.diagnosis import ViewTime, diagnose
 from .bench.model import Run, Skipped, Suite, ViewCost
 from .bench.runner import LoadPlan, sweep
@@ -24,7 +25,7 @@ from .bench.supervisor import Supervisor
 from .bench.viewcost import measure_view_cost
 from .catalog import Probe
 from .conf import get_config
-from .harness import START_ERRORS, Harness, metadata
+from .harness import START_ERRORS, Harness, Proof, metadata
 from .sessions import PROBE_SESSION_AGE_S
 
 Progress = Callable[[str], None]
@@ -131,8 +132,10 @@ def _prepare_database(probes: Sequence[Probe]) -> None:
         raise JobError(missing)
 
 
-def _t0(app: object, target: Target, host: str, progress: Progress) -> ViewCost | None:
+def _t0(app: object, target: Target, host: str, answered: int | None, progress: Progress) -> ViewCost | None:
     """The target's uncontended cost in-process; None when it cannot be called here (a run gives it)."""
+    if answered is None or not 200 <= answered < 300:
+        return None  # its figures would be those of an error page (what broke is said per configuration)
     progress(f"view cost of {target.path} in-process (t0)")
     try:
         cost = _view_cost(app, target.name, target.path, host)
@@ -154,8 +157,14 @@ def sweep_job(
     login_as: str | None = None,
     preflight: Sequence[dict[str, str]] = (),
     database: str = "project",
+    timing: bool = True,
 ) -> Suite:
-    """servebench's sweep: each target under each configuration; on_suite gets the results after each run."""
+    """servebench's sweep: each target under each configuration; on_suite gets the results after each run.
+
+    Before its load, each configuration must answer the target 2xx once (Proof); one that does
+    not is stopped at once and its Run says what broke (harness.explain). timing=False: the
+    servers run the project's plain app, no timing wrapper (no app figures).
+    """
     probes = [target.probe for target in targets if target.probe is not None]
     probe_paths = {target.path for target in targets if target.probe and target.probe.name.startswith("session-")}
     measured_on = metadata()
@@ -173,6 +182,9 @@ def sweep_job(
         )
 
     def on_run(run: Run) -> None:
+        run = replace(run, timing=timing)
+        if run.quality == "failing" and (failure := harness.explain(run)) is not None:
+            run = replace(run, failure=failure, quality_reasons=(failure.summary, *run.quality_reasons[1:]))
         run = with_diagnosis(run, t0_for(run.path, costs, runs))
         runs.append(run)
         on_suite(suite())
@@ -214,16 +226,24 @@ def sweep_job(
             memcached=services.memcached,
             extra_env=extra_env,
             between=sessions.delete_probe_sessions,
+            timing=timing,
         )
         if services.memcached and services.memcached.child:
             service_pids["memcached"] = services.memcached.child.pid
         app = project.wsgi_application()
-        costs.update({target.path: _t0(app, target, harness.host_header, progress) for target in targets})
+        proofs = {}
+        for target in targets:
+            # Once in-process with the plan's headers: says what Django decides if a server fails it.
+            here = failures.replay(
+                app, target.path, host=harness.host_header, headers=plan.headers, root=harness.directory
+            )
+            proofs[target.path] = Proof(target.path, plan.headers, here, timeout_s=plan.timeout_s)
+            costs[target.path] = _t0(app, target, harness.host_header, here.status, progress)
         for target in targets:
             sweep(
                 configs,
                 replace(plan, path=target.path),
-                start=harness.start,
+                start=partial(harness.start, proof=proofs[target.path]),
                 service_pids=service_pids,
                 progress=progress,
                 on_run=on_run,

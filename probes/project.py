@@ -30,6 +30,12 @@ def wsgi_application() -> Any:
     return get_internal_wsgi_application()
 
 
+def directory() -> Path:
+    """The project's directory: where `manage.py servebench` was started, the working directory
+    runserver and a deployment give the project (relative paths in its settings resolve there)."""
+    return Path.cwd()
+
+
 def host_header() -> str:
     """A Host the project accepts that names this machine (ALLOWED_HOSTS decides)."""
     allowed = list(settings.ALLOWED_HOSTS) or (list(LOOPBACK_NAMES) if settings.DEBUG else [])

@@ -56,15 +56,13 @@ class FreshProject:
     env: dict[str, str]
 
 
-@pytest.fixture(scope="module")
-def fresh_project(tmp_path_factory: pytest.TempPathFactory) -> FreshProject:
-    """The wheel built and installed in a new virtualenv, a new startproject with one view of its own, migrated."""
-    tmp_path = tmp_path_factory.mktemp("new-user")
+def install_servebench(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """The wheel built from a copy of the working tree and installed in a new virtualenv: its python, env."""
     assert not tmp_path.resolve().is_relative_to(ROOT)
     # A copy of the working tree: the build writes build/ and *.egg-info next to its sources.
     source = tmp_path / "source"
     shutil.copytree(ROOT, source, ignore=NOT_SOURCES)
-    dist, venv, project = tmp_path / "dist", tmp_path / "venv", tmp_path / "project"
+    dist, venv = tmp_path / "dist", tmp_path / "venv"
     env = new_user_env(venv)
 
     started = time.monotonic()
@@ -82,7 +80,15 @@ def fresh_project(tmp_path_factory: pytest.TempPathFactory) -> FreshProject:
     installed = time.monotonic()
     # Shown with -rP (or on failure): what the new user waits for.
     print(f"wheel build + venv: {built - started:.1f} s, pip install of the wheel: {installed - built:.1f} s")
+    return venv / "bin" / "python", env
 
+
+@pytest.fixture(scope="module")
+def fresh_project(tmp_path_factory: pytest.TempPathFactory) -> FreshProject:
+    """The wheel built and installed in a new virtualenv, a new startproject with one view of its own, migrated."""
+    tmp_path = tmp_path_factory.mktemp("new-user")
+    python, env = install_servebench(tmp_path)
+    venv, project = python.parent.parent, tmp_path / "project"
     project.mkdir()
     run([venv / "bin" / "django-admin", "startproject", "mysite", project], cwd=tmp_path, env=env, timeout_s=60)
     edit(
@@ -98,7 +104,6 @@ def fresh_project(tmp_path_factory: pytest.TempPathFactory) -> FreshProject:
             "from django.urls import path\n", "from django.urls import path\n\nfrom .views import hello\n"
         ).replace("urlpatterns = [\n", "urlpatterns = [\n    path('hello/', hello),\n"),
     )
-    python = venv / "bin" / "python"
     run([python, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=project, env=env, timeout_s=120)
     return FreshProject(python, project, env)
 

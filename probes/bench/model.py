@@ -13,6 +13,8 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
+from .appstats import ExceptionSeen
+
 FORMAT = "servebench/1"
 
 
@@ -166,6 +168,25 @@ class Sample:
 
 
 @dataclass(frozen=True)
+class Failure:
+    """What broke in a configuration: its answer before the load, what was raised, what Django decided."""
+
+    summary: str  # one line: the why line of the run
+    status: int | None = None  # the target's status through the configuration (None: no answer, or never up)
+    in_process_status: int | None = None  # the same request in servebench's own process (None: not tried)
+    exceptions: tuple[ExceptionSeen, ...] = ()  # the first distinct ones, from the server and its log
+    decided: str = ""  # what Django decided for a 3xx/4xx (the host to allow, CSRF, no URL matched, Location)
+    logs: tuple[str, ...] = ()  # the logs kept for it (server, nginx)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Failure:
+        values = _fields_of(cls, data)
+        values["exceptions"] = tuple(_build(ExceptionSeen, item) for item in data.get("exceptions", ()))
+        values["logs"] = tuple(data.get("logs", ()))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
 class Run(Configured):
     """One configuration under load: its repeats, memory, and how far to trust it."""
 
@@ -182,6 +203,8 @@ class Run(Configured):
     error: str = ""  # why it could not be measured at all
     verdict: str = ""  # what binds it (diagnosis.py), "" until diagnosed
     diagnosis: dict[str, Any] = field(default_factory=dict)  # the numbers behind the verdict
+    failure: Failure | None = None  # what broke, when it failed
+    timing: bool = True  # the timing wrapper ran inside the server (False: --no-timing, no app figures)
 
     @property
     def workers_memory(self) -> tuple[dict[str, Any], ...]:
@@ -197,6 +220,7 @@ class Run(Configured):
         values["samples"] = tuple(_build(Sample, item) for item in data.get("samples", ()))
         for name in ("memory", "nginx_memory", "quality_reasons", "warnings"):
             values[name] = tuple(data.get(name, ()))
+        values["failure"] = Failure.from_dict(data["failure"]) if data.get("failure") else None
         return cls(**values)
 
 
@@ -248,6 +272,10 @@ class Suite:
             raise FormatError(f"{path}: not JSON ({exc})") from None
 
 
-def _build(cls: type, data: dict[str, Any]) -> Any:
+def _fields_of(cls: type, data: dict[str, Any]) -> dict[str, Any]:
     names = {f.name for f in fields(cls)}
-    return cls(**{key: value for key, value in data.items() if key in names})
+    return {key: value for key, value in data.items() if key in names}
+
+
+def _build(cls: type, data: dict[str, Any]) -> Any:
+    return cls(**_fields_of(cls, data))

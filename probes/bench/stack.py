@@ -9,7 +9,7 @@ from __future__ import annotations
 import http.client
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,11 +41,13 @@ class HttpAnswer:
     headers: dict[str, str]
 
 
-def http_get(port: int, path: str, *, host_header: str, timeout_s: float = 5.0) -> HttpAnswer:
+def http_get(
+    port: int, path: str, *, host_header: str, headers: Sequence[tuple[str, str]] = (), timeout_s: float = 5.0
+) -> HttpAnswer:
     """One GET to 127.0.0.1:port, new connection, body read whole."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
     try:
-        conn.request("GET", path, headers={"Host": host_header})
+        conn.request("GET", path, headers={"Host": host_header, **dict(headers)})
         response = conn.getresponse()
         return HttpAnswer(response.status, response.read(), {k.lower(): v for k, v in response.getheaders()})
     finally:
@@ -112,6 +114,7 @@ def start_stack(
     *,
     supervisor: Supervisor,
     run_dir: Path,
+    cwd: Path,
     env: Mapping[str, str],
     host_header: str,
     port: int | None = None,
@@ -119,8 +122,12 @@ def start_stack(
     stats_dir: Path | None = None,
     timeout_s: float = 30.0,
 ) -> Stack:
-    """Start the server (and nginx), return once the readiness URL answers 200 through the front."""
+    """Start the server (and nginx) in `cwd` (the project's directory), return once the readiness URL
+    answers 200 through the front. stats_dir=None: the project's plain app, no timing wrapper."""
     validate(config)
+    # The servers run in cwd: every path of servebench's they are given must be absolute.
+    run_dir = run_dir.absolute()
+    stats_dir = stats_dir.absolute() if stats_dir is not None else None
     kind = get_kind(config.kind)
     protocol = kind.protocol(config.front)
     assert protocol is not None
@@ -140,7 +147,9 @@ def start_stack(
     if stats_dir is not None:
         stats_dir.mkdir(mode=0o700, exist_ok=True)
         env = {**env, STATS_DIR_ENV: str(stats_dir)}
-    server = supervisor.spawn(name, kind.build_argv(config, upstream, backlog), env=env, cwd=run_dir)
+    # Every path the servers and nginx are given is absolute (run_dir is): nothing of
+    # servebench's lands in cwd, which is the project's, as under runserver.
+    server = supervisor.spawn(name, kind.build_argv(config, upstream, backlog), env=env, cwd=cwd)
     front = None
     if config.front == "nginx":
         try:

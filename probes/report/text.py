@@ -187,6 +187,9 @@ def sweep_table(suite: Suite) -> str:
             if run.quality != "ok" and not run.diagnosis
         ]
         lines += [f"  {run.label}: log says: {warning}" for run in runs for warning in run.warnings[:3]]
+        lines += [line for run in runs for line in failure_lines(run)]
+        if any(not run.timing for run in runs):
+            lines.append("  --no-timing: the servers ran the project's plain app, so there are no app figures")
     models = memory_models(suite)
     if models:
         lines += ["", "memory model:", *(f"  {line}" for line in models)]
@@ -195,6 +198,20 @@ def sweep_table(suite: Suite) -> str:
         lines += ["", "comparisons:", *(f"  {line}" for line in compared)]
     lines += [f"note: {note}" for note in suite.notes]
     return "\n".join(lines)
+
+
+def failure_lines(run: Run) -> list[str]:
+    """After the why line of a failing run: the other exceptions it raised, and where its logs were kept."""
+    if run.failure is None:
+        return []
+    lines = [
+        f"  {run.label}: also raised {seen.type}: {seen.message.splitlines()[0] if seen.message else ''}"
+        f" at {seen.where}"
+        for seen in run.failure.exceptions[1:]
+    ]
+    if run.failure.logs:
+        lines.append(f"  {run.label}: logs kept: {', '.join(run.failure.logs)}")
+    return lines
 
 
 SIGNIFICANT_RATIO = 1.05

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...bench.frontends import nginx_binary
 from ...bench.loadgen import GENERATORS, LoadgenError
-from ...bench.model import Suite
+from ...bench.model import Run, Suite
 from ...bench.rundir import RunDir
 from ...bench.runner import LoadPlan, default_generator
 from ...bench.servers import KINDS, ServerConfig, build_matrix, get_kind
@@ -40,6 +40,12 @@ def _positive_ints(text: str, option: str) -> list[int]:
     if not values or any(value < 1 for value in values):
         raise CommandError(f"{option} must be whole numbers of at least 1, not {text!r}")
     return values
+
+
+def _why_failed(run: Run) -> str:
+    """'label: why' on one line: what broke (harness.explain), else the error or the quality's reason."""
+    why = run.failure.summary if run.failure else run.error or "; ".join(run.quality_reasons) or run.quality
+    return f"{run.label}: {why.splitlines()[0]}"
 
 
 class Command(BaseCommand):
@@ -98,6 +104,11 @@ class Command(BaseCommand):
         parser.add_argument("--json", metavar="PATH", help="also write the results to this JSON file")
         parser.add_argument("--memcached", metavar="HOST:PORT", help="use this memcached instead of starting one")
         parser.add_argument("--keep-run-dir", action="store_true", help="keep logs and configs of the run")
+        parser.add_argument(
+            "--no-timing",
+            action="store_true",
+            help="servers run the project's plain app, without the timing wrapper (no app figures)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         job: Job
@@ -111,6 +122,7 @@ class Command(BaseCommand):
         else:
             job, render, kind = self._sweep, sweep_table, "sweep"
         self._paths = self._result_paths(kind, options["json"])
+        self._failures: list[str] = []  # "label: why" of each configuration that failed
         remote = remote_backends()
         if remote and not options["allow_remote_backends"]:
             raise CommandError(
@@ -123,9 +135,13 @@ class Command(BaseCommand):
         failed = [check for check in suite.checks if not check.ok and not check.reason.startswith("not applicable")]
         if failed:
             raise CommandError(f"{len(failed)} of {len(suite.checks)} configurations failed")
+        if suite.runs and all(run.quality == "failing" for run in suite.runs):
+            raise CommandError(f"no valid result: every run failed; {self._failures[0]}")
         broken = [run for run in suite.runs if run.error]
         if broken:
-            raise CommandError(f"{len(broken)} of {len(suite.runs)} configurations could not be measured")
+            raise CommandError(
+                f"{len(broken)} of {len(suite.runs)} configurations could not be measured; {self._failures[0]}"
+            )
 
     def _run(self, job: Job, options: dict[str, Any]) -> Suite:
         run_dir = RunDir(keep=options["keep_run_dir"])
@@ -139,9 +155,12 @@ class Command(BaseCommand):
                 f"interrupted: every process servebench started was stopped{self._kept()}", returncode=130
             ) from None
         finally:
+            run_dir.keep_logs = bool(self._failures)
             run_dir.cleanup()
             if options["keep_run_dir"]:
                 self.stderr.write(f"run directory kept: {run_dir.path}")
+            elif self._failures:
+                self.stderr.write(f"logs of the failing configurations kept in {run_dir.path}")
 
     def _view_cost(self, supervisor: Supervisor, run_dir: Path, options: dict[str, Any]) -> Suite:
         return view_cost_job(
@@ -187,6 +206,7 @@ class Command(BaseCommand):
             login_as=options["login_as"],
             preflight=warnings,
             database=options["database"],
+            timing=not options["no_timing"],
         )
 
     def _preflight(self, workers: int, *, strict: bool) -> list[dict[str, str]]:
@@ -292,6 +312,7 @@ class Command(BaseCommand):
         return f"; what finished is in {saved[0]}" if saved else ""
 
     def _save(self, suite: Suite, *, announce: bool = False) -> None:
+        self._failures = [_why_failed(run) for run in suite.runs if run.quality == "failing"]
         for path in self._paths:
             try:
                 suite.dump(path)
