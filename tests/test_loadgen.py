@@ -24,6 +24,7 @@ from probes.bench.loadgen import (
 )
 
 BODY = b"hello, servebench\n"
+RECORDED: list[bytes] = []  # request heads sent to /record
 
 
 def _response(path: str) -> tuple[bytes, bool]:
@@ -66,6 +67,8 @@ class _Handler(socketserver.BaseRequestHandler):
                 buffer += data
             head, _, buffer = buffer.partition(b"\r\n\r\n")
             path = head.split(b" ", 2)[1].decode()
+            if path.startswith("/record"):
+                RECORDED.append(head)
             response, must_close = _response(path)
             lower = head.lower()
             close = must_close or b"connection: close" in lower or b"http/1.0" in lower.split(b"\r\n")[0]
@@ -259,3 +262,50 @@ def test_missing_binary_is_a_clear_error(port: int, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(LoadgenUnavailable, match="wrk not found on PATH"):
         start_load(_spec(port), generator="wrk")
+
+
+def _command_lines() -> list[tuple[int, bytes]]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    found.append((int(entry), f.read()))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.parametrize("generator", ["builtin", "wrk"])
+def test_a_cookie_never_reaches_a_command_line(port: int, generator: str) -> None:
+    if generator != "builtin":
+        _need(generator)
+    secret = "sbsecret" + os.urandom(12).hex()
+    RECORDED.clear()
+    spec = _spec(port, "/record", duration_s=1.5, warmup_s=0.0, headers=(("Cookie", f"sessionid={secret}"),))
+    scans = wrk_seen = 0
+    with start_load(spec, generator=generator) as load:
+        while load.poll() is None:
+            lines = _command_lines()
+            scans += 1
+            assert not [pid for pid, line in lines if secret.encode() in line], "the cookie is in a command line"
+            wrk_seen += any(line.startswith(b"wrk\0") for _, line in lines)
+        result = load.wait()
+    assert scans > 10 and result.ok > 0
+    if generator == "wrk":
+        assert wrk_seen, "wrk never seen running: the scan proved nothing"
+    # ... and the server got it, with the Host header, as every generator sends them.
+    assert RECORDED and all(f"Cookie: sessionid={secret}".encode() in head for head in RECORDED)
+    assert all(b"Host: 127.0.0.1" in head for head in RECORDED)
+
+
+def test_ab_refuses_a_cookie_it_would_show_in_its_command_line(port: int) -> None:
+    spec = _spec(port, headers=(("Cookie", "sessionid=x"),))
+    with pytest.raises(ValueError, match="ab takes headers only on its command line"):
+        start_load(spec, generator="ab")
+
+
+def test_wrk_headers_are_escaped_for_lua() -> None:
+    from probes.bench.loadgen.adapters import _lua_string
+
+    assert _lua_string('a"b\\c]]é') == '"a\\034b\\092c\\093\\093\\233"'

@@ -10,14 +10,24 @@ import sys
 from .model import LoadgenError, LoadSpec
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Parse --spec-json/--generator, run, print the result JSON; 1 on failure."""
+    """Read the spec JSON from stdin (--spec-stdin) or --spec-json, run, print the result JSON; 1 on failure."""
     parser = argparse.ArgumentParser(prog="python -m probes.bench.loadgen")
-    parser.add_argument("--spec-json", required=True)
+    source = parser.add_mutually_exclusive_group(required=True)
+    # stdin, because a spec's headers may hold a secret (a session cookie) that argv would show to every user.
+    source.add_argument("--spec-stdin", action="store_true")
+    source.add_argument("--spec-json", help="for trying it by hand; shows the headers in the process list")
     parser.add_argument("--generator", default="builtin", choices=("builtin", "wrk", "ab"))
     args = parser.parse_args(argv)
+    # TERM (from the parent, or from the kernel when servebench dies) unwinds: wrk/ab are
+    # killed by subprocess.run and the temporary files removed.
+    signal.signal(signal.SIGTERM, _terminate)
     try:
-        spec = LoadSpec.from_dict(json.loads(args.spec_json))
+        spec = LoadSpec.from_dict(json.loads(sys.stdin.read() if args.spec_stdin else args.spec_json))
     except (ValueError, TypeError) as exc:
         print(f"invalid spec: {exc}", file=sys.stderr)
         return 2

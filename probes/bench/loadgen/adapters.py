@@ -7,11 +7,14 @@ import json
 import re
 import resource
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..files import write_atomic
+from ..supervisor import die_with_parent
 from .model import LoadgenError, LoadgenUnavailable, LoadResult, LoadSpec, ceil_s, nonzero
 
 _MARKER = "SERVEBENCH_JSON "
@@ -32,6 +35,15 @@ end
 """.replace("MARKER", _MARKER)
 
 
+# Headers that carry credentials: never on a command line, which /proc shows to every local user.
+_SECRET_HEADER_WORDS = ("cookie", "authorization", "token", "secret", "key", "session", "auth")
+
+
+def secret_headers(spec: LoadSpec) -> list[str]:
+    """Names of the spec's headers that look like credentials."""
+    return [name for name, _ in spec.headers if any(word in name.lower() for word in _SECRET_HEADER_WORDS)]
+
+
 def check_supported(spec: LoadSpec, generator: str) -> None:
     """Raise ValueError or LoadgenUnavailable before starting a generator that cannot run spec."""
     if generator == "builtin":
@@ -42,6 +54,11 @@ def check_supported(spec: LoadSpec, generator: str) -> None:
         raise ValueError(f"{generator} cannot connect to a unix socket; use generator='builtin'")
     if spec.rate is not None:
         raise ValueError(f"{generator} has no constant-rate mode (that is wrk2); use generator='builtin'")
+    if generator == "ab" and (secret := secret_headers(spec)):
+        raise ValueError(
+            f"ab takes headers only on its command line, where every local user can read them ({secret[0]}):"
+            " use the builtin or wrk load generator"
+        )
     if shutil.which(generator) is None:
         raise LoadgenUnavailable(f"{generator} not found on PATH")
 
@@ -53,12 +70,26 @@ def _url(spec: LoadSpec) -> str:
 
 
 def _header_args(spec: LoadSpec, *, connection_close: bool) -> list[str]:
+    """ab's -H arguments (check_supported keeps credentials out of them)."""
     args = ["-H", f"Host: {spec.host_header}"]
     for name, value in spec.headers:
         args += ["-H", f"{name}: {value}"]
     if connection_close:
         args += ["-H", "Connection: close"]
     return args
+
+
+def _lua_string(text: str) -> str:
+    """A Lua string literal of text (latin-1), every byte but letters and digits as a decimal escape."""
+    return '"' + "".join(chr(b) if b < 128 and chr(b).isalnum() else f"\\{b:03d}" for b in text.encode("latin-1")) + '"'
+
+
+def _wrk_headers_lua(spec: LoadSpec) -> str:
+    """Lua that sets wrk's request headers: in a 0600 script, not in wrk's argv (-H) where /proc shows them."""
+    headers = [("Host", spec.host_header), *spec.headers]
+    if not spec.keepalive:
+        headers.append(("Connection", "close"))
+    return "".join(f"wrk.headers[{_lua_string(name)}] = {_lua_string(value)}\n" for name, value in headers)
 
 
 def _status_class(spec: LoadSpec) -> tuple[int | None, str | None]:
@@ -79,7 +110,15 @@ def _run_measured(argv: list[str], timeout_s: float) -> tuple[str, str, float, f
     """Run argv to completion; return stdout, stderr and the user/system CPU it used."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, check=False)
+        # KILL from the kernel if this generator process dies: wrk and ab keep nothing to clean up.
+        done = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+            preexec_fn=die_with_parent(signal.SIGKILL),
+        )
     except subprocess.TimeoutExpired as exc:
         raise LoadgenError(f"{argv[0]} did not finish within {timeout_s:.0f} s") from exc
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -114,11 +153,11 @@ def run_wrk(spec: LoadSpec) -> LoadResult:
     """wrk -t1 -cC -dD with a done() script printing JSON; warm-up is a separate wrk run."""
     check_supported(spec, "wrk")
     preflight, location = _status_class(spec)
+    # A 0700 directory, a 0600 script: the headers (a session cookie with --login-as) stay private.
     with tempfile.TemporaryDirectory(prefix="servebench-wrk-") as tmp:
         script = Path(tmp) / "summary.lua"
-        script.write_text(_WRK_SCRIPT)
+        write_atomic(script, _wrk_headers_lua(spec) + _WRK_SCRIPT, mode=0o600)
         base = ["wrk", "-t1", f"-c{spec.concurrency}", f"--timeout={ceil_s(spec.timeout_s)}s"]
-        base += _header_args(spec, connection_close=not spec.keepalive)
         base += ["-s", str(script), _url(spec)]
         if spec.warmup_s > 0:
             warm = ceil_s(spec.warmup_s)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..supervisor import die_with_parent
 from .adapters import check_supported
 from .model import LoadgenError, LoadResult, LoadSpec, ceil_s
 
@@ -35,17 +36,28 @@ class LoadProcess:
         self.generator = generator
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p)
-        argv = [sys.executable, "-m", "probes.bench.loadgen"]
-        argv += ["--generator", generator, "--spec-json", json.dumps(spec.to_dict())]
+        argv = [sys.executable, "-m", "probes.bench.loadgen", "--generator", generator, "--spec-stdin"]
+        # The spec goes through stdin, never argv: its headers may hold a session cookie
+        # (--login-as), and any local user can read /proc/PID/cmdline.
         # Its own session: the parent stops it, and wrk/ab under it, with one killpg.
+        # TERM from the kernel when servebench dies (even by SIGKILL): it stops wrk/ab and cleans up.
         self._popen = subprocess.Popen(
             argv,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
             start_new_session=True,
+            preexec_fn=die_with_parent(signal.SIGTERM),
         )
+        assert self._popen.stdin is not None
+        try:
+            self._popen.stdin.write(json.dumps(spec.to_dict()).encode())
+        except BrokenPipeError:
+            pass  # it died at once: wait() reports its stderr
+        finally:
+            self._popen.stdin.close()
+            self._popen.stdin = None  # communicate() must not touch it again
 
     @property
     def pid(self) -> int:
