@@ -3,6 +3,7 @@ afterwards) and the one --login-as sends as a cookie."""
 
 from __future__ import annotations
 
+import os
 from importlib import import_module
 from typing import Any
 
@@ -13,6 +14,13 @@ from django.utils.crypto import get_random_string
 
 # Every probe session key starts with this: cleanup never touches the project's own sessions.
 PROBE_KEY_PREFIX = "sbprobe"
+# The --login-as session: "sblogin<pid of servebench>z<random>", so a later run can tell
+# whether the run that made it is still alive.
+LOGIN_KEY_PREFIX = "sblogin"
+# Beyond the run's own length: the login session outlives a run by at most this much.
+LOGIN_MARGIN_S = 300
+# When the caller does not say how long the run lasts.
+DEFAULT_LOGIN_EXPIRY_S = 3600
 # Probe sessions in a cache cannot be listed: they expire soon instead.
 PROBE_SESSION_AGE_S = 300
 _KEY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -39,19 +47,42 @@ def probe_store_class(engine: str) -> type:
     return ProbeSessionStore
 
 
-def login_session(username: str) -> tuple[str, str]:
-    """(cookie name, session key) of a new session logged in as `username`, in the project's own store."""
+def login_session(username: str, *, expiry_s: int = DEFAULT_LOGIN_EXPIRY_S) -> tuple[str, str]:
+    """(cookie name, session key) of a new session logged in as `username`, in the project's own store.
+
+    It expires after expiry_s (the run's length plus LOGIN_MARGIN_S): if servebench is killed
+    and cannot delete it, it stops being a valid login soon after, not in two weeks.
+    """
     user_model = get_user_model()
     try:
         user = user_model._default_manager.get_by_natural_key(username)
     except user_model.DoesNotExist:
         raise LoginError(f"--login-as: no user {username!r} in the project's database") from None
-    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    base: Any = import_module(settings.SESSION_ENGINE).SessionStore
+    prefix = f"{LOGIN_KEY_PREFIX}{os.getpid()}z"
+
+    class LoginSessionStore(base):  # type: ignore[misc, valid-type]
+        def _get_new_session_key(self) -> str:
+            while True:
+                key = prefix + get_random_string(40 - len(prefix), _KEY_CHARS)
+                if not self.exists(key):
+                    return key
+
+    # The data is signed with a salt made of the class's __qualname__: the project's own
+    # SessionStore must be able to read this session, so the subclass keeps the name.
+    LoginSessionStore.__qualname__ = base.__qualname__
+    store = LoginSessionStore()
     store[SESSION_KEY] = user._meta.pk.value_to_string(user)
     store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.set_expiry(int(expiry_s))
     store.save()
     return settings.SESSION_COOKIE_NAME, store.session_key
+
+
+def login_expiry_s(run_s: float) -> int:
+    """The login session's lifetime for a run expected to last run_s seconds."""
+    return int(run_s) + LOGIN_MARGIN_S
 
 
 def delete_session(key: str) -> None:
@@ -71,6 +102,42 @@ def delete_probe_sessions() -> int:
     except DatabaseError:
         return 0
     return deleted
+
+
+def _login_key_orphaned(key: str) -> bool:
+    """True when the servebench process that made this login session is gone."""
+    digits = key[len(LOGIN_KEY_PREFIX) :].split("z", 1)[0]
+    return not digits.isdigit() or not os.path.exists(f"/proc/{digits}")
+
+
+def remove_stale_sessions() -> list[str]:
+    """Delete what earlier, killed runs left in the database's session table; a message for each kind.
+
+    Probe sessions (the probes' own) of any earlier run, and login sessions whose servebench
+    process is gone. Sessions in a cache cannot be listed: they expire on their own.
+    """
+    from django.contrib.sessions.models import Session
+
+    alias = router.db_for_write(Session)
+    try:
+        if Session._meta.db_table not in connections[alias].introspection.table_names():
+            return []
+        rows = Session.objects.using(alias)
+        probes, _ = rows.filter(session_key__startswith=PROBE_KEY_PREFIX).delete()
+        logins = [
+            key
+            for key in rows.filter(session_key__startswith=LOGIN_KEY_PREFIX).values_list("session_key", flat=True)
+            if _login_key_orphaned(key)
+        ]
+        rows.filter(session_key__in=logins).delete()
+    except DatabaseError:
+        return []
+    messages = []
+    if probes:
+        messages.append(f"removed {probes} probe session(s) an earlier run left in the {alias!r} database")
+    if logins:
+        messages.append(f"removed {len(logins)} --login-as session(s) an earlier, killed run left valid")
+    return messages
 
 
 def session_table_missing() -> str | None:
