@@ -24,6 +24,7 @@ def manage(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings_project",
         "SERVEBENCH_DB": str(tmp_path / "project.sqlite3"),
+        "TMPDIR": str(tmp_path),  # a failing run keeps its logs in its run directory
     }
     return subprocess.run(
         [sys.executable, "manage.py", *argv], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
@@ -185,3 +186,38 @@ def test_a_configuration_that_fails_to_start_is_recorded_and_the_sweep_goes_on(h
     assert [run.label for run in finished] == ["gunicorn w1 direct", "gunicorn w2 direct"]
     assert runs[0].error.startswith("gunicorn-1: exited with status 3") and runs[0].quality == "failing"
     assert runs[1].error == "" and runs[1].samples
+
+
+QUICK = ["--server", "gunicorn", "--workers", "1", "--front", "direct", "--loadgen", "builtin"]
+QUICK += ["--duration", "1", "--warmup", "0.2", "--repeat", "1"]
+
+
+def test_no_valid_result_exits_non_zero_in_one_line_and_keeps_what_finished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the run directory (and its kept logs) go
+    path, err = tmp_path / "nope.json", StringIO()
+    with pytest.raises(CommandError) as excinfo:
+        call_command("servebench", "--url", "/nope/", *QUICK, "--json", str(path), stdout=StringIO(), stderr=err)
+    assert str(excinfo.value) == (
+        "no valid result: every run failed; gunicorn w1 direct:"
+        " GET /nope/ answered 404: no URL pattern of ROOT_URLCONF (benchsite.urls) matches /nope/"
+    )
+    [run] = Suite.load(path).runs
+    assert run.failure is not None and (run.failure.status, run.failure.in_process_status) == (404, 404)
+    assert run.samples == ()
+    [kept] = tmp_path.glob("servebench-*")
+    assert err.getvalue().splitlines()[-1] == f"logs of the failing configurations kept in {kept}"
+    assert [Path(log).parent for log in run.failure.logs] == [kept]
+    assert all(path.suffix in {".log", ".conf", ".exceptions"} for path in kept.rglob("*") if path.is_file())
+
+
+def test_no_timing_runs_the_plain_app_and_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "plain.json"
+    call_command("servebench", "--probe", "trivial", "--no-timing", *QUICK, "--json", str(path), stdout=StringIO())
+    [run] = Suite.load(path).runs
+    assert run.timing is False
+    assert run.quality != "failing", run.quality_reasons
+    [window] = run.samples
+    assert window.ok > 0 and window.errors == {}
+    assert window.app["requests"] == 0, "no timing wrapper in the server"
