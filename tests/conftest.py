@@ -63,7 +63,9 @@ def memcached() -> Iterator[Memcached]:
     """A private memcached for the whole session, started and stopped by the engine."""
     require_binary("memcached")
     with RunDir() as directory, Supervisor(directory.path) as sup:
-        yield start_memcached(sup)
+        # TCP: tests/test_probes.py reads it with host and port (the default, a unix socket, is tested
+        # in test_memcached.py).
+        yield start_memcached(sup, transport="tcp")
 
 
 @pytest.fixture
