@@ -15,7 +15,7 @@ import os
 import re
 import sys
 import sysconfig
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -108,6 +108,22 @@ class _Capture(logging.Handler):
         self.records.setdefault(id(record), (record.name, record.getMessage()))
 
 
+@contextlib.contextmanager
+def _captured() -> Iterator[_Capture]:
+    """DJANGO_LOGGERS into one handler only, for one request: no traceback printed, no mail to ADMINS."""
+    capture = _Capture()
+    saved = []
+    for name in DJANGO_LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.handlers, logger.propagate, logger.level, logger.disabled))
+        logger.handlers, logger.propagate, logger.level, logger.disabled = [capture], False, logging.DEBUG, False
+    try:
+        yield capture
+    finally:
+        for logger, handlers, propagate, level, disabled in saved:
+            logger.handlers, logger.propagate, logger.level, logger.disabled = handlers, propagate, level, disabled
+
+
 def replay(app: WSGIApp, path: str, *, host: str, headers: Sequence[tuple[str, str]], root: Path) -> InProcess:
     """One GET of `path` through the project's WSGI app here, with what Django logged and raised."""
     from django.core.signals import got_request_exception
@@ -126,26 +142,21 @@ def replay(app: WSGIApp, path: str, *, host: str, headers: Sequence[tuple[str, s
         answer["location"] = next((v for k, v in response_headers if k.lower() == "location"), "")
         return lambda data: None
 
-    capture = _Capture()
-    loggers = [logging.getLogger(name) for name in DJANGO_LOGGERS]
-    for logger in loggers:
-        logger.addHandler(capture)
     got_request_exception.connect(on_exception, weak=False, dispatch_uid="servebench-replay")
     try:
-        result = app(wsgi_environ(path, host=host, headers=dict(headers)), start_response)
-        try:
-            for _ in result:
-                pass
-        finally:
-            if hasattr(result, "close"):
-                result.close()
+        with _captured() as capture:
+            result = app(wsgi_environ(path, host=host, headers=dict(headers)), start_response)
+            try:
+                for _ in result:
+                    pass
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
     except Exception as exc:  # the user's code, with DEBUG_PROPAGATE_EXCEPTIONS or a bad middleware
         raised.append(_seen(exc, exc.__traceback__, root))
         answer = {}
     finally:
         got_request_exception.disconnect(dispatch_uid="servebench-replay")
-        for logger in loggers:
-            logger.removeHandler(capture)
     return InProcess(answer.get("status"), answer.get("location", ""), tuple(capture.records.values()), tuple(raised))
 
 

@@ -119,6 +119,14 @@ def test_a_replay_in_process_names_the_exception_and_what_django_logged() -> Non
     assert (moved.status, moved.location) == (302, "https://127.0.0.1/moved/")
 
 
+@pytest.mark.urls("tests.broken_urls")
+def test_a_replay_prints_nothing(settings: object, capfd: pytest.CaptureFixture[str]) -> None:
+    settings.DEBUG = True  # type: ignore[attr-defined]  # Django's console handler prints the traceback then
+    here = failures.replay(get_wsgi_application(), "/raises/", host="127.0.0.1", headers=(), root=ROOT)
+    assert here.status == 500
+    assert capfd.readouterr().err == ""
+
+
 def test_the_summary_says_when_only_the_server_fails() -> None:
     seen = ExceptionSeen("TemplateDoesNotExist", "base/home_page.html", "home/views.py:12 in home", 4)
     failure = failures.failure(
