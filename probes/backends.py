@@ -54,7 +54,8 @@ def host_problem(host: str) -> str | None:
     try:
         address = ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
-        return f"at {host} (a name that may resolve to another machine)" if host else "at an empty host"
+        # A name other than localhost may resolve anywhere (DNS is not asked: it may hang).
+        return f"at {host}" if host else "at an empty host"
     if address.is_loopback or address.is_unspecified or address in _own_addresses():
         return None
     return f"at {host}"
