@@ -157,3 +157,15 @@ def test_a_record_planted_by_another_user_is_ignored() -> None:
         innocent.wait()
         as_other_user(["rm", "-rf", str(shared / "servebench-planted")], check=False)
         os.rmdir(shared)
+
+
+def test_a_run_directory_kept_after_a_clean_stop_is_left_alone(parent: Path) -> None:
+    from probes.bench.supervisor import Supervisor
+
+    run_dir = Path(tempfile.mkdtemp(prefix="servebench-", dir=parent))
+    with Supervisor(run_dir) as sup:
+        sup.spawn("quick", [PY, "-c", "pass"]).popen.wait(timeout=10)
+    record = read_record(run_dir)
+    assert record is not None and record.stopped
+    assert reclaim_orphans(parent) == []  # its logs were kept on purpose (--keep-run-dir, failing runs)
+    assert run_dir.exists()

@@ -38,6 +38,7 @@ class Record:
     supervisor_start: int
     token: str
     children: tuple[tuple[int, int, str], ...]  # (pid, start ticks, name)
+    stopped: bool = False  # the supervisor stopped every child: nothing to reclaim (logs kept on purpose)
 
     def supervisor_alive(self) -> bool:
         info = _proc_info(self.supervisor_pid)
@@ -70,7 +71,8 @@ def read_record(run_dir: Path) -> Record | None:
         if kind != "supervisor":
             return None
         children = tuple((int(p), int(t), n) for k, p, t, n in (line for line in lines[1:] if len(line) == 4))
-        return Record(run_dir, int(pid), int(start), token, children)
+        stopped = ["stopped"] in lines
+        return Record(run_dir, int(pid), int(start), token, children, stopped)
     except (IndexError, ValueError):
         return None
 
@@ -140,7 +142,7 @@ def reclaim_orphans(parent: Path | None = None, *, timeout_s: float = 5.0) -> li
         return []
     for run_dir in candidates:
         record = read_record(run_dir)
-        if record is None or record.supervisor_alive():
+        if record is None or record.stopped or record.supervisor_alive():
             continue
         orphans = orphaned_processes(record)
         left = stop_processes(orphans, timeout_s=timeout_s) if orphans else []

@@ -39,7 +39,8 @@ PR_SET_CHILD_SUBREAPER = 36
 POLL_S = 0.02
 # Every process a supervisor starts carries OWNER_ENV=<supervisor token>.<child number>.
 OWNER_ENV = "SERVEBENCH_OWNER"
-# In the run directory: "supervisor PID START TOKEN", then one "child PID START NAME" per spawn.
+# In the run directory: "supervisor PID START TOKEN", one "child PID START NAME" per spawn,
+# and "stopped" once every child was stopped.
 RECORD_NAME = "servebench.pids"
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)(: .*)?$")
 
@@ -347,6 +348,10 @@ class Supervisor:
     def __exit__(self, *exc_info: object) -> None:
         self.stop_all()
         atexit.unregister(self.stop_all)
+        if not self.leftovers():
+            # A clean end: a run directory kept for its logs is not an orphan to reclaim.
+            with contextlib.suppress(OSError):
+                self._append_record("stopped")
 
 
 @contextlib.contextmanager
