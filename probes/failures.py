@@ -32,12 +32,9 @@ MAX_EXCEPTIONS = 3
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<func>.+)$')
 _RAISED = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?::\s?(?P<message>.*))?$")
 _LIBRARY_KEYS = ("stdlib", "platstdlib", "purelib", "platlib")
-_NOT_USER = tuple(
-    {
-        *(os.path.realpath(p) for key in _LIBRARY_KEYS if (p := sysconfig.get_path(key))),
-        os.path.realpath(Path(__file__).parent),  # servebench's own frames (entry, timing wrapper)
-    }
-)
+_LIBRARIES = {os.path.realpath(p) for key in _LIBRARY_KEYS if (p := sysconfig.get_path(key))}
+_SERVEBENCH = os.path.realpath(Path(__file__).parent)  # its own frames (entry, timing wrapper)
+_NOT_USER = (*_LIBRARIES, _SERVEBENCH)
 
 
 @dataclass(frozen=True)
@@ -56,9 +53,17 @@ def _where(frames: Sequence[tuple[str, int, str]], root: Path) -> str:
         return "?"
     user = [frame for frame in frames if not os.path.realpath(frame[0]).startswith(_NOT_USER)]
     filename, line, func = (user or frames)[-1]
-    with contextlib.suppress(ValueError):
-        filename = os.path.relpath(filename, root)
-    return f"{filename}:{line} in {func}"
+    return f"{_short(filename, root)}:{line} in {func}"
+
+
+def _short(filename: str, root: Path) -> str:
+    """Relative to the project's directory or to the library directory it lies in (the nearest); else as is."""
+    real = os.path.realpath(filename)
+    bases = (os.path.realpath(root), *_LIBRARIES, os.path.dirname(_SERVEBENCH))
+    for base in sorted(bases, key=len, reverse=True):
+        if real.startswith(base + os.sep):
+            return os.path.relpath(real, base)
+    return filename
 
 
 def _seen(exc: BaseException, tb: TracebackType | None, root: Path) -> ExceptionSeen:

@@ -72,9 +72,10 @@ def test_tracebacks_in_a_log_are_named_by_the_users_innermost_frame(tmp_path: Pa
     assert seen[0] == ExceptionSeen(
         "FileNotFoundError", "[Errno 2] No such file or directory: '.env'", "mysite/settings.py:129 in <module>", 2
     )
-    # The chain's cause has no frame of the user's: its innermost frame is named instead.
+    # The chain's cause has no frame of the user's: its innermost frame is named instead
     assert [(item.type, item.count) for item in seen[1:]] == [("OperationalError", 1), ("OperationalError", 1)]
-    assert seen[1].where.endswith("django/db/backends/utils.py:105 in _execute")
+    # (relative to the library directory it lies in).
+    assert seen[1].where == "django/db/backends/utils.py:105 in _execute"
     assert seen[2] == ExceptionSeen("OperationalError", "no such table: shop_product", "shop/views.py:8 in home", 1)
 
 
@@ -155,12 +156,16 @@ def test_a_failure_round_trips_through_json_and_is_reported() -> None:
         ),
         logs=("/tmp/servebench-x/gunicorn-1.log",),
     )
-    run = gunicorn_run(1, path="/", failure=failure, timing=False, quality_reasons=(failure.summary,))
-    suite = Suite(metadata=METADATA, runs=(run,))
+    run = gunicorn_run(
+        1, path="/", failure=failure, timing=False, quality_reasons=(failure.summary,), diagnosis={"why": "x"}
+    )
+    twin = replace(run, workers=4, label="gunicorn w4 nginx/tcp", failure=replace(failure, logs=()))
+    suite = Suite(metadata=METADATA, runs=(run, twin))
     assert Suite.from_dict(json.loads(json.dumps(suite.to_dict()))) == suite
     text = sweep_table(suite)
+    assert "  why gunicorn w1 nginx/tcp (and 1 more): x\n" in text  # the same why, said once
     assert "  gunicorn w1 nginx/tcp: also raised KeyError: 'x' at shop/views.py:20 in other" in text
-    assert "  gunicorn w1 nginx/tcp: logs kept: /tmp/servebench-x/gunicorn-1.log" in text
+    assert "  logs kept in /tmp/servebench-x/:\n    gunicorn w1 nginx/tcp: gunicorn-1.log\n" in text
     assert "--no-timing: the servers ran the project's plain app, so there are no app figures" in text
 
 

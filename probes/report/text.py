@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tabulate import tabulate
 
 from ..bench.memory import fit_memory
@@ -180,14 +182,14 @@ def sweep_table(suite: Suite) -> str:
             lines.append(t0)
         rows = [[*run_row(run), run.verdict or "-"] for run in runs]
         lines.append(tabulate(rows, headers=[*SWEEP_HEADERS, "verdict"], disable_numparse=True))
-        lines += [f"  why {run.label}: {run.diagnosis['why']}" for run in runs if run.diagnosis]
+        lines += why_lines(runs)
         lines += [
             f"  {run.label}: {run.quality}: {'; '.join(run.quality_reasons) or run.error}"
             for run in runs
             if run.quality != "ok" and not run.diagnosis
         ]
         lines += [f"  {run.label}: log says: {warning}" for run in runs for warning in run.warnings[:3]]
-        lines += [line for run in runs for line in failure_lines(run)]
+        lines += failure_lines(runs)
         if any(not run.timing for run in runs):
             lines.append("  --no-timing: the servers ran the project's plain app, so there are no app figures")
     models = memory_models(suite)
@@ -200,17 +202,37 @@ def sweep_table(suite: Suite) -> str:
     return "\n".join(lines)
 
 
-def failure_lines(run: Run) -> list[str]:
-    """After the why line of a failing run: the other exceptions it raised, and where its logs were kept."""
-    if run.failure is None:
-        return []
-    lines = [
-        f"  {run.label}: also raised {seen.type}: {seen.message.splitlines()[0] if seen.message else ''}"
-        f" at {seen.where}"
-        for seen in run.failure.exceptions[1:]
+def why_lines(runs: list[Run]) -> list[str]:
+    """'why LABEL: ...' per diagnosed run; configurations with the same why share one line."""
+    groups: dict[str, list[str]] = {}
+    for run in runs:
+        if run.diagnosis:
+            groups.setdefault(run.diagnosis["why"], []).append(run.label)
+    return [
+        f"  why {labels[0]}" + (f" (and {len(labels) - 1} more)" if len(labels) > 1 else "") + f": {why}"
+        for why, labels in groups.items()
     ]
-    if run.failure.logs:
-        lines.append(f"  {run.label}: logs kept: {', '.join(run.failure.logs)}")
+
+
+def failure_lines(runs: list[Run]) -> list[str]:
+    """After the why lines: the other exceptions failing runs raised, and where their logs were kept."""
+    lines, kept = [], []
+    for run in runs:
+        if run.failure is None:
+            continue
+        lines += [
+            f"  {run.label}: also raised {seen.type}: {seen.message.splitlines()[0] if seen.message else ''}"
+            f" at {seen.where}"
+            for seen in run.failure.exceptions[1:]
+        ]
+        kept += [(Path(log).parent, Path(log).name, run.label) for log in run.failure.logs]
+    for directory in dict.fromkeys(parent for parent, _, _ in kept):
+        lines.append(f"  logs kept in {directory}/:")
+        names: dict[str, list[str]] = {}
+        for parent, name, label in kept:
+            if parent == directory:
+                names.setdefault(label, []).append(name)
+        lines += [f"    {label}: {', '.join(files)}" for label, files in names.items()]
     return lines
 
 
