@@ -79,16 +79,15 @@ def under_load(kinds: list[str], *, pairs: int, duration_s: float, concurrency: 
                 harness = Harness(run_dir=run_dir, supervisor=supervisor, memcached=None, timing=timing)
                 stacks[label] = harness.start(ServerConfig(kind, 1, front="nginx"))
                 stack.callback(stacks[label].stop)
-            spec = LoadSpec(path=TRIVIAL, port=0, host_header=host_header(), concurrency=concurrency, duration_s=1.0)
             rps: dict[str, list[float]] = {"timed": [], "plain": []}
             for server in stacks.values():  # warm-up, not counted
-                measure_window(server, _at(spec, server.port), generator="wrk", service_pids={})
-            window = _at(spec, 0, duration_s=duration_s)
+                measure_window(server, _spec(server.port, concurrency, 1.0), generator="wrk", service_pids={})
             for index in range(pairs):
                 order = ("timed", "plain") if index % 2 == 0 else ("plain", "timed")
                 for label in order:
                     server = stacks[label]
-                    sample, _ = measure_window(server, _at(window, server.port), generator="wrk", service_pids={})
+                    spec = _spec(server.port, concurrency, duration_s)
+                    sample, _ = measure_window(server, spec, generator="wrk", service_pids={})
                     if sample.requests != sample.ok:
                         print(f"    {kind} {label}: {sample.requests - sample.ok} errors")
                     rps[label].append(sample.ok_per_s)
@@ -102,10 +101,8 @@ def under_load(kinds: list[str], *, pairs: int, duration_s: float, concurrency: 
         )
 
 
-def _at(spec: LoadSpec, port: int, **changes: float) -> LoadSpec:
-    from dataclasses import replace
-
-    return replace(spec, port=port, **changes)  # type: ignore[arg-type]
+def _spec(port: int, concurrency: int, duration_s: float) -> LoadSpec:
+    return LoadSpec(path=TRIVIAL, port=port, host_header=host_header(), concurrency=concurrency, duration_s=duration_s)
 
 
 def _wrk_rps(port: int, duration_s: float) -> float:

@@ -322,7 +322,9 @@ class TimingWrapper:
                 raise
             wall = time.perf_counter_ns() - wall0
             if getattr(result, "streaming", None) is False:
-                return _Rendered(result, counters, wall)
+                body = _Rendered(result)
+                body.response, body.counters, body.wall = result, counters, wall
+                return body
             return self._other(result, counters, wall, -1, -1)
         stamp = environ.get("HTTP_X_REQUEST_START")
         queue_ns = _queue_ns(stamp, time.time_ns()) if stamp else -1
@@ -336,7 +338,15 @@ class TimingWrapper:
         cpu = time.thread_time_ns() - cpu0
         wall = time.perf_counter_ns() - wall0
         if getattr(result, "streaming", None) is False:
-            return _RenderedSampled(result, counters, wall, cpu, queue_ns)
+            sampled = _RenderedSampled(result)
+            sampled.response, sampled.counters, sampled.wall, sampled.cpu, sampled.queue_ns = (
+                result,
+                counters,
+                wall,
+                cpu,
+                queue_ns,
+            )
+            return sampled
         return self._other(result, counters, wall, cpu, queue_ns)
 
     @staticmethod
@@ -364,18 +374,12 @@ class TimingWrapper:
         return _TimedBody(result, counters, wall, cpu, queue_ns)
 
 
-class _Rendered:
-    """A Django response whose body is already rendered: the server iterates the response's own
-    iterator (nothing is timed per chunk); close() is timed, since Django ends the request there
-    (request_finished closes the database connections), and the request is recorded then."""
+class _Rendered(list):  # type: ignore[type-arg]
+    """A Django response whose body is already rendered, as the list of its chunks: the server
+    sends it without a Python call per chunk. Its close() is timed, since Django ends the request
+    there (request_finished closes the database connections), and the request is recorded then."""
 
     __slots__ = ("response", "counters", "wall")
-
-    def __init__(self, response: Any, counters: _ProcessCounters, wall: int) -> None:
-        self.response, self.counters, self.wall = response, counters, wall
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self.response)
 
     def close(self) -> None:
         response = self.response
@@ -390,9 +394,6 @@ class _RenderedSampled(_Rendered):
     """_Rendered, for a request whose CPU (and queue time) is read."""
 
     __slots__ = ("cpu", "queue_ns")
-
-    def __init__(self, response: Any, counters: _ProcessCounters, wall: int, cpu: int, queue_ns: int) -> None:
-        self.response, self.counters, self.wall, self.cpu, self.queue_ns = response, counters, wall, cpu, queue_ns
 
     def close(self) -> None:
         response = self.response
