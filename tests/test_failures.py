@@ -104,6 +104,7 @@ def test_what_django_decided_for_a_3xx_or_4xx_in_its_own_words() -> None:
 
 
 @pytest.mark.urls("tests.broken_urls")
+@pytest.mark.django_db  # the replay goes through the project's middleware, as a server would
 def test_a_replay_in_process_names_the_exception_and_what_django_logged() -> None:
     app = get_wsgi_application()
     here = failures.replay(app, "/raises/", host="127.0.0.1", headers=(), root=ROOT)
@@ -121,6 +122,7 @@ def test_a_replay_in_process_names_the_exception_and_what_django_logged() -> Non
 
 
 @pytest.mark.urls("tests.broken_urls")
+@pytest.mark.django_db  # the replay goes through the project's middleware, as a server would
 def test_a_replay_prints_nothing(settings: object, capfd: pytest.CaptureFixture[str]) -> None:
     settings.DEBUG = True  # type: ignore[attr-defined]  # Django's console handler prints the traceback then
     here = failures.replay(get_wsgi_application(), "/raises/", host="127.0.0.1", headers=(), root=ROOT)
@@ -270,6 +272,7 @@ def test_a_path_that_fails_stops_its_configuration_before_any_load(harness: Harn
 
 @pytest.mark.servers
 @pytest.mark.urls("tests.broken_urls")
+@pytest.mark.django_db  # the replay goes through the project's middleware, as a server would
 def test_without_timing_the_plain_app_serves_and_the_replay_names_the_exception(plain_harness: Harness) -> None:
     stack = plain_harness.start(ServerConfig("gunicorn", 1), proof=Proof("/where/"))
     try:

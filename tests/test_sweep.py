@@ -192,6 +192,7 @@ QUICK = ["--server", "gunicorn", "--workers", "1", "--front", "direct", "--loadg
 QUICK += ["--duration", "1", "--warmup", "0.2", "--repeat", "1"]
 
 
+@pytest.mark.django_db  # the in-process replay goes through the project's middleware
 def test_no_valid_result_exits_non_zero_in_one_line_and_keeps_what_finished(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
