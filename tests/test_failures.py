@@ -286,3 +286,14 @@ def test_without_timing_the_plain_app_serves_and_the_replay_names_the_exception(
         plain_harness.start(ServerConfig("gunicorn", 1), proof=Proof("/raises/", in_process=here))
     where = f"tests/broken_urls.py:{line_of(broken_urls.raises, 'raise LookupError')} in raises"
     assert str(excinfo.value) == f"GET /raises/ answered 500: LookupError: no shelf for /raises/ at {where}"
+
+
+@pytest.mark.servers
+def test_check_says_what_its_request_answered(harness: Harness) -> None:
+    from probes.harness import check_one
+
+    # The servers route tests.broken_urls only: the trivial probe is not found through them.
+    check = check_one(harness, ServerConfig("gunicorn", 1))
+    assert not check.ok
+    assert check.reason.startswith("GET /probes/trivial/ answered 404: ")
+    assert harness.supervisor.leftovers() == []
