@@ -134,7 +134,7 @@ class Command(BaseCommand):
         self._save(suite, announce=True)
         failed = [check for check in suite.checks if not check.ok and not check.reason.startswith("not applicable")]
         if failed:
-            raise CommandError(f"{len(failed)} of {len(suite.checks)} configurations failed")
+            raise CommandError(f"{len(failed)} of {len(suite.checks)} configurations failed; {self._failures[0]}")
         if suite.runs and all(run.quality == "failing" for run in suite.runs):
             raise CommandError(f"no valid result: every run failed; {self._failures[0]}")
         broken = [run for run in suite.runs if run.error]
@@ -147,7 +147,9 @@ class Command(BaseCommand):
         run_dir = RunDir(keep=options["keep_run_dir"])
         try:
             with signals_raise(), Supervisor(run_dir.path) as supervisor:
-                return job(supervisor, run_dir.path, options)
+                suite = job(supervisor, run_dir.path, options)
+            self._note_failures(suite)
+            return suite
         except (JobError, StartFailed, LoadgenError, RuntimeError, ValueError) as exc:
             raise CommandError(str(exc).splitlines()[0] + self._kept()) from None
         except KeyboardInterrupt:
@@ -311,8 +313,17 @@ class Command(BaseCommand):
         saved = [path for path in self._paths if path.exists()]
         return f"; what finished is in {saved[0]}" if saved else ""
 
-    def _save(self, suite: Suite, *, announce: bool = False) -> None:
+    def _note_failures(self, suite: Suite) -> None:
+        """'label: why' of each configuration that failed: their logs are kept, the first is the exit line."""
         self._failures = [_why_failed(run) for run in suite.runs if run.quality == "failing"]
+        self._failures += [
+            f"{check.label}: {check.reason.splitlines()[0]}"
+            for check in suite.checks
+            if not check.ok and not check.reason.startswith("not applicable")
+        ]
+
+    def _save(self, suite: Suite, *, announce: bool = False) -> None:
+        self._note_failures(suite)
         for path in self._paths:
             try:
                 suite.dump(path)
