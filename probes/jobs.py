@@ -42,7 +42,12 @@ class Services:
 
 
 def provide_services(
-    probes: Sequence[Probe], *, supervisor: Supervisor, memcached_address: str | None, required: bool
+    probes: Sequence[Probe],
+    *,
+    supervisor: Supervisor,
+    memcached_address: str | None,
+    required: bool,
+    memcached_transport: str = "unix",
 ) -> Services:
     """Start (or check) the memcached the selected probes need; required=True fails instead of skipping."""
     needing = [probe for probe in probes if probe.needs_memcached]
@@ -59,7 +64,7 @@ def provide_services(
             # The project's own cache configuration is used as it is.
             return Services(None, ())
         else:
-            memcached = start_memcached(supervisor)
+            memcached = start_memcached(supervisor, transport=memcached_transport)
     except (ServiceUnavailable, ValueError) as exc:
         if required:
             raise JobError(str(exc)) from None
@@ -99,10 +104,17 @@ def view_cost_job(
     memcached_address: str | None,
     required: bool,
     progress: Progress,
+    memcached_transport: str = "unix",
 ) -> Suite:
     """Measure each target in-process; probes whose service is missing are skipped with the reason."""
     probes = [target.probe for target in targets if target.probe is not None]
-    services = provide_services(probes, supervisor=supervisor, memcached_address=memcached_address, required=required)
+    services = provide_services(
+        probes,
+        supervisor=supervisor,
+        memcached_address=memcached_address,
+        required=required,
+        memcached_transport=memcached_transport,
+    )
     skipped_names = {item.name for item in services.skipped}
     _prepare_database(probes)
     app = project.wsgi_application()
@@ -158,6 +170,7 @@ def sweep_job(
     preflight: Sequence[dict[str, str]] = (),
     database: str = "project",
     timing: bool = True,
+    memcached_transport: str = "unix",
 ) -> Suite:
     """servebench's sweep: each target under each configuration; on_suite gets the results after each run.
 
@@ -205,18 +218,29 @@ def sweep_job(
     # Undone in reverse order however the sweep ends: the login session, the
     # probe sessions, then the throwaway database.
     with contextlib.ExitStack() as undo:
-        services = provide_services(probes, supervisor=supervisor, memcached_address=memcached_address, required=True)
+        services = provide_services(
+            probes,
+            supervisor=supervisor,
+            memcached_address=memcached_address,
+            required=True,
+            memcached_transport=memcached_transport,
+        )
         extra_env, service_pids, remove_database = _provide_database(
             database, supervisor=supervisor, run_dir=run_dir, progress=progress
         )
         undo.callback(remove_database)
         _prepare_database(probes)
+        if probe_paths or login_as is not None:
+            # Sessions an earlier, killed run left in the database (probe ones, a still-valid login).
+            for message in sessions.remove_stale_sessions():
+                progress(message)
         if probe_paths:
             undo.callback(remove_probe_sessions)
         if login_as is not None:
             if project.owns_sqlite():
                 raise JobError("--login-as needs the project's own database: the demo's are fresh copies without users")
-            cookie, login_key = sessions.login_session(login_as)
+            run_s = len(configs) * len(targets) * plan.seconds_per_config()
+            cookie, login_key = sessions.login_session(login_as, expiry_s=sessions.login_expiry_s(run_s))
             housekeeping["login_sessions_created"] = 1
             undo.callback(forget_login, login_key)
             plan = replace(plan, headers=(*plan.headers, ("Cookie", f"{cookie}={login_key}")))

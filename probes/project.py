@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import psutil
 from asgiref.local import Local
@@ -147,37 +146,6 @@ def _is_local_host(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False  # a name other than localhost may resolve anywhere
-
-
-def _cache_hosts(location: object) -> list[str]:
-    locations = location if isinstance(location, list | tuple) else [location]
-    hosts = []
-    for item in locations:
-        text = str(item or "")
-        if text.startswith("unix:") or text.startswith("/"):
-            continue
-        parts = urlsplit(text if "://" in text else f"//{text}")
-        hosts.append(parts.hostname or "")
-    return hosts
-
-
-def remote_backends() -> list[str]:
-    """The project's databases and network caches that are not on this machine."""
-    found = []
-    for alias, database in settings.DATABASES.items():
-        if "sqlite" in database.get("ENGINE", ""):
-            continue
-        host = str(database.get("HOST") or "")
-        if not _is_local_host(host):
-            found.append(f"database {alias!r} at {host}")
-    for alias, cache in settings.CACHES.items():
-        backend = cache.get("BACKEND", "")
-        if "memcached" not in backend.lower() and "redis" not in backend.lower():
-            continue
-        for host in _cache_hosts(cache.get("LOCATION")):
-            if not _is_local_host(host):
-                found.append(f"cache {alias!r} at {host}")
-    return found
 
 
 def use_database(url: str) -> None:

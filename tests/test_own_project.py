@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from probes.backends import remote_backends
 from probes.bench.model import Suite
-from probes.project import remote_backends
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -23,7 +23,6 @@ mapped counters, and nothing is opened or kept per thread or per request:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import mmap
 import os
@@ -196,8 +195,12 @@ def _user_frame(tb: Any) -> str:
     if frame is None:
         return "?"
     filename, line, function = frame
-    with contextlib.suppress(ValueError):
-        filename = os.path.relpath(filename)
+    # Relative to the project's directory (the server's cwd) or to the library it lies in, the nearer.
+    real = os.path.realpath(filename)
+    for base in sorted((os.path.realpath(os.getcwd()), *_LIBRARY_DIRS), key=len, reverse=True):
+        if real.startswith(base + os.sep):
+            filename = os.path.relpath(real, base)
+            break
     return f"{filename}:{line} in {function}"
 
 

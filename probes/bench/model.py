@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .appstats import ExceptionSeen
+from .files import write_atomic
 
 FORMAT = "servebench/1"
 
@@ -258,11 +259,8 @@ class Suite:
         )
 
     def dump(self, path: Path) -> None:
-        """Write as JSON, atomically: a reader never sees half a file."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
-        tmp.replace(path)
+        """Write as JSON, atomically and never through a planted link (files.write_atomic)."""
+        write_atomic(path, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> Suite:

@@ -11,9 +11,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from ...backends import remote_backends
 from ...bench.frontends import nginx_binary
 from ...bench.loadgen import GENERATORS, LoadgenError
 from ...bench.model import Run, Suite
+from ...bench.orphans import reclaim_orphans
 from ...bench.rundir import RunDir
 from ...bench.runner import LoadPlan, default_generator
 from ...bench.servers import KINDS, ServerConfig, build_matrix, get_kind
@@ -23,7 +25,7 @@ from ...checks import preflight
 from ...conf import results_dir
 from ...harness import check_job
 from ...jobs import JobError, Target, sweep_job, view_cost_job
-from ...project import host_header, remote_backends
+from ...project import host_header
 from ...report.text import check_table, explain_report, sweep_table, view_cost_table
 
 DEFAULT_WORKERS = {"check": "2", "sweep": "1,4", "explain": "1,2,4"}
@@ -103,6 +105,11 @@ class Command(BaseCommand):
         parser.add_argument("--strict", action="store_true", help="refuse to run when a preflight check warns")
         parser.add_argument("--json", metavar="PATH", help="also write the results to this JSON file")
         parser.add_argument("--memcached", metavar="HOST:PORT", help="use this memcached instead of starting one")
+        parser.add_argument(
+            "--memcached-tcp",
+            action="store_true",
+            help="start servebench's memcached on a loopback TCP port (default: a unix socket only you can reach)",
+        )
         parser.add_argument("--keep-run-dir", action="store_true", help="keep logs and configs of the run")
         parser.add_argument(
             "--no-timing",
@@ -123,11 +130,12 @@ class Command(BaseCommand):
             job, render, kind = self._sweep, sweep_table, "sweep"
         self._paths = self._result_paths(kind, options["json"])
         self._failures: list[str] = []  # "label: why" of each configuration that failed
-        remote = remote_backends()
+        # Before anything connects: --memcached on an unroutable host would hang, not fail.
+        remote = remote_backends(memcached=options["memcached"])
         if remote and not options["allow_remote_backends"]:
             raise CommandError(
-                f"refusing to run: {', '.join(remote)} is not on this machine, and servebench would load-test"
-                " shared infrastructure (--allow-remote-backends to do it anyway)"
+                f"refusing to run: {', '.join(remote)} is not on this machine (or servebench cannot tell where it"
+                " is), and servebench would load-test shared infrastructure (--allow-remote-backends to do it anyway)"
             )
         suite = self._run(job, options)
         self.stdout.write(render(suite))
@@ -144,6 +152,9 @@ class Command(BaseCommand):
             )
 
     def _run(self, job: Job, options: dict[str, Any]) -> Suite:
+        # What an earlier, killed servebench left running (its run directory records it).
+        for message in reclaim_orphans():
+            self._progress(message)
         run_dir = RunDir(keep=options["keep_run_dir"])
         try:
             with signals_raise(), Supervisor(run_dir.path) as supervisor:
@@ -169,6 +180,7 @@ class Command(BaseCommand):
             self._targets(options, default=list(PROBES)),
             supervisor=supervisor,
             memcached_address=options["memcached"],
+            memcached_transport="tcp" if options["memcached_tcp"] else "unix",
             required=bool(options["probe"]),
             progress=self._progress,
         )
@@ -203,6 +215,7 @@ class Command(BaseCommand):
             supervisor=supervisor,
             run_dir=run_dir,
             memcached_address=options["memcached"],
+            memcached_transport="tcp" if options["memcached_tcp"] else "unix",
             progress=self._progress,
             on_suite=self._save,
             login_as=options["login_as"],
