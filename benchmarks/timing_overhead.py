@@ -46,9 +46,9 @@ from probes.bench.runner import measure_window  # noqa: E402
 from probes.bench.servers import KINDS, Endpoint, ServerConfig, listen_backlog  # noqa: E402
 from probes.bench.supervisor import Supervisor  # noqa: E402
 from probes.bench.viewcost import measure_instrument_cost  # noqa: E402
-from probes.entry import timed  # noqa: E402
 from probes.harness import Harness  # noqa: E402
 from probes.project import host_header  # noqa: E402
+from probes.timing import timed_in_process  # noqa: E402
 
 TRIVIAL = "/probes/trivial/"
 TARGET = {"uwsgi": 0.97}  # the floor per kind; 0.98 for the others
@@ -56,10 +56,8 @@ TARGET = {"uwsgi": 0.97}  # the issue's floor per kind; 0.98 for the others
 
 def in_process(pairs: int) -> None:
     app = get_internal_wsgi_application()
-    with RunDir() as stats:
-        cost = measure_instrument_cost(
-            app, timed(app, stats.path, django=True), path=TRIVIAL, host=host_header(), pairs=pairs
-        )
+    with RunDir() as stats, timed_in_process(app, stats.path) as wrapped:
+        cost = measure_instrument_cost(app, wrapped, path=TRIVIAL, host=host_header(), pairs=pairs)
     print(
         f"in-process, {TRIVIAL}: plain {cost.plain_us_per_request:.1f} µs CPU per call; the wrapper adds"
         f" {cost.us_per_request:+.2f} µs (range {cost.us_min:+.2f} to {cost.us_max:+.2f};"

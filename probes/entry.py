@@ -15,8 +15,9 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from .bench.appstats import STATS_DIR_ENV, TimingWrapper
+from .bench.appstats import STATS_DIR_ENV
 from .bench.nullapp import READY_BODY, READY_PATH
+from .timing import timed
 
 WSGIApp = Callable[..., Iterable[bytes]]
 
@@ -33,19 +34,6 @@ def _load_target() -> tuple[WSGIApp, bool]:
     from django.core.servers.basehttp import get_internal_wsgi_application
 
     return get_internal_wsgi_application(), True
-
-
-def timed(app: WSGIApp, stats_dir: Path, *, django: bool) -> TimingWrapper:
-    """The app inside the timing wrapper; for a Django app, with its queries and exceptions recorded."""
-    wrapper = TimingWrapper(app, stats_dir)
-    if django:
-        from django.core.signals import got_request_exception
-
-        from .querytime import install_query_timer
-
-        install_query_timer(lambda: wrapper.counters().add_query)
-        got_request_exception.connect(wrapper.record_exception, weak=False, dispatch_uid="servebench-exceptions")
-    return wrapper
 
 
 def _build() -> WSGIApp:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import failures, project, sessions
 from .bench.diagnosis import ViewTime, diagnose
-from .bench.model import Run, Skipped, Suite, ViewCost
+from .bench.model import InstrumentCost, Run, Skipped, Suite, ViewCost
 from .bench.runner import LoadPlan, sweep
 from .bench.servers import ServerConfig
 from .bench.services import (
@@ -22,11 +22,12 @@ from .bench.services import (
     start_postgres,
 )
 from .bench.supervisor import Supervisor
-from .bench.viewcost import measure_view_cost
+from .bench.viewcost import measure_instrument_cost, measure_view_cost
 from .catalog import Probe
 from .conf import get_config
 from .harness import START_ERRORS, Harness, Proof, metadata
 from .sessions import PROBE_SESSION_AGE_S
+from .timing import timed_in_process
 
 Progress = Callable[[str], None]
 
@@ -156,6 +157,18 @@ def _t0(app: object, target: Target, host: str, answered: int | None, progress: 
     return cost if 200 <= cost.status < 300 else None
 
 
+def _instrument_cost(app: object, path: str, host: str, run_dir: Path, progress: Progress) -> InstrumentCost | None:
+    """The timing wrapper's own CPU per request of `path`, in-process (plain vs wrapped, alternated)."""
+    progress(f"the timing wrapper's own cost on {path}, in-process")
+    stats_dir = run_dir / "instrument"
+    stats_dir.mkdir(mode=0o700, exist_ok=True)
+    try:
+        with timed_in_process(app, stats_dir) as wrapped:  # type: ignore[arg-type]
+            return measure_instrument_cost(app, wrapped, path=path, host=host)  # type: ignore[arg-type]
+    except Exception:  # the user's view may need what only a server gives it (t0 said so already)
+        return None
+
+
 def sweep_job(
     configs: Sequence[ServerConfig],
     plan: LoadPlan,
@@ -184,6 +197,7 @@ def sweep_job(
     housekeeping: dict[str, object] = {}
     runs: list[Run] = []
     costs: dict[str, ViewCost | None] = {}
+    instrument: dict[str, InstrumentCost] = {}
 
     def suite() -> Suite:
         return Suite(
@@ -192,6 +206,7 @@ def sweep_job(
             runs=tuple(runs),
             preflight=tuple(preflight),
             housekeeping=dict(housekeeping),
+            instrument=tuple(instrument.values()),
         )
 
     def on_run(run: Run) -> None:
@@ -263,10 +278,14 @@ def sweep_job(
             )
             proofs[target.path] = Proof(target.path, plan.headers, here, timeout_s=plan.timeout_s)
             costs[target.path] = _t0(app, target, harness.host_header, here.status, progress)
+            if timing and costs[target.path] is not None:
+                instrument[target.path] = _instrument_cost(app, target.path, harness.host_header, run_dir, progress)
         for target in targets:
+            cost = instrument.get(target.path)
+            instrument_s = max(0.0, cost.us_per_request) / 1e6 if cost else None
             sweep(
                 configs,
-                replace(plan, path=target.path),
+                replace(plan, path=target.path, instrument_s_per_request=instrument_s),
                 start=partial(harness.start, proof=proofs[target.path]),
                 service_pids=service_pids,
                 progress=progress,

@@ -35,7 +35,10 @@ def time_queries(tally: DbTally) -> contextlib.ExitStack:
     return stack
 
 
-def install_query_timer(add_query: Callable[[], Callable[[int], None]]) -> None:
+QueryTimer = Callable[..., Any]
+
+
+def install_query_timer(add_query: Callable[[], Callable[[int], None]]) -> QueryTimer:
     """Time every query of this process: `add_query()` gives the function that records one query's ns.
 
     The wrapper is put first on each connection's execute_wrappers when the
@@ -55,8 +58,20 @@ def install_query_timer(add_query: Callable[[], Callable[[int], None]]) -> None:
         if timed not in connection.execute_wrappers:
             connection.execute_wrappers.insert(0, timed)
 
-    connection_created.connect(on_connection, weak=False, dispatch_uid="servebench-query-timer")
+    connection_created.connect(on_connection, weak=False, dispatch_uid=_UID)
     # A connection this thread already opened (the project's start-up, before a fork) is timed too.
     for connection in connections.all(initialized_only=True):
         if connection.connection is not None:
             on_connection(None, connection)
+    return timed
+
+
+def remove_query_timer(timed: QueryTimer) -> None:
+    """Undo install_query_timer in this thread (servebench's own process, after measuring the wrapper)."""
+    connection_created.disconnect(dispatch_uid=_UID)
+    for connection in connections.all(initialized_only=True):
+        if timed in connection.execute_wrappers:
+            connection.execute_wrappers.remove(timed)
+
+
+_UID = "servebench-query-timer"

@@ -32,19 +32,19 @@ def harness(memcached: Memcached) -> Iterator[Harness]:
 
 
 def test_counters_window_and_total() -> None:
-    start = {1: AppCounters(requests=5, app_wall_ns=50)}
+    start = {1: AppCounters(requests=5, sampled_wall_ns=50)}
     end = {
-        1: AppCounters(requests=8, app_wall_ns=80),
+        1: AppCounters(requests=8, sampled_wall_ns=80),
         2: AppCounters(requests=2, db_queries=4),
     }
     delta = window(start, end)
-    assert delta[1] == AppCounters(requests=3, app_wall_ns=30)
-    assert total(delta) == AppCounters(requests=5, app_wall_ns=30, db_queries=4)
+    assert delta[1] == AppCounters(requests=3, sampled_wall_ns=30)
+    assert total(delta) == AppCounters(requests=5, sampled_wall_ns=30, db_queries=4)
 
 
-def test_the_app_cpu_is_the_mean_of_the_sampled_requests() -> None:
-    counters = AppCounters(requests=160, app_cpu_sampled_ns=10 * 70_000, app_cpu_samples=10)
-    assert counters.app_cpu_ns == 160 * 70_000
+def test_the_apps_time_is_the_mean_of_the_sampled_requests() -> None:
+    counters = AppCounters(requests=160, sampled_requests=10, sampled_wall_ns=10 * 90_000, sampled_cpu_ns=10 * 70_000)
+    assert (counters.app_wall_ns, counters.app_cpu_ns) == (160 * 90_000, 160 * 70_000)
     assert counters.to_dict()["app_cpu_ns"] == 160 * 70_000
     assert AppCounters(requests=3).app_cpu_ns == 0  # nothing sampled: unknown, not guessed
 
@@ -58,23 +58,24 @@ def test_the_wrapper_counts_app_time_queries_and_queueing(harness: Harness, kind
         before = read_counters(stack.stats_dir)
         for _ in range(10):
             assert http_get(stack.port, "/probes/session-db/", host_header=harness.host_header).status == 200
-        for _ in range(5):
-            assert http_get(stack.port, "/probes/sleep/?ms=30", host_header=harness.host_header).status == 200
-        # A server may close() the body (where the wrapper records) just
-        # after the client has its answer: wait for the last one.
+        for _ in range(40):
+            assert http_get(stack.port, "/probes/sleep/?ms=10", host_header=harness.host_header).status == 200
+        # A server may close() the body (where the wrapper records a sampled request)
+        # just after the client has its answer: wait for the last one.
         deadline = time.monotonic() + 10
-        while (counted := total(window(before, read_counters(stack.stats_dir)))).requests < 15:
-            assert time.monotonic() < deadline, f"only {counted.requests} of 15 requests counted"
+        while (counted := total(window(before, read_counters(stack.stats_dir)))).requests < 50:
+            assert time.monotonic() < deadline, f"only {counted.requests} of 50 requests counted"
             time.sleep(0.01)
     finally:
         stack.stop()
-    assert counted.requests == 15
-    # nginx stamped X-Request-Start on each; it is read on the requests whose CPU is read.
-    assert 1 <= counted.queued_requests == counted.app_cpu_samples <= 15
-    assert counted.db_queries >= 10  # one INSERT per new session at least
+    assert counted.requests == 50
+    # One request in 16 measured, then every one once they are slow (10 ms); nginx
+    # stamped X-Request-Start on each, read on the measured ones.
+    assert 1 <= counted.queued_requests == counted.sampled_requests <= 50
+    assert counted.db_queries >= 10  # every query is timed: one INSERT per new session at least
     assert counted.db_ns > 0
-    assert counted.app_wall_ns >= 5 * 30_000_000
-    assert 0 < counted.app_cpu_ns < counted.app_wall_ns
+    assert counted.app_wall_ns >= 40 * 10_000_000
+    assert 0 < counted.app_cpu_ns < counted.app_wall_ns / 2
     assert counted.exceptions == 0 and counted.server_errors == 0
 
 

@@ -7,18 +7,18 @@ exit, so the figures survive a worker killed by SIGKILL, and they are the same
 whichever load generator (built-in, wrk, ab) drives the server.
 
 The instrument must not change what it measures (DESIGN: "The instrument's own
-cost"), so the hot path is a few clock reads and one locked update of the
-mapped counters, and nothing is opened or kept per thread or per request:
-- a plain Django response (already rendered) is returned as it is; only its
-  close() is timed, where Django ends the request (request_finished);
-- thread CPU time costs a system call (~0.7 µs here, where a wall clock read
-  costs 0.08 µs): it is read on every request of a view slower than 5 ms and
-  on one request in 16 otherwise, and the app's CPU per request is the mean
-  of those samples (their count is kept, so the estimate's basis is
-  visible); the queue time (nginx's stamp) is read on the same requests;
-- the run-queue wait is read from outside, at the window's edges
-  (`run_queue_ns`), not per request;
-- the database timer is installed once per connection (probes.querytime).
+cost"). Measured here, every touch of a request costs more inside Django than
+in a micro-benchmark (the view's working set evicts the wrapper's), and
+reading a thread's CPU clock is a system call (~0.7 µs), so requests are
+sampled: every request is counted (its status too), and one in 16 has its
+wall time, CPU time and queue time (nginx's X-Request-Start) measured in the
+app call, the body and close(), where Django ends the request. A view slower
+than 5 ms has every request measured. The app's time per request is the mean
+of the sampled ones (their count is kept, so the estimate's basis is
+visible). Other requests are passed through untouched. Nothing is opened or
+kept per thread or per request; the run-queue wait is read from outside at
+the window's edges (`run_queue_ns`); the database timer is put on each
+connection once (probes.querytime) and times every query.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ from typing import Any
 STATS_DIR_ENV = "SERVEBENCH_STATS_DIR"
 _FIELDS = (
     "requests",
-    "app_wall_ns",
-    "app_cpu_sampled_ns",
-    "app_cpu_samples",
+    "sampled_requests",
+    "sampled_wall_ns",
+    "sampled_cpu_ns",
     "queue_ns",
     "queued_requests",
     "db_ns",
@@ -50,9 +50,9 @@ _FIELDS = (
 )
 (
     _REQUESTS,
+    _SAMPLED,
     _WALL,
     _CPU,
-    _SAMPLES,
     _QUEUE,
     _QUEUED,
     _DB,
@@ -61,9 +61,9 @@ _FIELDS = (
     _ERRORS,
 ) = range(len(_FIELDS))
 _FILE_SIZE = mmap.PAGESIZE
-# CPU time is read on every request slower than this, on one in _CPU_PERIOD otherwise.
-_CPU_EVERY_REQUEST_NS = 5_000_000
-_CPU_PERIOD = 16
+# Every request is measured after one slower than this; one in _SAMPLE_PERIOD otherwise.
+_SAMPLE_EVERY_REQUEST_NS = 5_000_000
+_SAMPLE_PERIOD = 16
 _MAX_EXCEPTIONS = 5  # distinct exceptions kept per process
 
 
@@ -72,23 +72,29 @@ class AppCounters:
     """Cumulative figures of one server process (ns are nanoseconds)."""
 
     requests: int = 0
-    app_wall_ns: int = 0
-    app_cpu_sampled_ns: int = 0  # thread CPU of the requests whose CPU was read
-    app_cpu_samples: int = 0  # how many requests' CPU was read
+    sampled_requests: int = 0  # requests whose wall, CPU and queue time were measured
+    sampled_wall_ns: int = 0
+    sampled_cpu_ns: int = 0  # thread CPU
     queue_ns: int = 0  # of the sampled requests that carried nginx's X-Request-Start
     queued_requests: int = 0  # how many those were
-    db_ns: int = 0
+    db_ns: int = 0  # every query
     db_queries: int = 0
     exceptions: int = 0  # raised by the app or handled by Django as a 500 (got_request_exception)
     server_errors: int = 0  # 5xx answered by the app
     app_runq_ns: int = 0  # the serving processes' run-queue wait, read from outside (run_queue_ns)
 
     @property
+    def app_wall_ns(self) -> int:
+        """The app's wall time over all requests, estimated from the sampled ones (0: none sampled)."""
+        return self._estimated(self.sampled_wall_ns)
+
+    @property
     def app_cpu_ns(self) -> int:
-        """The app's thread CPU over all requests, estimated from the sampled ones."""
-        if not self.app_cpu_samples:
-            return 0
-        return round(self.app_cpu_sampled_ns * self.requests / self.app_cpu_samples)
+        """The app's thread CPU over all requests, estimated from the sampled ones (0: none sampled)."""
+        return self._estimated(self.sampled_cpu_ns)
+
+    def _estimated(self, sampled_ns: int) -> int:
+        return round(sampled_ns * self.requests / self.sampled_requests) if self.sampled_requests else 0
 
     def minus(self, earlier: AppCounters) -> AppCounters:
         """What happened between `earlier` and this snapshot."""
@@ -98,8 +104,8 @@ class AppCounters:
         return AppCounters(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
 
     def to_dict(self) -> dict[str, int]:
-        """The counters with the estimated app CPU, as a Sample keeps them."""
-        return {**asdict(self), "app_cpu_ns": self.app_cpu_ns}
+        """The counters with the estimated app wall and CPU time, as a Sample keeps them."""
+        return {**asdict(self), "app_wall_ns": self.app_wall_ns, "app_cpu_ns": self.app_cpu_ns}
 
 
 def read_counters(stats_dir: Path) -> dict[int, AppCounters]:
@@ -220,29 +226,26 @@ class _ProcessCounters:
             os.close(fd)
         self.values = memoryview(self.map).cast("q")
         self.exceptions: dict[tuple[str, str, str], int] = {}
-        self.cpu_countdown = _CPU_PERIOD  # not the first request: it pays for the cold start
+        self.countdown = _SAMPLE_PERIOD  # not the first request: it pays for the cold start
 
-    def add(self, wall_ns: int, status: int) -> None:
-        """One finished request whose CPU was not read (after a slow one, the next one's is)."""
-        if wall_ns >= _CPU_EVERY_REQUEST_NS:
-            self.cpu_countdown = 1
+    def count(self, status: int) -> None:
+        """One request that was not sampled."""
         v = self.values
         self.acquire()
         v[_REQUESTS] += 1
-        v[_WALL] += wall_ns
         if status >= 500:
             v[_ERRORS] += 1
         self.release()
 
     def add_sampled(self, wall_ns: int, cpu_ns: int, queue_ns: int, status: int) -> None:
-        """One finished request whose CPU (and queue time, when stamped: queue_ns >= 0) was read."""
-        self.cpu_countdown = 1 if wall_ns >= _CPU_EVERY_REQUEST_NS else _CPU_PERIOD
+        """One sampled request (queue_ns < 0: not stamped); when it was slow, every next one is sampled."""
+        self.countdown = 1 if wall_ns >= _SAMPLE_EVERY_REQUEST_NS else _SAMPLE_PERIOD
         v = self.values
         with self.lock:
             v[_REQUESTS] += 1
+            v[_SAMPLED] += 1
             v[_WALL] += wall_ns
             v[_CPU] += cpu_ns
-            v[_SAMPLES] += 1
             if queue_ns >= 0:
                 v[_QUEUE] += queue_ns
                 v[_QUEUED] += 1
@@ -313,100 +316,66 @@ class TimingWrapper:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         counters = self._counters or self.counters()
-        # Whether this request's CPU is read (a decrement lost between threads only shifts the sample).
-        left = counters.cpu_countdown - 1
-        if left > 0:
-            counters.cpu_countdown = left
-            wall0 = time.perf_counter_ns()
+        left = counters.countdown - 1
+        if left > 0:  # not sampled: counted, and passed on untouched
+            counters.countdown = left  # (a decrement lost between threads only shifts the sample)
             try:
                 result = self.app(environ, start_response)
             except BaseException:
-                self._failed(counters, wall0, -1, -1)
+                counters.count(500)
+                self._failed(counters)
                 raise
-            wall = time.perf_counter_ns() - wall0
-            if getattr(result, "streaming", None) is False:
-                body = _Rendered(result)
-                body.response, body.counters, body.wall = result, counters, wall
-                return body
-            return self._other(result, counters, wall, -1, -1)
+            counters.count(getattr(result, "status_code", 0))
+            return result
         stamp = environ.get("HTTP_X_REQUEST_START")
         queue_ns = _queue_ns(stamp, time.time_ns()) if stamp else -1
-        wall0 = time.perf_counter_ns()
+        # The CPU clock outside the wall clock's window: its system call is not the app's time.
         cpu0 = time.thread_time_ns()
+        wall0 = time.perf_counter_ns()
         try:
             result = self.app(environ, start_response)
         except BaseException:
-            self._failed(counters, wall0, cpu0, queue_ns)
+            wall = time.perf_counter_ns() - wall0
+            counters.add_sampled(wall, time.thread_time_ns() - cpu0, queue_ns, 500)
+            self._failed(counters)
             raise
-        cpu = time.thread_time_ns() - cpu0
         wall = time.perf_counter_ns() - wall0
+        cpu = time.thread_time_ns() - cpu0
         if getattr(result, "streaming", None) is False:
-            sampled = _RenderedSampled(result)
-            sampled.response, sampled.counters, sampled.wall, sampled.cpu, sampled.queue_ns = (
-                result,
-                counters,
-                wall,
-                cpu,
-                queue_ns,
-            )
-            return sampled
-        return self._other(result, counters, wall, cpu, queue_ns)
+            # A Django response, already rendered: the server gets its chunks as a list.
+            body = _Rendered(result)
+            body.response, body.counters, body.wall, body.cpu, body.queue_ns = result, counters, wall, cpu, queue_ns
+            return body
+        if isinstance(result, list) or hasattr(result, "filelike"):
+            # e.g. the null app, or a file the server may send with sendfile: nothing of the app runs while sent.
+            counters.add_sampled(wall, cpu, queue_ns, _status(result))
+            return result
+        return _TimedBody(result, counters, wall, cpu, queue_ns)
 
     @staticmethod
-    def _failed(counters: _ProcessCounters, wall0: int, cpu0: int, queue_ns: int) -> None:
-        """The app raised (the server answers 500)."""
-        wall = time.perf_counter_ns() - wall0
-        if cpu0 >= 0:
-            counters.add_sampled(wall, time.thread_time_ns() - cpu0, queue_ns, 500)
-        else:
-            counters.add(wall, 500)
+    def _failed(counters: _ProcessCounters) -> None:
+        """The app raised (the server answers 500): the exception is recorded."""
         exc_type, exc, tb = sys.exc_info()
         if exc_type is not None and exc is not None:
             counters.add_exception(exc_type, exc, tb)
 
-    @staticmethod
-    def _other(result: Iterable[bytes], counters: _ProcessCounters, wall: int, cpu: int, queue_ns: int) -> Any:
-        """A body that is not a rendered Django response: a list or a file (wsgi.file_wrapper, which the
-        server may send with sendfile) is passed on as it is, any other iterable is timed too."""
-        if isinstance(result, list) or hasattr(result, "filelike"):
-            if cpu >= 0:
-                counters.add_sampled(wall, cpu, queue_ns, 0)
-            else:
-                counters.add(wall, 0)
-            return result
-        return _TimedBody(result, counters, wall, cpu, queue_ns)
-
 
 class _Rendered(list):  # type: ignore[type-arg]
-    """A Django response whose body is already rendered, as the list of its chunks: the server
-    sends it without a Python call per chunk. Its close() is timed, since Django ends the request
-    there (request_finished closes the database connections), and the request is recorded then."""
+    """A sampled request's rendered Django response, as the list of its chunks (no Python call per
+    chunk). Its close() is timed too, since Django ends the request there (request_finished closes
+    the database connections), and the request is recorded then."""
 
-    __slots__ = ("response", "counters", "wall")
-
-    def close(self) -> None:
-        response = self.response
-        wall0 = time.perf_counter_ns()
-        try:
-            response.close()
-        finally:
-            self.counters.add(self.wall + time.perf_counter_ns() - wall0, response.status_code)
-
-
-class _RenderedSampled(_Rendered):
-    """_Rendered, for a request whose CPU (and queue time) is read."""
-
-    __slots__ = ("cpu", "queue_ns")
+    __slots__ = ("response", "counters", "wall", "cpu", "queue_ns")
 
     def close(self) -> None:
         response = self.response
-        wall0 = time.perf_counter_ns()
         cpu0 = time.thread_time_ns()
+        wall0 = time.perf_counter_ns()
         try:
             response.close()
         finally:
-            cpu = self.cpu + time.thread_time_ns() - cpu0
             wall = self.wall + time.perf_counter_ns() - wall0
+            cpu = self.cpu + time.thread_time_ns() - cpu0
             self.counters.add_sampled(wall, cpu, self.queue_ns, response.status_code)
 
 
@@ -416,7 +385,7 @@ def _status(result: object) -> int:
 
 
 class _TimedBody:
-    """A streamed (or non-Django) response: its iteration and close() are the app's time too."""
+    """A sampled request's streamed (or non-Django) body: its iteration and close() are the app's time too."""
 
     def __init__(self, body: Iterable[bytes], counters: _ProcessCounters, wall: int, cpu: int, queue_ns: int) -> None:
         self.body = body
@@ -432,18 +401,17 @@ class _TimedBody:
 
     def __next__(self) -> bytes:
         assert self.iterator is not None
+        cpu0 = time.thread_time_ns()
         wall0 = time.perf_counter_ns()
-        cpu0 = time.thread_time_ns() if self.cpu_ns >= 0 else 0
         try:
             return next(self.iterator)
         finally:
             self.wall_ns += time.perf_counter_ns() - wall0
-            if self.cpu_ns >= 0:
-                self.cpu_ns += time.thread_time_ns() - cpu0
+            self.cpu_ns += time.thread_time_ns() - cpu0
 
     def close(self) -> None:
+        cpu0 = time.thread_time_ns()
         wall0 = time.perf_counter_ns()
-        cpu0 = time.thread_time_ns() if self.cpu_ns >= 0 else 0
         try:
             close = getattr(self.body, "close", None)
             if close is not None:
@@ -452,11 +420,8 @@ class _TimedBody:
             if not self.recorded:
                 self.recorded = True
                 wall = self.wall_ns + time.perf_counter_ns() - wall0
-                if self.cpu_ns >= 0:
-                    cpu = self.cpu_ns + time.thread_time_ns() - cpu0
-                    self.counters.add_sampled(wall, cpu, self.queue_ns, _status(self.body))
-                else:
-                    self.counters.add(wall, _status(self.body))
+                cpu = self.cpu_ns + time.thread_time_ns() - cpu0
+                self.counters.add_sampled(wall, cpu, self.queue_ns, _status(self.body))
 
 
 @dataclass

@@ -76,6 +76,19 @@ class Metadata:
 
 
 @dataclass(frozen=True)
+class InstrumentCost:
+    """What the timing wrapper adds to one request of `path`, in-process: CPU µs, wrapped minus plain."""
+
+    path: str
+    us_per_request: float  # median of the alternated pairs' differences
+    us_min: float
+    us_max: float
+    pairs: int
+    calls_per_block: int
+    plain_us_per_request: float  # the plain app's CPU per call, median of its blocks
+
+
+@dataclass(frozen=True)
 class ViewCost:
     """One probe's cost measured in-process: no socket, no server; the floor."""
 
@@ -237,6 +250,7 @@ class Suite:
     notes: tuple[str, ...] = ()
     preflight: tuple[dict[str, str], ...] = ()  # the project's settings that make figures lie or cap them
     housekeeping: dict[str, Any] = field(default_factory=dict)  # what servebench created and removed
+    instrument: tuple[InstrumentCost, ...] = ()  # the timing wrapper's own cost, per target
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": FORMAT, **asdict(self)}
@@ -252,6 +266,7 @@ class Suite:
             runs=tuple(Run.from_dict(item) for item in data.get("runs", ())),
             notes=tuple(data.get("notes", ())),
             preflight=tuple(data.get("preflight", ())),
+            instrument=tuple(_build(InstrumentCost, item) for item in data.get("instrument", ())),
             housekeeping=dict(data.get("housekeeping", {})),
             checks=tuple(
                 _build(Check, {**item, "warnings": tuple(item.get("warnings", ()))}) for item in data.get("checks", ())

@@ -10,11 +10,10 @@ import io
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from .model import ViewCost
+from .model import InstrumentCost, ViewCost
 from .stats import median, percentile
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -107,18 +106,6 @@ def measure_view_cost(
     )
 
 
-@dataclass(frozen=True)
-class InstrumentCost:
-    """What the timing wrapper adds to one request in-process: CPU µs, wrapped minus plain, alternated."""
-
-    us_per_request: float  # median of the pairs' differences
-    us_min: float
-    us_max: float
-    pairs: int
-    calls_per_block: int
-    plain_us_per_request: float  # the plain app's CPU per call, median of its blocks
-
-
 def _block_cpu_ns(app: WSGIApp, path: str, host: str, calls: int) -> int:
     start = time.thread_time_ns()
     for _ in range(calls):
@@ -132,8 +119,8 @@ def measure_instrument_cost(
     *,
     path: str,
     host: str = "127.0.0.1",
-    pairs: int = 7,
-    block_s: float = 0.05,
+    pairs: int = 21,
+    block_s: float = 0.025,
     max_calls: int = 3000,
 ) -> InstrumentCost:
     """The wrapper's own CPU per request: blocks of plain and wrapped calls, alternated (order swapped
@@ -150,6 +137,7 @@ def measure_instrument_cost(
         differences.append(costs[id(wrapped)] - costs[id(plain)])
         plain_costs.append(costs[id(plain)])
     return InstrumentCost(
+        path=path,
         us_per_request=median(differences),
         us_min=min(differences),
         us_max=max(differences),

@@ -1,0 +1,48 @@
+"""The timing wrapper put around a WSGI app, with Django's hooks: its queries and the exceptions it handles.
+
+The servers' entry (probes.entry) wraps the project's app this way for good;
+servebench's own process does it only while it measures the wrapper's cost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from .bench.appstats import TimingWrapper
+
+WSGIApp = Callable[..., Iterable[bytes]]
+
+
+def timed(app: WSGIApp, stats_dir: Path, *, django: bool) -> TimingWrapper:
+    """The app inside the timing wrapper; for a Django app, with its queries and exceptions recorded."""
+    wrapper = TimingWrapper(app, stats_dir)
+    if django:
+        from django.core.signals import got_request_exception
+
+        from .querytime import install_query_timer
+
+        install_query_timer(lambda: wrapper.counters().add_query)
+        got_request_exception.connect(wrapper.record_exception, weak=False, dispatch_uid=_EXCEPTIONS_UID)
+    return wrapper
+
+
+@contextlib.contextmanager
+def timed_in_process(app: WSGIApp, stats_dir: Path) -> Iterator[TimingWrapper]:
+    """timed(), for servebench's own process: everything it hooks into Django is undone on exit."""
+    from django.core.signals import got_request_exception
+
+    from .querytime import install_query_timer, remove_query_timer
+
+    wrapper = TimingWrapper(app, stats_dir)
+    timer = install_query_timer(lambda: wrapper.counters().add_query)
+    got_request_exception.connect(wrapper.record_exception, weak=False, dispatch_uid=_EXCEPTIONS_UID)
+    try:
+        yield wrapper
+    finally:
+        got_request_exception.disconnect(dispatch_uid=_EXCEPTIONS_UID)
+        remove_query_timer(timer)
+
+
+_EXCEPTIONS_UID = "servebench-exceptions"
