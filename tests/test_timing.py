@@ -11,9 +11,13 @@ import pytest
 from django.http import HttpResponse, StreamingHttpResponse
 
 from probes.bench.appstats import TimingWrapper, read_counters, read_exceptions, run_queue_ns, total
+from probes.bench.model import InstrumentCost, Suite
 from probes.bench.rundir import RunDir
 from probes.bench.viewcost import call_once, measure_instrument_cost
+from probes.report.text import sweep_table
 from probes.timing import timed_in_process
+
+from .factories import METADATA, gunicorn_run
 
 # A Django response's close() ends the request (request_finished looks at the database).
 pytestmark = pytest.mark.django_db
@@ -149,3 +153,16 @@ def test_the_instrument_cost_is_measured_against_the_plain_app(stats_dir: Path) 
     assert cost.pairs == 3 and cost.calls_per_block >= 1
     assert cost.us_min <= cost.us_per_request <= cost.us_max
     assert cost.plain_us_per_request > 0
+
+
+def test_the_instrument_cost_is_reported_and_kept_in_the_json(tmp_path: Path) -> None:
+    cost = InstrumentCost(
+        path="/x/", us_per_request=1.25, us_min=0.5, us_max=2.0, pairs=21, calls_per_block=300, plain_us_per_request=70
+    )
+    suite = Suite(metadata=METADATA, runs=(gunicorn_run(1, path="/x/"),), instrument=(cost,))
+    suite.dump(tmp_path / "s.json")
+    assert Suite.load(tmp_path / "s.json") == suite
+    assert (
+        "timing wrapper in-process: +1.2 µs CPU per request (+0.5 to +2.0 over 21 alternations with the plain app),"
+        " booked as the role 'instrument', not the view's"
+    ) in sweep_table(suite).splitlines()

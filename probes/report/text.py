@@ -166,6 +166,17 @@ def _t0_line(suite: Suite, path: str) -> str | None:
     )
 
 
+def _instrument_line(suite: Suite, path: str) -> str | None:
+    cost = next((cost for cost in suite.instrument if cost.path == path), None)
+    if cost is None:
+        return None
+    return (
+        f"timing wrapper in-process: {cost.us_per_request:+.1f} µs CPU per request"
+        f" ({cost.us_min:+.1f} to {cost.us_max:+.1f} over {cost.pairs} alternations with the plain app),"
+        " booked as the role 'instrument', not the view's"
+    )
+
+
 def _paths(suite: Suite) -> list[str]:
     return list(dict.fromkeys(run.path for run in suite.runs))
 
@@ -180,6 +191,8 @@ def sweep_table(suite: Suite) -> str:
         lines.append(f"{path}  (load: {runs[0].generator}; medians of the repeats)")
         if t0 := _t0_line(suite, path):
             lines.append(t0)
+        if instrument := _instrument_line(suite, path):
+            lines.append(instrument)
         rows = [[*run_row(run), run.verdict or "-"] for run in runs]
         lines.append(tabulate(rows, headers=[*SWEEP_HEADERS, "verdict"], disable_numparse=True))
         lines += why_lines(runs)
