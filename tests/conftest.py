@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -43,6 +44,17 @@ def as_other_user(argv: Sequence[str], *, check: bool = True) -> subprocess.Comp
     return subprocess.run(
         [runuser, "-u", OTHER_USER, "--", *argv], capture_output=True, text=True, timeout=30, check=check
     )
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A world-writable sticky directory, like /tmp."""
+    path = Path(tempfile.mkdtemp(prefix="servebench-shared-test-"))
+    path.chmod(0o1777)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from probes.bench.files import UnsafeTarget, write_atomic
 from tests.conftest import as_other_user
-
-
-@pytest.fixture
-def shared_dir() -> Iterator[Path]:
-    """A world-writable sticky directory, like /tmp."""
-    path = Path(tempfile.mkdtemp(prefix="servebench-shared-test-"))
-    path.chmod(0o1777)
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def test_writes_and_replaces_a_regular_file(tmp_path: Path) -> None:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,17 +13,6 @@ import pytest
 from probes.bench.files import UnsafeTarget, create_private, private_dir, read_private
 from settings.base import _shared_secret_key
 from tests.conftest import as_other_user
-
-
-@pytest.fixture
-def shared_dir() -> Iterator[Path]:
-    """A world-writable sticky directory, like /tmp."""
-    path = Path(tempfile.mkdtemp(prefix="servebench-shared-test-"))
-    path.chmod(0o1777)
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def test_the_secret_key_is_created_0600_whatever_the_umask(tmp_path: Path) -> None:
