@@ -77,8 +77,18 @@ def test_cpu_per_request_and_the_unexplained_remainder() -> None:
 @pytest.mark.parametrize(
     ("figures", "quality", "reason"),
     [
-        ({"requests": 100, "ok": 0}, "failing", "100.0 % of answers were errors"),
-        ({"requests": 1000, "ok": 980}, "failing", "2.0 % of answers were errors"),
+        ({"requests": 100, "ok": 0}, "failing", "100.0 % of requests failed"),
+        ({"requests": 1000, "ok": 980}, "failing", "2.0 % of requests failed"),
+        # Above 0.1 % of attempts: 2 non-2xx answers in 1,000 fail a run.
+        ({"requests": 1000, "ok": 998, "errors": {"non2xx": 2}}, "failing", "0.20 % of requests failed (non2xx 2)"),
+        # Socket errors are attempts without an answer: 1,000 answers beside 1,350 of them fail.
+        (
+            {"requests": 1000, "ok": 1000, "errors": {"reset": 1200, "timeout": 100, "connect": 50}},
+            "failing",
+            "57.4 % of requests failed (connect 50, reset 1200, timeout 100)",
+        ),
+        ({"requests": 9990, "ok": 9990, "errors": {"reset": 10}}, "ok", None),
+        ({"requests": 9990, "ok": 9990, "errors": {"reset": 11}}, "failing", "0.11 % of requests failed (reset 11)"),
         (
             {"overflow_warnings": 2},
             "failing",
@@ -91,7 +101,7 @@ def test_cpu_per_request_and_the_unexplained_remainder() -> None:
             "the load generator spent more CPU per request (30 µs)",
         ),
         ({"throughput_cv": 0.12}, "noisy", "r/s varied 12 % (stdev/mean) between repeats"),
-        ({"requests": 1000, "ok": 995}, "ok", None),
+        ({"requests": 1000, "ok": 999}, "ok", None),
     ],
 )
 def test_quality_thresholds(figures: dict[str, float], quality: str, reason: str | None) -> None:

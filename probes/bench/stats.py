@@ -43,11 +43,14 @@ class Spread:
         return cls(median(values), min(values), max(values), cv)
 
 
-# Data quality thresholds, in one place (tested in tests/test_sweep_units.py).
-FAILING_ERROR_RATE = 0.01  # more than 1 % of answers were errors
+# Data quality thresholds, in one place (tested in tests/test_report.py).
+FAILING_ERROR_RATE = 0.001  # more than 0.1 % of attempts failed: non-2xx answers or socket errors
 CLIENT_BOUND_CORES = 0.9  # the load generator used ~ a whole core
 NOISY_CV = 0.10  # stdev above 10 % of the mean, as pyperf warns
 SHARED_MACHINE = 0.25  # CPU no role accounts for, as a share of all cores: something else ran
+# Error kinds counted among the answers (`requests`); every other kind (connect, reset,
+# timeout, malformed) is an attempt that got no answer, so it adds to the attempts.
+ANSWERED_ERROR_KINDS = frozenset({"non2xx", "redirect"})
 
 
 def assess_quality(
@@ -64,15 +67,22 @@ def assess_quality(
     redirect_location: str | None = None,
     unattributed_share: float = 0.0,
 ) -> tuple[str, tuple[str, ...]]:
-    """ok / noisy / client-bound / failing, with the reasons (worst first)."""
+    """ok / noisy / client-bound / failing, with the reasons (worst first).
+
+    `requests` counts answers (any status); errors of kinds that got no answer (socket
+    errors) are attempts too, so 1,000 answers beside 1,350 resets fail at 57 %.
+    """
     failing = []
     if redirect_location:
         failing.append(f"the URL redirects to {redirect_location}: load that URL instead")
-    error_rate = 1 - ok / requests if requests else 1.0
-    if requests == 0 or ok == 0 or error_rate > FAILING_ERROR_RATE:
-        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted((errors or {}).items()))
+    unanswered = sum(count for kind, count in (errors or {}).items() if kind not in ANSWERED_ERROR_KINDS)
+    attempts = requests + unanswered
+    error_rate = (attempts - ok) / attempts if attempts else 1.0
+    if attempts == 0 or ok == 0 or error_rate > FAILING_ERROR_RATE:
+        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted((errors or {}).items()) if count)
         statuses = ", ".join(f"{code}: {count}" for code, count in sorted((status_counts or {}).items()))
-        what = f"{100 * error_rate:.1f} % of answers were errors" if requests else "no answer at all"
+        percent = f"{100 * error_rate:.1f}" if error_rate >= 0.01 else f"{100 * error_rate:.2f}"
+        what = f"{percent} % of requests failed" if attempts else "no answer at all"
         failing.append(what + (f" ({kinds})" if kinds else "") + (f"; statuses {statuses}" if statuses else ""))
     if overflow_warnings:
         failing.append(f"the server's log reports {overflow_warnings} queue overflow(s) or worker deaths")
