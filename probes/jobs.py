@@ -42,19 +42,38 @@ class Services:
     skipped: tuple[Skipped, ...]
 
 
+@dataclass(frozen=True)
+class Target:
+    """One URL of a sweep: a probe, or a path of the project (--url)."""
+
+    name: str
+    path: str
+    probe: Probe | None = None
+
+
 def provide_services(
-    probes: Sequence[Probe],
+    targets: Sequence[Target],
     *,
     supervisor: Supervisor,
     memcached_address: str | None,
     required: bool,
     memcached_transport: str = "unix",
+    progress: Progress | None = None,
 ) -> Services:
-    """Start (or check) the memcached the selected probes need; required=True fails instead of skipping."""
-    needing = [probe for probe in probes if probe.needs_memcached]
-    if not needing:
-        return Services(None, ())
+    """Start (or check) the memcached the targets need; required=True fails instead of skipping a probe.
+
+    A probe says whether it needs memcached. A --url target may need the managed cache alias
+    without any setting saying so: the demo's session-cache view stores its sessions in
+    SESSION_CACHE_ALIAS while SESSION_ENGINE is the database, so only the view knows. The
+    managed alias points at nothing until servebench starts its memcached, so a --url target
+    gets it whenever the project has one; if it cannot start, the run goes on and a view that
+    needed it fails its proof, naming the error.
+    """
+    needing = [t.probe for t in targets if t.probe is not None and t.probe.needs_memcached]
     alias = project.managed_memcached_alias()
+    urls = alias is not None and any(target.probe is None for target in targets)
+    if not needing and not urls:
+        return Services(None, ())
     try:
         if memcached_address:
             host, port = parse_address(memcached_address)
@@ -67,8 +86,10 @@ def provide_services(
         else:
             memcached = start_memcached(supervisor, transport=memcached_transport)
     except (ServiceUnavailable, ValueError) as exc:
-        if required:
+        if needing and required:
             raise JobError(str(exc)) from None
+        if urls and progress is not None:
+            progress(f"no memcached for the cache {alias!r} ({exc}): a view that uses it will fail")
         return Services(None, tuple(Skipped(probe.name, str(exc)) for probe in needing))
     if alias is not None:
         project.use_memcached(alias, memcached.address)
@@ -89,15 +110,6 @@ def _view_cost(app: object, name: str, path: str, host: str) -> ViewCost:
     )
 
 
-@dataclass(frozen=True)
-class Target:
-    """One URL of a sweep: a probe, or a path of the project (--url)."""
-
-    name: str
-    path: str
-    probe: Probe | None = None
-
-
 def view_cost_job(
     targets: Sequence[Target],
     *,
@@ -110,11 +122,12 @@ def view_cost_job(
     """Measure each target in-process; probes whose service is missing are skipped with the reason."""
     probes = [target.probe for target in targets if target.probe is not None]
     services = provide_services(
-        probes,
+        targets,
         supervisor=supervisor,
         memcached_address=memcached_address,
         required=required,
         memcached_transport=memcached_transport,
+        progress=progress,
     )
     skipped_names = {item.name for item in services.skipped}
     _prepare_database(probes)
@@ -234,11 +247,12 @@ def sweep_job(
     # probe sessions, then the throwaway database.
     with contextlib.ExitStack() as undo:
         services = provide_services(
-            probes,
+            targets,
             supervisor=supervisor,
             memcached_address=memcached_address,
             required=True,
             memcached_transport=memcached_transport,
+            progress=progress,
         )
         extra_env, service_pids, remove_database = _provide_database(
             database, supervisor=supervisor, run_dir=run_dir, progress=progress

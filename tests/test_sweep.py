@@ -222,3 +222,19 @@ def test_no_timing_runs_the_plain_app_and_says_so(tmp_path: Path) -> None:
     [window] = run.samples
     assert window.ok > 0 and window.errors == {}
     assert window.app["requests"] == 0, "no timing wrapper in the server"
+
+
+@pytest.mark.django_db  # the in-process replay goes through the project's middleware
+def test_a_url_on_the_demo_site_gets_the_managed_memcached(private_caches: None, tmp_path: Path) -> None:
+    # The session-cache view stores its sessions in the managed alias although SESSION_ENGINE is the
+    # database: given as --url (no probe says so), it still needs servebench's memcached.
+    require_binary("memcached")
+    path, err = tmp_path / "session-cache.json", StringIO()
+    call_command(
+        "servebench", "--url", "/probes/session-cache/", *QUICK, "--json", str(path), stdout=StringIO(), stderr=err
+    )
+    [run] = Suite.load(path).runs
+    assert run.quality != "failing", run.quality_reasons
+    [window] = run.samples
+    assert window.ok > 0 and window.status_counts == {"200": window.requests}
+    assert "memcached" in window.cpu_s, "servebench's memcached is a CPU role of the run"
