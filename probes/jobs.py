@@ -293,7 +293,9 @@ def sweep_job(
             proofs[target.path] = Proof(target.path, plan.headers, here, timeout_s=plan.timeout_s)
             costs[target.path] = _t0(app, target, harness.host_header, here.status, progress)
             if timing and costs[target.path] is not None:
-                instrument[target.path] = _instrument_cost(app, target.path, harness.host_header, run_dir, progress)
+                measured = _instrument_cost(app, target.path, harness.host_header, run_dir, progress)
+                if measured is not None:
+                    instrument[target.path] = measured
         for target in targets:
             cost = instrument.get(target.path)
             instrument_s = max(0.0, cost.us_per_request) / 1e6 if cost else None

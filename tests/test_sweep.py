@@ -130,26 +130,6 @@ def test_the_command_sweeps_saves_json_and_round_trips(private_caches: None, tmp
         assert all(abs(s.app["requests"] - s.ok) <= run.concurrency + 1 for s in run.samples), run.label
 
 
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["--server", "nope"], "unknown server 'nope'"),
-        (["--workers", "0"], "--workers must be whole numbers of at least 1"),
-        (["--workers", "two"], "--workers takes whole numbers separated by commas"),
-        (["--url", "http://example.com/"], "--url takes a path of this project"),
-        (["--server", "flup-prefork", "--front", "direct"], "FastCGI servers (flup) need --front nginx"),
-        (["--probe", "nope"], "unknown probe 'nope'"),
-        (["--header", "no colon"], "--header takes 'Name: value'"),
-        (["--repeat", "0"], "--repeat >= 1"),
-    ],
-)
-def test_bad_input_is_one_clear_line(argv: list[str], message: str) -> None:
-    with pytest.raises(CommandError) as excinfo:
-        call_command("servebench", *argv, stdout=StringIO(), stderr=StringIO())
-    assert message in str(excinfo.value)
-    assert "\n" not in str(excinfo.value)
-
-
 def test_pin_puts_the_generator_and_the_server_on_separate_cores(harness: Harness) -> None:
     from probes.bench.runner import pin_stack, pinning
 

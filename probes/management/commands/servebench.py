@@ -4,44 +4,25 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...backends import remote_backends
-from ...bench.frontends import nginx_binary
 from ...bench.loadgen import GENERATORS, LoadgenError
 from ...bench.model import Run, Suite
 from ...bench.orphans import reclaim_orphans
 from ...bench.rundir import RunDir
-from ...bench.runner import LoadPlan, default_generator
-from ...bench.servers import KINDS, ServerConfig, build_matrix, get_kind
+from ...bench.servers import KINDS
 from ...bench.supervisor import StartFailed, Supervisor, signals_raise
-from ...catalog import PROBES, Probe, get_probe
+from ...catalog import PROBES
 from ...checks import preflight
-from ...conf import results_dir
 from ...harness import check_job
-from ...jobs import JobError, Target, sweep_job, view_cost_job
-from ...project import host_header
+from ...jobs import JobError, sweep_job, view_cost_job
+from ...plan import Plan, Refused, build_plan
 from ...report.text import check_table, explain_report, sweep_table, view_cost_table
 
-DEFAULT_WORKERS = {"check": "2", "sweep": "1,4", "explain": "1,2,4"}
-# --explain: a focused sweep of one or two server kinds.
-EXPLAIN_KINDS = ("gunicorn", "uwsgi")
-Job = Callable[[Supervisor, Path, dict[str, Any]], Suite]
-
-
-def _positive_ints(text: str, option: str) -> list[int]:
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise CommandError(f"{option} takes whole numbers separated by commas, not {text!r}") from None
-    if not values or any(value < 1 for value in values):
-        raise CommandError(f"{option} must be whole numbers of at least 1, not {text!r}")
-    return values
+Job = Callable[[Supervisor, Path, Plan], Suite]
 
 
 def _why_failed(run: Run) -> str:
@@ -118,26 +99,21 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        job: Job
-        render: Callable[[Suite], str]
-        if options["view_cost"]:
-            job, render, kind = self._view_cost, view_cost_table, "view-cost"
-        elif options["check"]:
-            job, render, kind = self._check, check_table, "check"
-        elif options["explain"]:
-            job, render, kind = self._sweep, explain_report, "explain"
-        else:
-            job, render, kind = self._sweep, sweep_table, "sweep"
-        self._paths = self._result_paths(kind, options["json"])
+        try:
+            plan = build_plan(options)  # every check that needs no process, before any starts
+        except Refused as exc:
+            raise CommandError(str(exc)) from None
+        jobs: dict[str, tuple[Job, Callable[[Suite], str]]] = {
+            "view-cost": (self._view_cost, view_cost_table),
+            "check": (self._check, check_table),
+            "explain": (self._sweep, explain_report),
+            "sweep": (self._sweep, sweep_table),
+        }
+        job, render = jobs[plan.job]
+        self._paths = plan.result_paths
         self._failures: list[str] = []  # "label: why" of each configuration that failed
-        # Before anything connects: --memcached on an unroutable host would hang, not fail.
-        remote = remote_backends(memcached=options["memcached"])
-        if remote and not options["allow_remote_backends"]:
-            raise CommandError(
-                f"refusing to run: {', '.join(remote)} is not on this machine (or servebench cannot tell where it"
-                " is), and servebench would load-test shared infrastructure (--allow-remote-backends to do it anyway)"
-            )
-        suite = self._run(job, options)
+        self._warnings = self._preflight(plan) if plan.load is not None else []
+        suite = self._run(job, plan)
         self.stdout.write(render(suite))
         self._save(suite, announce=True)
         failed = [check for check in suite.checks if not check.ok and not check.reason.startswith("not applicable")]
@@ -151,14 +127,14 @@ class Command(BaseCommand):
                 f"{len(broken)} of {len(suite.runs)} configurations could not be measured; {self._failures[0]}"
             )
 
-    def _run(self, job: Job, options: dict[str, Any]) -> Suite:
+    def _run(self, job: Job, plan: Plan) -> Suite:
         # What an earlier, killed servebench left running (its run directory records it).
         for message in reclaim_orphans():
             self._progress(message)
-        run_dir = RunDir(keep=options["keep_run_dir"])
+        run_dir = RunDir(keep=plan.keep_run_dir)
         try:
             with signals_raise(), Supervisor(run_dir.path) as supervisor:
-                suite = job(supervisor, run_dir.path, options)
+                suite = job(supervisor, run_dir.path, plan)
             self._note_failures(suite)
             return suite
         except (JobError, StartFailed, LoadgenError, RuntimeError, ValueError) as exc:
@@ -170,157 +146,54 @@ class Command(BaseCommand):
         finally:
             run_dir.keep_logs = bool(self._failures)
             run_dir.cleanup()
-            if options["keep_run_dir"]:
+            if plan.keep_run_dir:
                 self.stderr.write(f"run directory kept: {run_dir.path}")
             elif self._failures:
                 self.stderr.write(f"logs of the failing configurations kept in {run_dir.path}")
 
-    def _view_cost(self, supervisor: Supervisor, run_dir: Path, options: dict[str, Any]) -> Suite:
+    def _view_cost(self, supervisor: Supervisor, run_dir: Path, plan: Plan) -> Suite:
         return view_cost_job(
-            self._targets(options, default=list(PROBES)),
+            plan.targets,
             supervisor=supervisor,
-            memcached_address=options["memcached"],
-            memcached_transport="tcp" if options["memcached_tcp"] else "unix",
-            required=bool(options["probe"]),
+            memcached_address=plan.memcached_address,
+            memcached_transport=plan.memcached_transport,
+            required=plan.services_required,
             progress=self._progress,
         )
 
-    def _targets(self, options: dict[str, Any], *, default: list[Probe]) -> list[Target]:
-        """What to measure: --url, or --probe (repeatable), or the default probes."""
-        probes = self._probes(options)
-        if options["url"] and probes:
-            raise CommandError("give --url or --probe, not both")
-        if options["url"]:
-            return [Target(options["url"], self._url(options["url"]))]
-        return [Target(probe.name, self._probe_path(probe), probe) for probe in probes or default]
+    def _check(self, supervisor: Supervisor, run_dir: Path, plan: Plan) -> Suite:
+        return check_job(plan.configs, supervisor=supervisor, run_dir=run_dir, progress=self._progress)
 
-    def _check(self, supervisor: Supervisor, run_dir: Path, options: dict[str, Any]) -> Suite:
-        configs = self._matrix(options, "check")
-        configs += [ServerConfig(kind, 1, front=configs[0].front, app="null") for kind in self._kinds(options)]
-        return check_job(configs, supervisor=supervisor, run_dir=run_dir, progress=self._progress)
-
-    def _sweep(self, supervisor: Supervisor, run_dir: Path, options: dict[str, Any]) -> Suite:
-        targets = self._targets(options, default=[get_probe("trivial")])
-        if options["explain"] and len(targets) > 1:
-            raise CommandError("--explain diagnoses one URL: give one --probe or --url")
-        job = "explain" if options["explain"] else "sweep"
-        configs = self._matrix(options, job)
-        if options["null_app"]:
-            configs += [replace(config, app="null") for config in configs]
-        warnings = self._preflight(max(config.workers for config in configs), strict=options["strict"])
+    def _sweep(self, supervisor: Supervisor, run_dir: Path, plan: Plan) -> Suite:
+        assert plan.load is not None  # build_plan gives sweeps a load plan
         return sweep_job(
-            configs,
-            self._plan(targets[0].path, options),
-            targets=targets,
+            plan.configs,
+            plan.load,
+            targets=plan.targets,
             supervisor=supervisor,
             run_dir=run_dir,
-            memcached_address=options["memcached"],
-            memcached_transport="tcp" if options["memcached_tcp"] else "unix",
+            memcached_address=plan.memcached_address,
+            memcached_transport=plan.memcached_transport,
             progress=self._progress,
             on_suite=self._save,
-            login_as=options["login_as"],
-            preflight=warnings,
-            database=options["database"],
-            timing=not options["no_timing"],
+            login_as=plan.login_as,
+            preflight=self._warnings,
+            database=plan.database,
+            timing=plan.timing,
         )
 
-    def _preflight(self, workers: int, *, strict: bool) -> list[dict[str, str]]:
+    def _preflight(self, plan: Plan) -> list[dict[str, str]]:
         """The project's settings that would make the figures lie or cap them, said before the sweep."""
-        warnings = preflight(workers=workers)
+        warnings = preflight(workers=plan.max_workers)
         for warning in warnings:
             self.stderr.write(self.style.WARNING(f"{warning['id']}: {warning['msg']} (fix: {warning['hint']})"))
-        if strict and warnings:
+        if plan.strict and warnings:
             raise CommandError(f"--strict: {len(warnings)} preflight warning(s), first {warnings[0]['id']}")
         return warnings
-
-    def _plan(self, path: str, options: dict[str, Any]) -> LoadPlan:
-        if options["duration"] <= 0 or options["warmup"] < 0 or options["repeat"] < 1:
-            raise CommandError("--duration must be > 0, --warmup >= 0 and --repeat >= 1")
-        if options["concurrency"] is not None and options["concurrency"] < 1:
-            raise CommandError("--concurrency must be at least 1")
-        headers = []
-        for raw in options["header"] or []:
-            name, sep, value = raw.partition(":")
-            if not sep or not name.strip():
-                raise CommandError(f"--header takes 'Name: value', not {raw!r}")
-            headers.append((name.strip(), value.strip()))
-        return LoadPlan(
-            path=path,
-            host_header=host_header(),
-            # wrk and ab cannot hold a constant rate: --rate takes the built-in generator.
-            generator=options["loadgen"] or ("builtin" if options["rate"] else default_generator()),
-            concurrency=options["concurrency"],
-            duration_s=options["duration"],
-            warmup_s=options["warmup"],
-            repeat=options["repeat"],
-            keepalive=not options["no_keepalive"],
-            rate=options["rate"],
-            headers=tuple(headers),
-            pin=options["pin"],
-        )
-
-    def _url(self, url: str) -> str:
-        if not url.startswith("/"):
-            raise CommandError(
-                f"--url takes a path of this project such as /probes/trivial/, not {url!r}:"
-                " servebench only ever loads servers it started on this machine"
-            )
-        return url
-
-    def _probes(self, options: dict[str, Any]) -> list[Probe]:
-        try:
-            return [get_probe(name) for name in options["probe"] or []]
-        except LookupError as exc:
-            raise CommandError(exc.args[0]) from None
-
-    def _probe_path(self, probe: Probe) -> str:
-        try:
-            return probe.path()
-        except LookupError as exc:
-            raise CommandError(f"{exc.args[0]}, or give --url /a/path/of/yours/") from None
-
-    def _kinds(self, options: dict[str, Any], job: str = "sweep") -> list[str]:
-        if options["server"]:
-            try:
-                kinds = [get_kind(name) for name in options["server"]]
-            except LookupError as exc:
-                raise CommandError(exc.args[0]) from None
-            for kind in kinds:
-                if reason := kind.missing():
-                    raise CommandError(f"{kind.name} cannot run here: {reason}")
-            return [kind.name for kind in kinds]
-        runnable = [kind.name for kind in KINDS.values() if kind.missing() is None]
-        if job == "explain":
-            return [name for name in runnable if name in EXPLAIN_KINDS] or runnable[:1]
-        return runnable
-
-    def _matrix(self, options: dict[str, Any], job: str) -> list[ServerConfig]:
-        if options["threads"] < 1:
-            raise CommandError("--threads must be at least 1")
-        default_fronts = ["nginx", "direct"] if job == "check" else ["nginx"]
-        if not nginx_binary():
-            default_fronts = ["direct"]
-        fronts = options["front"] or default_fronts
-        if "nginx" in fronts and not nginx_binary():
-            raise CommandError("--front nginx: nginx is not installed (Debian: apt-get install nginx)")
-        configs = build_matrix(
-            kinds=self._kinds(options, job),
-            workers=_positive_ints(options["workers"] or DEFAULT_WORKERS[job], "--workers"),
-            fronts=fronts,
-            sockets=options["socket"] or ["tcp"],
-            threads=options["threads"],
-        )
-        if not configs:
-            raise CommandError("no configuration can run: FastCGI servers (flup) need --front nginx")
-        return configs
 
     def _progress(self, message: str) -> None:
         sys.stderr.write(f"servebench: {message}\n")
         sys.stderr.flush()
-
-    def _result_paths(self, kind: str, json_path: str | None) -> list[Path]:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        return [results_dir() / f"{kind}-{stamp}.json", *([Path(json_path)] if json_path else [])]
 
     def _kept(self) -> str:
         saved = [path for path in self._paths if path.exists()]
