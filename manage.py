@@ -9,8 +9,14 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.bench")
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
+    try:
+        settings.INSTALLED_APPS  # noqa: B018  (loads the settings: a bad DATABASE_URL is one line, not a traceback)
+    except ImproperlyConfigured as exc:
+        sys.exit(f"{os.environ['DJANGO_SETTINGS_MODULE']}: {exc}")
     execute_from_command_line(sys.argv)
 
 

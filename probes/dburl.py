@@ -9,8 +9,18 @@ from django.core.exceptions import ImproperlyConfigured
 
 
 def database_from_url(url: str) -> dict[str, object]:
-    """postgres://USER:PASSWORD@HOST:PORT/NAME?conn_max_age=60&sslmode=... as a DATABASES entry."""
-    parts = urllib.parse.urlsplit(url)
+    """postgres://USER:PASSWORD@HOST:PORT/NAME?conn_max_age=60&sslmode=... as a DATABASES entry.
+
+    ImproperlyConfigured, one line, for anything that cannot be parsed; the URL itself is never
+    in the message (it holds the password).
+    """
+    try:
+        return _database(urllib.parse.urlsplit(url))
+    except (ValueError, OverflowError) as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL cannot be parsed: {str(exc).splitlines()[0]}") from None
+
+
+def _database(parts: urllib.parse.SplitResult) -> dict[str, object]:
     if parts.scheme not in {"postgres", "postgresql"}:
         raise ImproperlyConfigured(
             f"DATABASE_URL: only postgres:// and postgresql:// are supported, not {parts.scheme!r}"
@@ -20,9 +30,11 @@ def database_from_url(url: str) -> dict[str, object]:
         # A percent-encoded socket directory (postgres://user@%2Frun%2Fpostgresql/name): keep its case.
         host, port = urllib.parse.unquote(host_port), ""
     else:
-        host, port = parts.hostname or "", str(parts.port or "")
+        host, port = parts.hostname or "", str(parts.port or "")  # .port: ValueError when not 0-65535
     options = dict(urllib.parse.parse_qsl(parts.query))
     conn_max_age = options.pop("conn_max_age", "60")
+    if conn_max_age != "none" and not conn_max_age.isdigit():
+        raise ValueError(f"conn_max_age takes whole seconds or none, not {conn_max_age!r}")
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": urllib.parse.unquote(parts.path.lstrip("/")),
