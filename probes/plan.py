@@ -89,10 +89,9 @@ def build_plan(options: Mapping[str, Any]) -> Plan:
     _check_memcached(options)
     headers = tuple(_header(raw) for raw in options["header"] or [])
     try:
-        # The settings servebench reads, at once: unknown SERVEBENCH keys, a RESULTS_DIR
-        # that is no path, a cache or database it cannot place are refused here.
+        # The settings servebench reads, at once: unknown SERVEBENCH keys, a cache or
+        # database it cannot place are refused here.
         get_config()
-        results = _results_path(job)
         host = project.host_header()
         remote = remote_backends(memcached=options["memcached"])
     except (ValueError, TypeError, LookupError, ImproperlyConfigured) as exc:
@@ -107,7 +106,12 @@ def build_plan(options: Mapping[str, Any]) -> Plan:
     load = _load_plan(options, targets[0].path, host, headers) if job in ("sweep", "explain") else None
     _check_machine(configs, load)
     _check_database(options, load)
-    paths = (results, *([_json_path(options["json"])] if options["json"] is not None else []))
+    json_path = _json_path(options["json"]) if options["json"] is not None else None
+    try:
+        results = _results_path(job)  # last: it creates RESULTS_DIR
+    except (ValueError, TypeError) as exc:
+        raise Refused(f"settings: {_first_line(exc)}") from None
+    paths = (results, *([json_path] if json_path else []))
     return Plan(
         job=job,
         targets=targets,
@@ -185,9 +189,10 @@ def _url(url: str) -> str:
             f"--url takes a path of this project such as /probes/trivial/, not {url!r}:"
             " servebench only ever loads servers it started on this machine"
         )
-    if (bad := _bad_character(url.replace(" ", "\x00"))) is not None:
-        shown = "a space" if bad == repr("\x00") else bad
-        raise Refused(f"--url may not contain {shown} (percent-encode it): {url!r}")
+    if (bad := _bad_character(url.replace(" ", "%20"))) is not None:
+        raise Refused(f"--url may not contain {bad} (percent-encode it): {url!r}")
+    if " " in url:
+        raise Refused(f"--url may not contain a space (percent-encode it: %20): {url!r}")
     if len(url) > MAX_URL_CHARS:
         raise Refused(f"--url is {len(url)} characters long; servers refuse request lines above ~{MAX_URL_CHARS}")
     return url

@@ -56,7 +56,8 @@ CASES: list[tuple[list[str], str]] = [
     # URLs and headers: nothing that would split or corrupt the request.
     (["--url", "/a\r\nX-Injected: 1"], r"--url may not contain '\r'"),
     (["--url", "/a\nb"], r"--url may not contain '\n'"),
-    (["--url", "/a b"], "--url may not contain a space (percent-encode it)"),
+    (["--url", "/a b"], "--url may not contain a space (percent-encode it: %20)"),
+    (["--url", "/a\x00"], r"--url may not contain '\x00'"),
     (["--url", "/caf\u00e9"], "--url may not contain 'é' (percent-encode it)"),
     (["--url", "/" + "a" * 9000], "--url is 9001 characters long"),
     (["--url", "http://example.com/"], "--url takes a path of this project"),

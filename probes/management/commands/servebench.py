@@ -137,7 +137,7 @@ class Command(BaseCommand):
                 suite = job(supervisor, run_dir.path, plan)
             self._note_failures(suite)
             return suite
-        except (JobError, StartFailed, LoadgenError, RuntimeError, ValueError) as exc:
+        except (JobError, StartFailed, LoadgenError, RuntimeError, ValueError, OverflowError) as exc:
             raise CommandError(str(exc).splitlines()[0] + self._kept()) from None
         except KeyboardInterrupt:
             raise CommandError(
