@@ -57,7 +57,9 @@ TARGET = {"uwsgi": 0.97}  # the issue's floor per kind; 0.98 for the others
 def in_process(pairs: int) -> None:
     app = get_internal_wsgi_application()
     with RunDir() as stats, timed_in_process(app, stats.path) as wrapped:
-        cost = measure_instrument_cost(app, wrapped, path=TRIVIAL, host=host_header(), pairs=pairs)
+        cost = measure_instrument_cost(
+            app, wrapped, path=TRIVIAL, host=host_header(), pairs=pairs, block_s=0.2, max_calls=3000
+        )
     print(
         f"in-process, {TRIVIAL}: plain {cost.plain_us_per_request:.1f} µs CPU per call; the wrapper adds"
         f" {cost.us_per_request:+.2f} µs (range {cost.us_min:+.2f} to {cost.us_max:+.2f};"
@@ -192,7 +194,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--server", action="append", help="kinds (default: every one that can run here)")
     parser.add_argument("--hand", action="store_true", help="also compare with hand runs of wrk on the plain app")
-    parser.add_argument("--in-process-pairs", type=int, default=21)
+    parser.add_argument("--in-process-pairs", type=int, default=15)
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     in_process(args.in_process_pairs)

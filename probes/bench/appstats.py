@@ -366,6 +366,11 @@ class _Rendered(list):  # type: ignore[type-arg]
     the database connections), and the request is recorded then."""
 
     __slots__ = ("response", "counters", "wall", "cpu", "queue_ns")
+    response: Any
+    counters: _ProcessCounters
+    wall: int
+    cpu: int
+    queue_ns: int
 
     def close(self) -> None:
         response = self.response
