@@ -4,6 +4,10 @@ Run from the repository root:  .venv/bin/python benchmarks/timing_overhead.py [-
 
 1. In-process: the trivial probe called through the plain Django app and through the
    timing wrapper, blocks alternated (viewcost.measure_instrument_cost): CPU µs per call.
+   On these shared 2-core VMs that figure moves by several µs from block to block, so
+   `--callgrind` also counts instructions (valgrind: the same count on every run): the
+   wrapper's added instructions per request, and what they cost at the plain app's own
+   instructions per µs, plus its system calls (thread CPU clock reads), timed apart.
 2. Under load: for each server kind, 1 worker behind nginx, the trivial probe, two
    configurations up at once, one with the timing wrapper and one without (`--no-timing`),
    measured window by window in alternation (order swapped every pair): the median ratio
@@ -54,7 +58,7 @@ TRIVIAL = "/probes/trivial/"
 TARGET = {"uwsgi": 0.97}  # the issue's floor per kind; 0.98 for the others
 
 
-def in_process(pairs: int) -> None:
+def in_process(pairs: int) -> float:
     app = get_internal_wsgi_application()
     with RunDir() as stats, timed_in_process(app, stats.path) as wrapped:
         cost = measure_instrument_cost(
@@ -65,6 +69,71 @@ def in_process(pairs: int) -> None:
         f" {cost.us_per_request:+.2f} µs (range {cost.us_min:+.2f} to {cost.us_max:+.2f};"
         f" {cost.pairs} pairs of {cost.calls_per_block} calls; target <= 2 µs)"
     )
+    return cost.plain_us_per_request
+
+
+CALLGRIND_SCRIPT = """
+import os, sys
+sys.path.insert(0, {root!r})
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.bench")
+import django
+django.setup()
+from pathlib import Path
+from django.core.servers.basehttp import get_internal_wsgi_application
+from probes.bench.viewcost import call_once
+from probes.project import host_header
+from probes.timing import timed_in_process
+app, host = get_internal_wsgi_application(), host_header()
+with timed_in_process(app, Path(sys.argv[3])) as wrapped:
+    target = wrapped if sys.argv[1] == "wrapped" else app
+    for _ in range(int(sys.argv[2])):
+        call_once(target, {path!r}, host=host)
+"""
+
+
+def _instructions(script: Path, which: str, calls: int, stats_dir: Path) -> int:
+    out = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, str(script), which]
+        + [str(calls), str(stats_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    ).stderr
+    match = re.search(r"I\s+refs:\s+([\d,]+)", out)
+    assert match, out
+    return int(match.group(1).replace(",", ""))
+
+
+def callgrind(plain_us: float) -> None:
+    """Instructions per request added by the wrapper: the difference of two run lengths cancels start-up."""
+    if shutil.which("valgrind") is None:
+        print("callgrind: valgrind is not installed (Debian: apt-get install valgrind)")
+        return
+    with tempfile.TemporaryDirectory() as tmp, RunDir() as stats:
+        script = Path(tmp) / "calls.py"
+        script.write_text(CALLGRIND_SCRIPT.format(root=str(ROOT), path=TRIVIAL))
+        per_call = {}
+        for which in ("plain", "wrapped"):
+            short, long = (_instructions(script, which, calls, stats.path) for calls in (200, 1200))
+            per_call[which] = (long - short) / 1000
+    added = per_call["wrapped"] - per_call["plain"]
+    per_us = per_call["plain"] / plain_us
+    # The CPU clock is read 4 times on one request in 16: those system calls cost time, few instructions.
+    clock_us = 4 * _thread_clock_us() / 16
+    print(
+        f"callgrind, {TRIVIAL}: plain {per_call['plain']:,.0f} instructions per call, wrapped"
+        f" {per_call['wrapped']:,.0f}: +{added:,.0f} (+{100 * added / per_call['plain']:.1f} %), about"
+        f" {added / per_us:.2f} µs at the plain app's {per_us:,.0f} per µs, +{clock_us:.2f} µs of CPU clock"
+        f" reads: {added / per_us + clock_us:.2f} µs per request (target <= 2 µs)"
+    )
+
+
+def _thread_clock_us() -> float:
+    import time
+    import timeit
+
+    return min(timeit.repeat(time.thread_time_ns, number=100_000, repeat=5)) / 100_000 * 1e6
 
 
 def under_load(kinds: list[str], *, pairs: int, duration_s: float, concurrency: int) -> None:
@@ -195,9 +264,15 @@ def main() -> None:
     parser.add_argument("--server", action="append", help="kinds (default: every one that can run here)")
     parser.add_argument("--hand", action="store_true", help="also compare with hand runs of wrk on the plain app")
     parser.add_argument("--in-process-pairs", type=int, default=15)
+    parser.add_argument("--callgrind", action="store_true", help="also count the instructions (valgrind)")
+    parser.add_argument("--no-load", action="store_true", help="in-process figures only")
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
-    in_process(args.in_process_pairs)
+    plain_us = in_process(args.in_process_pairs)
+    if args.callgrind:
+        callgrind(plain_us)
+    if args.no_load:
+        return
     kinds = args.server or [kind.name for kind in KINDS.values() if kind.missing() is None]
     under_load(kinds, pairs=args.pairs, duration_s=args.duration, concurrency=args.concurrency)
     if args.hand:

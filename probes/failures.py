@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import re
 import sys
-import sysconfig
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from .bench.appstats import ExceptionSeen
 from .bench.model import Failure
+from .bench.tracebacks import ExceptionSeen, exception_seen, where
 from .bench.viewcost import wsgi_environ
 
 WSGIApp = Callable[..., Iterable[bytes]]
@@ -31,10 +28,6 @@ DJANGO_LOGGERS = ("django.request", "django.security", "django.security.Disallow
 MAX_EXCEPTIONS = 3
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<func>.+)$')
 _RAISED = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?::\s?(?P<message>.*))?$")
-_LIBRARY_KEYS = ("stdlib", "platstdlib", "purelib", "platlib")
-_LIBRARIES = {os.path.realpath(p) for key in _LIBRARY_KEYS if (p := sysconfig.get_path(key))}
-_SERVEBENCH = os.path.realpath(Path(__file__).parent)  # its own frames (entry, timing wrapper)
-_NOT_USER = (*_LIBRARIES, _SERVEBENCH)
 
 
 @dataclass(frozen=True)
@@ -45,33 +38,6 @@ class InProcess:
     location: str = ""
     logged: tuple[tuple[str, str], ...] = ()  # (logger, message) of DJANGO_LOGGERS during the request
     exceptions: tuple[ExceptionSeen, ...] = ()
-
-
-def _where(frames: Sequence[tuple[str, int, str]], root: Path) -> str:
-    """'file.py:LINE in func' of the innermost frame in the user's code (else the innermost)."""
-    if not frames:
-        return "?"
-    user = [frame for frame in frames if not os.path.realpath(frame[0]).startswith(_NOT_USER)]
-    filename, line, func = (user or frames)[-1]
-    return f"{_short(filename, root)}:{line} in {func}"
-
-
-def _short(filename: str, root: Path) -> str:
-    """Relative to the project's directory or to the library directory it lies in (the nearest); else as is."""
-    real = os.path.realpath(filename)
-    bases = (os.path.realpath(root), *_LIBRARIES, os.path.dirname(_SERVEBENCH))
-    for base in sorted(bases, key=len, reverse=True):
-        if real.startswith(base + os.sep):
-            return os.path.relpath(real, base)
-    return filename
-
-
-def _seen(exc: BaseException, tb: TracebackType | None, root: Path) -> ExceptionSeen:
-    frames = []
-    while tb is not None:
-        frames.append((tb.tb_frame.f_code.co_filename, tb.tb_lineno, tb.tb_frame.f_code.co_name))
-        tb = tb.tb_next
-    return ExceptionSeen(type(exc).__qualname__, str(exc)[:300], _where(frames, root), 1)
 
 
 def exceptions_in_log(text: str, *, root: Path) -> list[ExceptionSeen]:
@@ -87,7 +53,7 @@ def exceptions_in_log(text: str, *, root: Path) -> list[ExceptionSeen]:
         elif in_traceback and line[:1] not in (" ", "\t", "") and (raised := _RAISED.match(line.strip())):
             # A chained traceback follows with its own "Traceback" line: each is counted.
             name = raised["type"].rsplit(".", 1)[-1]
-            key = (name, (raised["message"] or "")[:300], _where(frames, root))
+            key = (name, (raised["message"] or "")[:300], where(frames, root))
             found[key] = found.get(key, 0) + 1
             in_traceback = False
     return [ExceptionSeen(type_, message, where, count) for (type_, message, where), count in found.items()]
@@ -138,7 +104,7 @@ def replay(app: WSGIApp, path: str, *, host: str, headers: Sequence[tuple[str, s
     def on_exception(sender: object, **kwargs: object) -> None:
         _, exc, tb = sys.exc_info()
         if exc is not None:
-            raised.append(_seen(exc, tb, root))
+            raised.append(exception_seen(exc, tb, root))
 
     answer: dict[str, Any] = {}
 
@@ -158,7 +124,7 @@ def replay(app: WSGIApp, path: str, *, host: str, headers: Sequence[tuple[str, s
                 if hasattr(result, "close"):
                     result.close()
     except Exception as exc:  # the user's code, with DEBUG_PROPAGATE_EXCEPTIONS or a bad middleware
-        raised.append(_seen(exc, exc.__traceback__, root))
+        raised.append(exception_seen(exc, exc.__traceback__, root))
         answer = {}
     finally:
         got_request_exception.disconnect(dispatch_uid="servebench-replay")

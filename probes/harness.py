@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import failures, project
-from .bench.appstats import ExceptionSeen, read_exceptions
+from .bench.appstats import read_exceptions
 from .bench.frontends import FrontUnavailable, nginx_version
 from .bench.model import Check, Failure, Metadata, Run, Suite
 from .bench.ports import PortTaken
@@ -17,6 +17,7 @@ from .bench.servers import ServerConfig
 from .bench.services import Memcached
 from .bench.stack import NotApplicable, Stack, http_get, start_stack
 from .bench.supervisor import Child, StartFailed, Supervisor
+from .bench.tracebacks import ExceptionSeen
 from .catalog import get_probe
 
 Progress = Callable[[str], None]

@@ -14,13 +14,13 @@ import pytest
 from django.core.wsgi import get_wsgi_application
 
 from probes import failures
-from probes.bench.appstats import ExceptionSeen
 from probes.bench.model import Failure, Suite
 from probes.bench.rundir import RunDir
 from probes.bench.runner import LoadPlan, sweep
 from probes.bench.servers import ServerConfig
 from probes.bench.stack import http_get
 from probes.bench.supervisor import Supervisor
+from probes.bench.tracebacks import ExceptionSeen
 from probes.harness import Harness, PathFailed, Proof
 from probes.report.text import sweep_table
 

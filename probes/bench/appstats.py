@@ -27,13 +27,14 @@ import json
 import mmap
 import os
 import sys
-import sysconfig
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
+
+from .tracebacks import ExceptionSeen, frames, where
 
 STATS_DIR_ENV = "SERVEBENCH_STATS_DIR"
 _FIELDS = (
@@ -158,16 +159,6 @@ def run_queue_ns(pids: Iterable[int]) -> dict[int, int]:
     return found
 
 
-@dataclass(frozen=True)
-class ExceptionSeen:
-    """One distinct exception raised inside a server's app."""
-
-    type: str
-    message: str
-    where: str  # "file.py:LINE in function", the innermost frame outside the stdlib and installed packages
-    count: int
-
-
 def read_exceptions(stats_dir: Path) -> list[ExceptionSeen]:
     """The distinct exceptions the servers' processes recorded, most frequent first."""
     merged: dict[tuple[str, str, str], int] = {}
@@ -183,35 +174,11 @@ def read_exceptions(stats_dir: Path) -> list[ExceptionSeen]:
     return sorted(seen, key=lambda item: -item.count)
 
 
-_LIBRARY_DIRS = tuple(
-    {os.path.realpath(p) for key in ("stdlib", "platstdlib", "purelib", "platlib") if (p := sysconfig.get_path(key))}
-)
-
-
-def _user_frame(tb: Any) -> str:
-    """The innermost frame of the traceback outside the stdlib and installed packages (else the innermost)."""
-    innermost = chosen = None
-    while tb is not None:
-        code = tb.tb_frame.f_code
-        innermost = (code.co_filename, tb.tb_lineno, code.co_name)
-        if not os.path.realpath(code.co_filename).startswith(_LIBRARY_DIRS):
-            chosen = innermost
-        tb = tb.tb_next
-    frame = chosen or innermost
-    if frame is None:
-        return "?"
-    filename, line, function = frame
-    # Relative to the project's directory (the server's cwd) or to the library it lies in, the nearer.
-    real = os.path.realpath(filename)
-    for base in sorted((os.path.realpath(os.getcwd()), *_LIBRARY_DIRS), key=len, reverse=True):
-        if real.startswith(base + os.sep):
-            filename = os.path.relpath(real, base)
-            break
-    return f"{filename}:{line} in {function}"
-
-
 class _ProcessCounters:
     """This process's counters, kept in its mmap'ed file (updated in place under a lock)."""
+
+    # Slots: fewer memory lines touched per request (the view's own work evicts them between requests).
+    __slots__ = ("pid", "stats_dir", "lock", "acquire", "release", "map", "values", "exceptions", "countdown")
 
     def __init__(self, stats_dir: Path) -> None:
         self.pid = os.getpid()
@@ -260,7 +227,7 @@ class _ProcessCounters:
 
     def add_exception(self, exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
         """Count an exception; the first distinct ones are kept (type, message, where) in <pid>.exceptions."""
-        key = (exc_type.__qualname__, str(exc)[:300], _user_frame(tb))
+        key = (exc_type.__qualname__, str(exc)[:300], where(frames(tb), Path.cwd()))
         with self.lock:
             self.values[_EXCEPTIONS] += 1
             count = self.exceptions.get(key, 0)
@@ -290,6 +257,8 @@ def _queue_ns(raw: str, now_ns: int) -> int:
 
 class TimingWrapper:
     """WSGI middleware: the app's wall time (and sampled thread CPU) in the app call, the body and close()."""
+
+    __slots__ = ("app", "stats_dir", "_counters", "__weakref__")
 
     def __init__(self, app: Callable[..., Iterable[bytes]], stats_dir: Path) -> None:
         self.app = app

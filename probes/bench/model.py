@@ -13,8 +13,8 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
-from .appstats import ExceptionSeen
 from .files import write_atomic
+from .tracebacks import ExceptionSeen
 
 FORMAT = "servebench/1"
 
