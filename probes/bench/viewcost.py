@@ -119,8 +119,8 @@ def measure_instrument_cost(
     *,
     path: str,
     host: str = "127.0.0.1",
-    pairs: int = 21,
-    block_s: float = 0.025,
+    pairs: int = 11,
+    block_s: float = 0.08,
     max_calls: int = 3000,
 ) -> InstrumentCost:
     """The wrapper's own CPU per request: blocks of plain and wrapped calls, alternated (order swapped
