@@ -263,7 +263,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--server", action="append", help="kinds (default: every one that can run here)")
     parser.add_argument("--hand", action="store_true", help="also compare with hand runs of wrk on the plain app")
-    parser.add_argument("--in-process-pairs", type=int, default=15)
+    parser.add_argument("--in-process-pairs", type=int, default=21)
     parser.add_argument("--callgrind", action="store_true", help="also count the instructions (valgrind)")
     parser.add_argument("--no-load", action="store_true", help="in-process figures only")
     args = parser.parse_args()
