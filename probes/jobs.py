@@ -27,7 +27,7 @@ from .catalog import Probe
 from .conf import get_config
 from .harness import START_ERRORS, Harness, Proof, metadata
 from .sessions import PROBE_SESSION_AGE_S
-from .timing import timed_in_process
+from .timing import minimal_django_app, timed_in_process
 
 Progress = Callable[[str], None]
 
@@ -170,16 +170,27 @@ def _t0(app: object, target: Target, host: str, answered: int | None, progress: 
     return cost if 200 <= cost.status < 300 else None
 
 
-def _instrument_cost(app: object, path: str, host: str, run_dir: Path, progress: Progress) -> InstrumentCost | None:
-    """The timing wrapper's own CPU per request of `path`, in-process (plain vs wrapped, alternated)."""
-    progress(f"the timing wrapper's own cost on {path}, in-process")
+# Above this CPU per call, an A/B on the view cannot resolve the wrapper's µs: its
+# jitter is larger (a 49 ms page moved by ±3 ms per block); a minimal Django response is measured instead.
+INSTRUMENT_ON_VIEW_MAX_US = 1000.0
+
+
+def _instrument_cost(
+    app: object, cost: ViewCost, host: str, run_dir: Path, progress: Progress
+) -> InstrumentCost | None:
+    """The timing wrapper's own CPU per request, in-process (plain vs wrapped, alternated): on the target
+    view, or on a minimal Django response when the view is too slow for the A/B to resolve µs."""
+    on_view = cost.cpu_us_median <= INSTRUMENT_ON_VIEW_MAX_US
+    target, path = (app, cost.path) if on_view else (minimal_django_app, "/")
+    progress(f"the timing wrapper's own cost on {cost.path if on_view else 'a minimal Django response'}, in-process")
     stats_dir = run_dir / "instrument"
     stats_dir.mkdir(mode=0o700, exist_ok=True)
     try:
-        with timed_in_process(app, stats_dir) as wrapped:  # type: ignore[arg-type]
-            return measure_instrument_cost(app, wrapped, path=path, host=host)  # type: ignore[arg-type]
+        with timed_in_process(target, stats_dir) as wrapped:  # type: ignore[arg-type]
+            measured = measure_instrument_cost(target, wrapped, path=path, host=host)  # type: ignore[arg-type]
     except Exception:  # the user's view may need what only a server gives it (t0 said so already)
         return None
+    return replace(measured, path=cost.path, reference=None if on_view else "a minimal Django response")
 
 
 def sweep_job(
@@ -291,14 +302,14 @@ def sweep_job(
                 app, target.path, host=harness.host_header, headers=plan.headers, root=harness.directory
             )
             proofs[target.path] = Proof(target.path, plan.headers, here, timeout_s=plan.timeout_s)
-            costs[target.path] = _t0(app, target, harness.host_header, here.status, progress)
-            if timing and costs[target.path] is not None:
-                measured = _instrument_cost(app, target.path, harness.host_header, run_dir, progress)
+            cost = costs[target.path] = _t0(app, target, harness.host_header, here.status, progress)
+            if timing and cost is not None:
+                measured = _instrument_cost(app, cost, harness.host_header, run_dir, progress)
                 if measured is not None:
                     instrument[target.path] = measured
         for target in targets:
-            cost = instrument.get(target.path)
-            instrument_s = max(0.0, cost.us_per_request) / 1e6 if cost else None
+            wrapper = instrument.get(target.path)
+            instrument_s = max(0.0, wrapper.us_per_request) / 1e6 if wrapper else None
             sweep(
                 configs,
                 replace(plan, path=target.path, instrument_s_per_request=instrument_s),

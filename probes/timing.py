@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from .bench.appstats import TimingWrapper
 
@@ -46,3 +47,12 @@ def timed_in_process(app: WSGIApp, stats_dir: Path) -> Iterator[TimingWrapper]:
 
 
 _EXCEPTIONS_UID = "servebench-exceptions"
+
+
+def minimal_django_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """A Django response and nothing else: what the wrapper's cost is measured on when a view is too slow."""
+    from django.http import HttpResponse
+
+    response = HttpResponse(b"ok", content_type="text/plain")
+    start_response("200 OK", list(response.items()))
+    return response

@@ -11,7 +11,7 @@ import pytest
 from django.http import HttpResponse, StreamingHttpResponse
 
 from probes.bench.appstats import TimingWrapper, read_counters, read_exceptions, run_queue_ns, total
-from probes.bench.model import InstrumentCost, Suite
+from probes.bench.model import InstrumentCost, Suite, ViewCost
 from probes.bench.rundir import RunDir
 from probes.bench.viewcost import call_once, measure_instrument_cost
 from probes.report.text import sweep_table
@@ -166,3 +166,20 @@ def test_the_instrument_cost_is_reported_and_kept_in_the_json(tmp_path: Path) ->
         "timing wrapper in-process: +1.2 µs CPU per request (+0.5 to +2.0 over 21 alternations with the plain app),"
         " booked as the role 'instrument', not the view's"
     ) in sweep_table(suite).splitlines()
+
+
+def test_a_view_too_slow_to_resolve_microseconds_has_the_wrapper_measured_on_a_minimal_response(
+    stats_dir: Path,
+) -> None:
+    from probes.jobs import INSTRUMENT_ON_VIEW_MAX_US, _instrument_cost
+
+    def slow_view(environ: dict[str, object], start_response: object) -> HttpResponse:
+        raise AssertionError("a slow view is not called again: its jitter would hide the wrapper")
+
+    slow = ViewCost("page", "/page/", 200, 30, 49_000, 50_000, 48_000, INSTRUMENT_ON_VIEW_MAX_US + 1, 35_000, 1.0)
+    cost = _instrument_cost(slow_view, slow, "127.0.0.1", stats_dir, lambda message: None)
+    assert cost is not None
+    assert (cost.path, cost.reference) == ("/page/", "a minimal Django response")
+    assert cost.plain_us_per_request < 1000  # what was measured is the minimal response, not the page
+    text = sweep_table(Suite(metadata=METADATA, runs=(gunicorn_run(1, path="/page/"),), instrument=(cost,)))
+    assert "measured on a minimal Django response (the view's own time would hide µs)" in text

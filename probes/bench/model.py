@@ -86,6 +86,7 @@ class InstrumentCost:
     pairs: int
     calls_per_block: int
     plain_us_per_request: float  # the plain app's CPU per call, median of its blocks
+    reference: str | None = None  # what was measured instead of the view at `path`, when it was too slow
 
 
 @dataclass(frozen=True)
