@@ -182,4 +182,4 @@ def test_a_view_too_slow_to_resolve_microseconds_has_the_wrapper_measured_on_a_m
     assert (cost.path, cost.reference) == ("/page/", "a minimal Django response")
     assert cost.plain_us_per_request < 1000  # what was measured is the minimal response, not the page
     text = sweep_table(Suite(metadata=METADATA, runs=(gunicorn_run(1, path="/page/"),), instrument=(cost,)))
-    assert "measured on a minimal Django response (the view's own time would hide µs)" in text
+    assert "alternations with the plain app, on a minimal Django response: the view's own time would hide µs)" in text

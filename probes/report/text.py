@@ -170,7 +170,7 @@ def _instrument_line(suite: Suite, path: str) -> str | None:
     cost = next((cost for cost in suite.instrument if cost.path == path), None)
     if cost is None:
         return None
-    measured_on = f", measured on {cost.reference} (the view's own time would hide µs)" if cost.reference else ""
+    measured_on = f", on {cost.reference}: the view's own time would hide µs" if cost.reference else ""
     return (
         f"timing wrapper in-process: {cost.us_per_request:+.1f} µs CPU per request"
         f" ({cost.us_min:+.1f} to {cost.us_max:+.1f} over {cost.pairs} alternations with the plain app{measured_on}),"
