@@ -125,7 +125,8 @@ def measure_window(
         roles["nginx"] = [stack.front.pid]
     stats_dir = stack.stats_dir
     app_before = appstats.read_counters(stats_dir) if stats_dir else {}
-    runq_before = appstats.run_queue_ns(app_before)
+    # Every process of the server's tree: a worker whose counters file appears within the window counts too.
+    runq_before = appstats.run_queue_ns(info.pid for info in stack.server.tree()) if stats_dir else {}
     cpu_before, self_before = snapshot_cpu(roles), _self_cpu_s()
     result = _load(spec, generator, client_cores)
     cpu_after, self_after = snapshot_cpu(roles), _self_cpu_s()
