@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # binary:Debian package, installed with apt-get when running as root.
-SYSTEM_DEPS := nginx:nginx memcached:memcached wrk:wrk ab:apache2-utils
+SYSTEM_DEPS := nginx:nginx memcached:memcached wrk:wrk ab:apache2-utils chromium:chromium
 ARGS ?=
 
 .PHONY: bench test lint typecheck nox sysdeps clean

@@ -28,6 +28,7 @@ from .bench.files import UnsafeTarget, refuse_non_regular
 from .bench.frontends import nginx_binary
 from .bench.loadgen import LoadgenError, LoadSpec
 from .bench.loadgen.adapters import check_supported
+from .bench.model import FormatError, Suite
 from .bench.runner import LoadPlan, default_generator
 from .bench.servers import KINDS, ServerConfig, build_matrix, get_kind
 from .bench.services import parse_address
@@ -55,8 +56,19 @@ OWN_HEADERS |= {"content-length": "a GET without a body", "transfer-encoding": "
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 token: what a header name may be
 
 
+REPORT_FORMATS = {".md": "markdown", ".csv": "csv", ".html": "html"}
+
+
 class Refused(ValueError):
     """Bad input: its message is the one line the user sees."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """One --report: its format, and its file (None: Markdown to stdout)."""
+
+    format: str  # markdown, csv or html
+    path: Path | None
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,8 @@ class Plan:
     timing: bool = True
     strict: bool = False
     keep_run_dir: bool = False
+    reports: tuple[Report, ...] = ()
+    saved: Suite | None = None  # --from: the result to render; nothing is measured
 
     @property
     def max_workers(self) -> int:
@@ -84,7 +98,12 @@ class Plan:
 
 def build_plan(options: Mapping[str, Any]) -> Plan:
     """The Plan of the command's parsed options; Refused (one line) for anything that cannot run."""
+    reports = tuple(_report(text) for text in options.get("report") or [])
+    if options.get("from_json") is not None:
+        return _render_plan(options, reports)
     job = _job(options)
+    if reports and job in ("check", "view-cost"):
+        raise Refused(f"--report needs configurations under load: --{job} measures none")
     _check_numbers(options)
     _check_memcached(options)
     headers = tuple(_header(raw) for raw in options["header"] or [])
@@ -106,7 +125,7 @@ def build_plan(options: Mapping[str, Any]) -> Plan:
     load = _load_plan(options, targets[0].path, host, headers) if job in ("sweep", "explain") else None
     _check_machine(configs, load)
     _check_database(options, load)
-    json_path = _json_path(options["json"]) if options["json"] is not None else None
+    json_path = _output_path(options["json"], "--json") if options["json"] is not None else None
     try:
         results = _results_path(job)  # last: it creates RESULTS_DIR
     except (ValueError, TypeError) as exc:
@@ -126,7 +145,46 @@ def build_plan(options: Mapping[str, Any]) -> Plan:
         timing=not options["no_timing"],
         strict=options["strict"],
         keep_run_dir=options["keep_run_dir"],
+        reports=reports,
     )
+
+
+def _render_plan(options: Mapping[str, Any], reports: tuple[Report, ...]) -> Plan:
+    """--from RESULTS.json: a saved result rendered again; nothing starts, nothing is written but the reports."""
+    job = _job(options)
+    if job != "sweep":
+        raise Refused(f"--from renders a saved result: it measures nothing, so it takes no --{job}")
+    saved = load_saved(options["from_json"])
+    if reports and not saved.runs:
+        raise Refused(f"--from {options['from_json']}: it has no configurations under load to report on")
+    return Plan(job="render", targets=(), configs=(), load=None, result_paths=(), reports=reports, saved=saved)
+
+
+def load_saved(text: str) -> Suite:
+    """The Suite saved in a servebench JSON file; Refused (one line) for anything else."""
+    path = Path(text)
+    try:
+        return Suite.load(path)
+    except FormatError as exc:
+        raise Refused(f"--from {text}: {_first_line(exc).removeprefix(f'{path}: ')}") from None
+    except OSError as exc:
+        raise Refused(f"--from {text}: {exc.strerror or type(exc).__name__}") from None
+    except UnicodeDecodeError:
+        raise Refused(f"--from {text}: not JSON (not UTF-8 text)") from None
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        # servebench/1 on the label, but not its shape (edited, truncated, another tool's file).
+        raise Refused(f"--from {text}: not a servebench result ({type(exc).__name__}: {_first_line(exc)})") from None
+
+
+def _report(text: str) -> Report:
+    """--report PATH: '-' is Markdown on stdout; otherwise the extension says the format."""
+    if text == "-":
+        return Report("markdown", None)
+    suffix = Path(text).suffix.lower()
+    if suffix not in REPORT_FORMATS:
+        known = ", ".join(REPORT_FORMATS)
+        raise Refused(f"--report {text}: the extension says the format ({known}), or '-' for Markdown on stdout")
+    return Report(REPORT_FORMATS[suffix], _output_path(text, "--report"))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -385,26 +443,26 @@ def _results_path(job: str) -> Path:
     return directory / f"{job}-{stamp}.json"
 
 
-def _json_path(text: str) -> Path:
-    """--json PATH: a new or regular file in an existing directory this user may write in."""
+def _output_path(text: str, option: str) -> Path:
+    """--json or --report PATH: a new or regular file in an existing directory this user may write in."""
     if not text or "\x00" in text:
-        raise Refused(f"--json takes a file name, not {text!r}")
+        raise Refused(f"{option} takes a file name, not {text!r}")
     path = Path(text)
     if text.endswith(os.sep) or path.name in ("", ".", ".."):
-        raise Refused(f"--json {text}: that names a directory; give a file name such as {text.rstrip('/')}/x.json")
+        raise Refused(f"{option} {text}: that names a directory; give a file name such as {text.rstrip('/')}/x.json")
     try:
         refuse_non_regular(path)
     except UnsafeTarget as exc:
-        raise Refused(f"--json {text}: {exc.strerror}") from None
+        raise Refused(f"{option} {text}: {exc.strerror}") from None
     except OSError as exc:  # ENOTDIR, ENAMETOOLONG, EACCES on the way
-        raise Refused(f"--json {text}: {exc.strerror}") from None
+        raise Refused(f"{option} {text}: {exc.strerror}") from None
     parent = path.parent
     try:
         info = os.stat(parent)
     except OSError as exc:
-        raise Refused(f"--json {text}: its directory {parent} cannot be used ({exc.strerror})") from None
+        raise Refused(f"{option} {text}: its directory {parent} cannot be used ({exc.strerror})") from None
     if not stat.S_ISDIR(info.st_mode):
-        raise Refused(f"--json {text}: {parent} is not a directory")
+        raise Refused(f"{option} {text}: {parent} is not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise Refused(f"--json {text}: this user cannot write in {parent}")
+        raise Refused(f"{option} {text}: this user cannot write in {parent}")
     return path

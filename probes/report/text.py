@@ -6,9 +6,9 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from ..bench.memory import fit_memory
 from ..bench.model import Run, Suite
 from ..bench.stats import Spread
+from .figures import memory_series
 
 
 def _rps(value: float) -> str:
@@ -137,25 +137,15 @@ SWEEP_HEADERS = [
 
 def memory_models(suite: Suite) -> list[str]:
     """'gunicorn: total ≈ 31 MB + 24 MB × workers' lines, fitted from the measured PSS."""
-    groups: dict[tuple[str, str, str], list[tuple[int, float]]] = {}
-    for run in suite.runs:
-        # Threads of one process (flup threaded): no per-worker memory to fit.
-        if run.memory and run.workers_memory:
-            groups.setdefault((run.kind, run.app, run.front), []).append((run.workers, float(run.total_pss_bytes)))
-    lines = []
-    for (kind, app, front), points in groups.items():
-        fit = fit_memory(points)
-        if fit is None:
-            continue
-        name = kind + (" (null app)" if app == "null" else "") + f" [{front}]"
-        lines.append(
-            f"{name}: total PSS ≈ {fit.base_bytes / 1e6:.1f} MB"
-            f" + {fit.per_worker_bytes / 1e6:.1f} MB × workers (r² {fit.r2:.2f}, {len(points)} points)"
-        )
-    return lines
+    return [
+        f"{series.name}: total PSS ≈ {series.fit.base_bytes / 1e6:.1f} MB"
+        f" + {series.fit.per_worker_bytes / 1e6:.1f} MB × workers (r² {series.fit.r2:.2f}, {len(series.points)} points)"
+        for series in memory_series(suite)
+        if series.fit is not None
+    ]
 
 
-def _t0_line(suite: Suite, path: str) -> str | None:
+def t0_line(suite: Suite, path: str) -> str | None:
     cost = next((cost for cost in suite.view_costs if cost.path == path), None)
     if cost is None:
         return None
@@ -166,7 +156,7 @@ def _t0_line(suite: Suite, path: str) -> str | None:
     )
 
 
-def _instrument_line(suite: Suite, path: str) -> str | None:
+def instrument_line(suite: Suite, path: str) -> str | None:
     cost = next((cost for cost in suite.instrument if cost.path == path), None)
     if cost is None:
         return None
@@ -178,21 +168,21 @@ def _instrument_line(suite: Suite, path: str) -> str | None:
     )
 
 
-def _paths(suite: Suite) -> list[str]:
+def target_paths(suite: Suite) -> list[str]:
     return list(dict.fromkeys(run.path for run in suite.runs))
 
 
 def sweep_table(suite: Suite) -> str:
     """The table people came for (one per URL), why each caps, then memory models and comparisons."""
     lines: list[str] = []
-    for path in _paths(suite):
+    for path in target_paths(suite):
         runs = [run for run in suite.runs if run.path == path]
         if lines:
             lines.append("")
         lines.append(f"{path}  (load: {runs[0].generator}; medians of the repeats)")
-        if t0 := _t0_line(suite, path):
+        if t0 := t0_line(suite, path):
             lines.append(t0)
-        if instrument := _instrument_line(suite, path):
+        if instrument := instrument_line(suite, path):
             lines.append(instrument)
         rows = [[*run_row(run), run.verdict or "-"] for run in runs]
         lines.append(tabulate(rows, headers=[*SWEEP_HEADERS, "verdict"], disable_numparse=True))
@@ -296,7 +286,7 @@ def comparisons(suite: Suite) -> list[str]:
     by_config: dict[tuple[object, ...], dict[str, Run]] = {}
     for run in usable:
         by_config.setdefault(_config_key(run), {})[name_of.get(run.path, run.path)] = run
-    paths = _paths(suite)
+    paths = target_paths(suite)
     for runs in by_config.values():
         names = list(runs)
         pairs = [(a, b) for a, b in KNOWN_PAIRS if a in runs and b in runs]
@@ -346,7 +336,7 @@ def explain_report(suite: Suite) -> str:
         return lines[0]
     path = runs[0].path
     lines += ["", f"diagnosis of {path}"]
-    lines.append("  " + (_t0_line(suite, path) or "t0: not measurable in-process; taken from the 1-worker run"))
+    lines.append("  " + (t0_line(suite, path) or "t0: not measurable in-process; taken from the 1-worker run"))
     measured = {}
     for run in runs:
         measured.setdefault(run.kind, []).append(

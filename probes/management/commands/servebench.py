@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from ...bench.files import write_atomic
 from ...bench.loadgen import GENERATORS, LoadgenError
 from ...bench.model import Run, Suite
 from ...bench.orphans import reclaim_orphans
@@ -19,10 +20,21 @@ from ...catalog import PROBES
 from ...checks import preflight
 from ...harness import check_job
 from ...jobs import JobError, sweep_job, view_cost_job
-from ...plan import Plan, Refused, build_plan
+from ...plan import Plan, Refused, Report, build_plan
+from ...report.html import html_report
+from ...report.markdown import markdown_report
+from ...report.spreadsheet import csv_report
 from ...report.text import check_table, explain_report, sweep_table, view_cost_table
 
 Job = Callable[[Supervisor, Path, Plan], Suite]
+RENDERERS: dict[str, Callable[[Suite], str]] = {"markdown": markdown_report, "csv": csv_report, "html": html_report}
+
+
+def _saved_table(suite: Suite) -> str:
+    """The terminal table of a saved result, whichever job wrote it."""
+    if suite.runs:
+        return sweep_table(suite)
+    return check_table(suite) if suite.checks else view_cost_table(suite)
 
 
 def _why_failed(run: Run) -> str:
@@ -85,6 +97,18 @@ class Command(BaseCommand):
         )
         parser.add_argument("--strict", action="store_true", help="refuse to run when a preflight check warns")
         parser.add_argument("--json", metavar="PATH", help="also write the results to this JSON file")
+        parser.add_argument(
+            "--report",
+            action="append",
+            metavar="PATH",
+            help="repeatable: write a report, its format by extension (.md, .csv, .html); '-': Markdown to stdout",
+        )
+        parser.add_argument(
+            "--from",
+            dest="from_json",
+            metavar="RESULTS.json",
+            help="render a saved result (its table and any --report) without measuring anything",
+        )
         parser.add_argument("--memcached", metavar="HOST:PORT", help="use this memcached instead of starting one")
         parser.add_argument(
             "--memcached-tcp",
@@ -103,6 +127,12 @@ class Command(BaseCommand):
             plan = build_plan(options)  # every check that needs no process, before any starts
         except Refused as exc:
             raise CommandError(str(exc)) from None
+        # '--report -': stdout carries the Markdown alone; the table and what was saved go to stderr.
+        self._out = self.stderr if any(report.path is None for report in plan.reports) else self.stdout
+        if plan.saved is not None:
+            self._out.write(_saved_table(plan.saved))
+            self._write_reports(plan.saved, plan.reports)
+            return
         jobs: dict[str, tuple[Job, Callable[[Suite], str]]] = {
             "view-cost": (self._view_cost, view_cost_table),
             "check": (self._check, check_table),
@@ -114,8 +144,9 @@ class Command(BaseCommand):
         self._failures: list[str] = []  # "label: why" of each configuration that failed
         self._warnings = self._preflight(plan) if plan.load is not None else []
         suite = self._run(job, plan)
-        self.stdout.write(render(suite))
+        self._out.write(render(suite))
         self._save(suite, announce=True)
+        self._write_reports(suite, plan.reports)
         failed = [check for check in suite.checks if not check.ok and not check.reason.startswith("not applicable")]
         if failed:
             raise CommandError(f"{len(failed)} of {len(suite.checks)} configurations failed; {self._failures[0]}")
@@ -126,6 +157,18 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{len(broken)} of {len(suite.runs)} configurations could not be measured; {self._failures[0]}"
             )
+
+    def _write_reports(self, suite: Suite, reports: tuple[Report, ...]) -> None:
+        for report in reports:
+            text = RENDERERS[report.format](suite)
+            if report.path is None:
+                self.stdout.write(text, ending="")
+                continue
+            try:
+                write_atomic(report.path, text, mode=0o644)
+            except OSError as exc:
+                raise CommandError(f"cannot write {report.path}: {exc.strerror}") from None
+            self._out.write(f"wrote {report.path}")
 
     def _run(self, job: Job, plan: Plan) -> Suite:
         # What an earlier, killed servebench left running (its run directory records it).
@@ -216,4 +259,4 @@ class Command(BaseCommand):
             except OSError as exc:
                 raise CommandError(f"cannot write {path}: {exc.strerror}") from None
             if announce:
-                self.stdout.write(f"saved {path}")
+                self._out.write(f"saved {path}")
