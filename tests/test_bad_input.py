@@ -93,6 +93,21 @@ CASES: list[tuple[list[str], str]] = [
     (["--server", "flup-prefork", "--front", "direct"], "FastCGI servers (flup) need --front nginx"),
     (["--explain", "--probe", "trivial", "--probe", "sleep"], "--explain diagnoses one URL"),
     (["--check", "--explain"], "argument --explain: not allowed with argument --check"),
+    # Reports: a format the extension does not name, and jobs without configurations under load.
+    (["--report", "{tmp}/r.pdf"], "--report {tmp}/r.pdf: the extension says the format (.md, .csv, .html)"),
+    (["--report", "{tmp}/nodir/r.md"], "--report {tmp}/nodir/r.md: its directory {tmp}/nodir cannot be used"),
+    (["--report", "{tmp}/link.html"], "it exists and is a symbolic link, not a regular file"),
+    (["--check", "--report", "{tmp}/r.md"], "--report needs configurations under load: --check measures none"),
+    # --from: a file that is not a servebench result of this version, said in one line.
+    (["--from", "{tmp}/missing.json"], "--from {tmp}/missing.json: No such file or directory"),
+    (["--from", "{tmp}"], "--from {tmp}: Is a directory"),
+    (["--from", "{tmp}/file"], "--from {tmp}/file: not JSON (Expecting value: line 1 column 1 (char 0))"),
+    (["--from", "{tmp}/binary.json"], "--from {tmp}/binary.json: not JSON (not UTF-8 text)"),
+    (["--from", "{tmp}/list.json"], "--from {tmp}/list.json: not a servebench result (AttributeError"),
+    (["--from", "{tmp}/v2.json"], "--from {tmp}/v2.json: not a servebench/1 result (format: 'servebench/2')"),
+    (["--from", "{tmp}/other.json"], "--from {tmp}/other.json: not a servebench/1 result (format: None)"),
+    (["--from", "{tmp}/shape.json"], "--from {tmp}/shape.json: not a servebench result (KeyError: 'metadata')"),
+    (["--from", "{tmp}/v2.json", "--check"], "--from renders a saved result: it measures nothing, so it takes no"),
 ]
 
 
@@ -128,7 +143,13 @@ def test_bad_input_is_refused_at_once_in_one_line(
 ) -> None:
     os.mkfifo(tmp_path / "fifo")
     (tmp_path / "link.json").symlink_to(tmp_path / "elsewhere.json")
+    (tmp_path / "link.html").symlink_to(tmp_path / "elsewhere.html")
     (tmp_path / "file").write_text("")
+    (tmp_path / "binary.json").write_bytes(b"\xff\xfe\x00")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    (tmp_path / "v2.json").write_text('{"format": "servebench/2", "metadata": {}}')
+    (tmp_path / "other.json").write_text('{"benchmarks": []}')
+    (tmp_path / "shape.json").write_text('{"format": "servebench/1"}')
     argv = [arg.replace("{tmp}", str(tmp_path)) for arg in argv]
     started = time.monotonic()
     with pytest.raises(CommandError) as excinfo:
