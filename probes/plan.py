@@ -35,6 +35,7 @@ from .bench.services import parse_address
 from .catalog import PROBES, Probe, get_probe
 from .conf import get_config, results_dir
 from .jobs import Target
+from .report.compare import CompareError, load_for_compare
 
 DEFAULT_WORKERS = {"check": "2", "sweep": "1,4", "explain": "1,2,4"}
 # --explain: a focused sweep of one or two server kinds.
@@ -72,6 +73,16 @@ class Report:
 
 
 @dataclass(frozen=True)
+class Comparing:
+    """--compare A B: two saved results, B against A."""
+
+    a: Suite
+    b: Suite
+    min_change_pct: float
+    fail_if_slower_pct: float | None
+
+
+@dataclass(frozen=True)
 class Plan:
     """Everything a servebench invocation will do, validated."""
 
@@ -90,6 +101,7 @@ class Plan:
     keep_run_dir: bool = False
     reports: tuple[Report, ...] = ()
     saved: Suite | None = None  # --from: the result to render; nothing is measured
+    comparing: Comparing | None = None  # --compare: nothing is measured
 
     @property
     def max_workers(self) -> int:
@@ -99,6 +111,11 @@ class Plan:
 def build_plan(options: Mapping[str, Any]) -> Plan:
     """The Plan of the command's parsed options; Refused (one line) for anything that cannot run."""
     reports = tuple(_report(text) for text in options.get("report") or [])
+    if options.get("compare"):
+        return _compare_plan(options, reports)
+    for name in ("min_change", "fail_if_slower"):
+        if options.get(name) is not None:
+            raise Refused(f"--{name.replace('_', '-')} goes with --compare A.json B.json")
     if options.get("from_json") is not None:
         return _render_plan(options, reports)
     job = _job(options)
@@ -158,6 +175,23 @@ def _render_plan(options: Mapping[str, Any], reports: tuple[Report, ...]) -> Pla
     if reports and not saved.runs:
         raise Refused(f"--from {options['from_json']}: it has no configurations under load to report on")
     return Plan(job="render", targets=(), configs=(), load=None, result_paths=(), reports=reports, saved=saved)
+
+
+def _compare_plan(options: Mapping[str, Any], reports: tuple[Report, ...]) -> Plan:
+    """--compare A B: two saved results loaded and checked; nothing starts."""
+    if reports or options.get("from_json") is not None or _job(options) != "sweep":
+        raise Refused("--compare reads two saved results: it takes no job, --from or --report")
+    limits = {"--min-change": options.get("min_change"), "--fail-if-slower": options.get("fail_if_slower")}
+    for name, value in limits.items():
+        if value is not None and not (math.isfinite(value) and 0 <= value <= 1000):
+            raise Refused(f"{name} takes a percentage from 0 to 1000, not {value:g}")
+    try:
+        a, b = (load_for_compare(Path(path)) for path in options["compare"])
+    except CompareError as exc:
+        raise Refused(str(exc)) from None
+    min_change = options.get("min_change")
+    comparing = Comparing(a, b, 5.0 if min_change is None else min_change, options.get("fail_if_slower"))
+    return Plan(job="compare", targets=(), configs=(), load=None, result_paths=(), comparing=comparing)
 
 
 def load_saved(text: str) -> Suite:

@@ -178,3 +178,54 @@ def test_view_cost_without_the_probe_urls_says_so_in_one_line(fresh_project: Fre
     )
     assert own.returncode == 0, own.stderr[-2000:]
     assert own.stdout.splitlines()[2].startswith("/hello/")
+
+
+WORK_VIEW = """import time
+
+from django.http import HttpResponse
+
+SPIN_MS = {spin_ms}
+
+
+def work(request):
+    end = time.thread_time() + SPIN_MS / 1000
+    while time.thread_time() < end:
+        pass
+    return HttpResponse("done")
+"""
+
+
+@pytest.mark.servers
+def test_compare_says_faster_after_a_view_got_twice_as_cheap(fresh_project: FreshProject) -> None:
+    """A before/after change of the user's own view: 8 ms of CPU, then 4 ms, compared from the saved results."""
+    project, python, env = fresh_project.directory, fresh_project.python, fresh_project.env
+    (project / "mysite" / "work.py").write_text(WORK_VIEW.format(spin_ms=8))
+    urls = project / "mysite" / "urls.py"
+    if "work/" not in urls.read_text():
+        imports = ("from .views import hello\n", "from .views import hello\nfrom .work import work\n")
+        patterns = ("urlpatterns = [\n", "urlpatterns = [\n    path('work/', work),\n")
+        edit(urls, lambda text: text.replace(*imports).replace(*patterns))
+    sweep = [
+        python, "manage.py", "servebench", "--url", "/work/", "--server", "gunicorn", "--workers", "1",
+        "--duration", "1", "--warmup", "0.3", "--repeat", "3", "--front", "direct", "--json",
+    ]  # fmt: skip
+    run([*sweep, project / "before.json"], cwd=project, env=env, timeout_s=180)
+    (project / "mysite" / "work.py").write_text(WORK_VIEW.format(spin_ms=4))
+    run([*sweep, project / "after.json"], cwd=project, env=env, timeout_s=180)
+    compare = [python, "manage.py", "servebench", "--compare", project / "before.json", project / "after.json"]
+    output = run([*compare, "--fail-if-slower", "10"], cwd=project, env=env, timeout_s=60)
+    print(output)
+    line = next(line for line in output.splitlines() if line.startswith("gunicorn w1 direct /work/"))
+    ratio = float(line.split(": ")[1].split("x faster")[0])
+    assert 1.5 <= ratio <= 2.4, line  # half the CPU per request; the server's own work stays the same
+    # The other way round is a slowdown, and CI is told so.
+    slower = subprocess.run(
+        [*compare[:-2], project / "after.json", project / "before.json", "--fail-if-slower", "10"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert slower.returncode == 1
+    assert "significantly slower than before by more than 10 %" in slower.stderr

@@ -20,7 +20,8 @@ from ...catalog import PROBES
 from ...checks import preflight
 from ...harness import check_job
 from ...jobs import JobError, sweep_job, view_cost_job
-from ...plan import Plan, Refused, Report, build_plan
+from ...plan import Comparing, Plan, Refused, Report, build_plan
+from ...report.compare import compare, render_comparison, slower_beyond
 from ...report.html import html_report
 from ...report.markdown import markdown_report
 from ...report.spreadsheet import csv_report
@@ -109,6 +110,21 @@ class Command(BaseCommand):
             metavar="RESULTS.json",
             help="render a saved result (its table and any --report) without measuring anything",
         )
+        parser.add_argument(
+            "--compare",
+            nargs=2,
+            metavar=("A.json", "B.json"),
+            help="compare two saved results, B against A (faster, slower, not significant); runs nothing",
+        )
+        parser.add_argument(
+            "--min-change", type=float, metavar="PCT", help="with --compare: a change under PCT %% is noise (5)"
+        )
+        parser.add_argument(
+            "--fail-if-slower",
+            type=float,
+            metavar="PCT",
+            help="with --compare: exit 1 when B is significantly slower than A by more than PCT %%",
+        )
         parser.add_argument("--memcached", metavar="HOST:PORT", help="use this memcached instead of starting one")
         parser.add_argument(
             "--memcached-tcp",
@@ -129,6 +145,9 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         # '--report -': stdout carries the Markdown alone; the table and what was saved go to stderr.
         self._out = self.stderr if any(report.path is None for report in plan.reports) else self.stdout
+        if plan.comparing is not None:
+            self._compare(plan.comparing)
+            return
         if plan.saved is not None:
             self._out.write(_saved_table(plan.saved))
             self._write_reports(plan.saved, plan.reports)
@@ -156,6 +175,16 @@ class Command(BaseCommand):
         if broken:
             raise CommandError(
                 f"{len(broken)} of {len(suite.runs)} configurations could not be measured; {self._failures[0]}"
+            )
+
+    def _compare(self, comparing: Comparing) -> None:
+        result = compare(comparing.a, comparing.b, min_change_pct=comparing.min_change_pct)
+        self.stdout.write(render_comparison(result))
+        limit = comparing.fail_if_slower_pct
+        if limit is not None and (slower := slower_beyond(result, limit)):
+            raise CommandError(
+                f"{len(slower)} configuration(s) significantly slower than before by more than {limit:g} %,"
+                f" first {slower[0].key}"
             )
 
     def _write_reports(self, suite: Suite, reports: tuple[Report, ...]) -> None:
