@@ -102,6 +102,7 @@ class Plan:
     reports: tuple[Report, ...] = ()
     saved: Suite | None = None  # --from: the result to render; nothing is measured
     comparing: Comparing | None = None  # --compare: nothing is measured
+    wide: bool = False  # every figure in the terminal's table
 
     @property
     def max_workers(self) -> int:
@@ -163,6 +164,7 @@ def build_plan(options: Mapping[str, Any]) -> Plan:
         strict=options["strict"],
         keep_run_dir=options["keep_run_dir"],
         reports=reports,
+        wide=bool(options.get("wide")),
     )
 
 
@@ -174,7 +176,16 @@ def _render_plan(options: Mapping[str, Any], reports: tuple[Report, ...]) -> Pla
     saved = load_saved(options["from_json"])
     if reports and not saved.runs:
         raise Refused(f"--from {options['from_json']}: it has no configurations under load to report on")
-    return Plan(job="render", targets=(), configs=(), load=None, result_paths=(), reports=reports, saved=saved)
+    return Plan(
+        job="render",
+        targets=(),
+        configs=(),
+        load=None,
+        result_paths=(),
+        reports=reports,
+        saved=saved,
+        wide=bool(options.get("wide")),
+    )
 
 
 def _compare_plan(options: Mapping[str, Any], reports: tuple[Report, ...]) -> Plan:

@@ -155,7 +155,7 @@ def test_memory_model_is_fitted_from_the_runs() -> None:
 def test_the_table_names_what_to_distrust() -> None:
     failing = run(1, [], quality="failing", quality_reasons=("no answer at all",), error="")
     text = sweep_table(Suite(metadata=METADATA, runs=(run(2, [1000.0]), failing)))
-    assert text.splitlines()[0] == "/probes/trivial/  (load: wrk; medians of the repeats)"
+    assert text.splitlines()[0] == "/probes/trivial/  (behind nginx/tcp; load: wrk; medians of the repeats)"
     assert "gunicorn w1 nginx/tcp: failing: no answer at all" in text
 
 
@@ -180,3 +180,20 @@ def test_a_shared_machine_makes_a_run_noisy() -> None:
         "noisy",
         ("40 % of the cores went to no measured role: another process shared the machine",),
     )
+
+
+def test_the_terminal_table_fits_120_columns_and_wide_has_every_figure() -> None:
+    from dataclasses import replace
+
+    widest = replace(
+        run(4, [12_345.0, 10_234.0, 13_456.0], verdict="worker-limited", quality="client-bound"),
+        kind="gunicorn-gthread",
+        threads=4,
+    )
+    suite = Suite(metadata=METADATA, runs=(widest, run(1, [900.0], verdict="cpu-saturated")))
+    table = sweep_table(suite).splitlines()[1:5]  # the header, the rule and the two rows
+    for column in ("server", "r/s (min–max)", "p99 ms", "PSS MB", "CPU µs", "quality", "verdict"):
+        assert column in table[0]
+    assert max(len(line) for line in table) <= 120, table
+    wide = sweep_table(suite, wide=True).splitlines()[1]
+    assert "USS/worker MB" in wide and "CPU µs/req client/nginx/server" in wide and "p50 ms" in wide

@@ -121,7 +121,7 @@ def test_the_command_sweeps_saves_json_and_round_trips(private_caches: None, tmp
     assert {run.generator for run in suite.runs} == {"wrk"}
     assert Suite.from_dict(suite.to_dict()) == suite
     text = out.getvalue()
-    assert "/probes/session-cache/  (load: wrk" in text
+    assert "/probes/session-cache/  (direct; load: wrk" in text
     assert "memory model:" in text and "gunicorn [direct]: total PSS ≈" in text
     for run in suite.runs:
         assert all(sample.ok > 0 and sample.errors == {} for sample in run.samples), run.label

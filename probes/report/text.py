@@ -88,8 +88,9 @@ def _us(values: list[float]) -> str:
 def run_row(run: Run) -> list[str]:
     """One configuration's figures, medians over its repeats."""
     samples = run.samples
+    front = run.front if run.front == "direct" else f"nginx/{run.socket}"
     if not samples:
-        return [run.kind, str(run.workers), run.front, "-", "-", "-", "-", "-", "-", "-", "-", run.quality]
+        return [run.kind, str(run.workers), front, "-", "-", "-", "-", "-", "-", "-", "-", run.quality]
     rate = Spread.of([s.ok_per_s for s in samples])
     p50 = Spread.of([s.latency_ms.get("p50", 0.0) for s in samples]).median
     p99 = Spread.of([s.latency_ms.get("p99", 0.0) for s in samples]).median
@@ -106,7 +107,7 @@ def run_row(run: Run) -> list[str]:
     return [
         run.kind + (" (null app)" if run.app == "null" else ""),
         f"{run.workers}" + (f"x{run.threads}" if run.threads > 1 else ""),
-        run.front if run.front == "direct" else f"nginx/{run.socket}",
+        front,
         f"{rate.median:,.0f} ({rate.low:,.0f}–{rate.high:,.0f})",
         f"{p50:.2f}",
         f"{p99:.2f}",
@@ -172,20 +173,41 @@ def target_paths(suite: Suite) -> list[str]:
     return list(dict.fromkeys(run.path for run in suite.runs))
 
 
-def sweep_table(suite: Suite) -> str:
+# The terminal's table: what fits in 120 columns (the wide one, --wide, has every figure).
+COMPACT = {"server": 0, "w": 1, "front": 2, "r/s (min–max)": 3, "p99 ms": 5, "err": 6, "PSS MB": 9}
+COMPACT_HEADERS = [*COMPACT, "CPU µs", "quality"]  # CPU µs: per request, every role together
+
+
+def compact_row(run: Run) -> list[str]:
+    """run_row's figures that fit a 120-column terminal, and the CPU per request of every role together."""
+    row = run_row(run)
+    row[0] = row[0].replace(" (null app)", " null")
+    cpu = [1e6 * sum(s.cpu_s.values()) / s.requests for s in run.samples if s.requests]
+    return [*(row[index] for index in COMPACT.values()), _us(cpu), run.quality]
+
+
+def sweep_table(suite: Suite, *, wide: bool = False) -> str:
     """The table people came for (one per URL), why each caps, then memory models and comparisons."""
     lines: list[str] = []
     for path in target_paths(suite):
         runs = [run for run in suite.runs if run.path == path]
         if lines:
             lines.append("")
-        lines.append(f"{path}  (load: {runs[0].generator}; medians of the repeats)")
+        row, headers = (run_row, SWEEP_HEADERS) if wide else (compact_row, COMPACT_HEADERS)
+        rows = [[*row(run), run.verdict or "-"] for run in runs]
+        headers = [*headers, "verdict"]
+        fronts = {line[2] for line in rows}
+        behind = ""
+        if not wide and len(fronts) == 1:  # one front for all: said once, its column left out
+            front = fronts.pop()
+            behind = f"{front}; " if front == "direct" else f"behind {front}; "
+            rows, headers = [line[:2] + line[3:] for line in rows], headers[:2] + headers[3:]
+        lines.append(f"{path}  ({behind}load: {runs[0].generator}; medians of the repeats)")
         if t0 := t0_line(suite, path):
             lines.append(t0)
         if instrument := instrument_line(suite, path):
             lines.append(instrument)
-        rows = [[*run_row(run), run.verdict or "-"] for run in runs]
-        lines.append(tabulate(rows, headers=[*SWEEP_HEADERS, "verdict"], disable_numparse=True))
+        lines.append(tabulate(rows, headers=headers, disable_numparse=True))
         lines += why_lines(runs)
         lines += [
             f"  {run.label}: {run.quality}: {'; '.join(run.quality_reasons) or run.error}"
@@ -328,9 +350,9 @@ def comparisons(suite: Suite) -> list[str]:
     return lines
 
 
-def explain_report(suite: Suite) -> str:
+def explain_report(suite: Suite, *, wide: bool = False) -> str:
     """The sweep, then a short diagnosis of its one URL: view cost, caps, verdict, what to do."""
-    lines = [sweep_table(suite)]
+    lines = [sweep_table(suite, wide=wide)]
     runs = [run for run in suite.runs if run.diagnosis and run.app == "project"]
     if not runs:
         return lines[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,10 @@ Job = Callable[[Supervisor, Path, Plan], Suite]
 RENDERERS: dict[str, Callable[[Suite], str]] = {"markdown": markdown_report, "csv": csv_report, "html": html_report}
 
 
-def _saved_table(suite: Suite) -> str:
+def _saved_table(suite: Suite, *, wide: bool) -> str:
     """The terminal table of a saved result, whichever job wrote it."""
     if suite.runs:
-        return sweep_table(suite)
+        return sweep_table(suite, wide=wide)
     return check_table(suite) if suite.checks else view_cost_table(suite)
 
 
@@ -99,6 +100,9 @@ class Command(BaseCommand):
         parser.add_argument("--strict", action="store_true", help="refuse to run when a preflight check warns")
         parser.add_argument("--json", metavar="PATH", help="also write the results to this JSON file")
         parser.add_argument(
+            "--wide", action="store_true", help="every figure in the terminal's table (it fits 120 columns without)"
+        )
+        parser.add_argument(
             "--report",
             action="append",
             metavar="PATH",
@@ -149,14 +153,14 @@ class Command(BaseCommand):
             self._compare(plan.comparing)
             return
         if plan.saved is not None:
-            self._out.write(_saved_table(plan.saved))
+            self._out.write(_saved_table(plan.saved, wide=plan.wide))
             self._write_reports(plan.saved, plan.reports)
             return
         jobs: dict[str, tuple[Job, Callable[[Suite], str]]] = {
             "view-cost": (self._view_cost, view_cost_table),
             "check": (self._check, check_table),
-            "explain": (self._sweep, explain_report),
-            "sweep": (self._sweep, sweep_table),
+            "explain": (self._sweep, partial(explain_report, wide=plan.wide)),
+            "sweep": (self._sweep, partial(sweep_table, wide=plan.wide)),
         }
         job, render = jobs[plan.job]
         self._paths = plan.result_paths
