@@ -20,12 +20,7 @@ def timed(app: WSGIApp, stats_dir: Path, *, django: bool) -> TimingWrapper:
     """The app inside the timing wrapper; for a Django app, with its queries and exceptions recorded."""
     wrapper = TimingWrapper(app, stats_dir)
     if django:
-        from django.core.signals import got_request_exception
-
-        from .querytime import install_query_timer
-
-        install_query_timer(lambda: wrapper.counters().add_query)
-        got_request_exception.connect(wrapper.record_exception, weak=False, dispatch_uid=_EXCEPTIONS_UID)
+        _hook(wrapper)
     return wrapper
 
 
@@ -34,16 +29,26 @@ def timed_in_process(app: WSGIApp, stats_dir: Path) -> Iterator[TimingWrapper]:
     """timed(), for servebench's own process: everything it hooks into Django is undone on exit."""
     from django.core.signals import got_request_exception
 
-    from .querytime import install_query_timer, remove_query_timer
+    from .querytime import remove_query_timer
 
     wrapper = TimingWrapper(app, stats_dir)
-    timer = install_query_timer(lambda: wrapper.counters().add_query)
-    got_request_exception.connect(wrapper.record_exception, weak=False, dispatch_uid=_EXCEPTIONS_UID)
+    timer = _hook(wrapper)
     try:
         yield wrapper
     finally:
         got_request_exception.disconnect(dispatch_uid=_EXCEPTIONS_UID)
         remove_query_timer(timer)
+
+
+def _hook(wrapper: TimingWrapper) -> Callable[..., Any]:
+    """Django's hooks for the wrapper: every query timed, every exception it handles recorded."""
+    from django.core.signals import got_request_exception
+
+    from .querytime import install_query_timer
+
+    timer = install_query_timer(lambda: wrapper.counters().add_query)
+    got_request_exception.connect(wrapper.record_exception, weak=False, dispatch_uid=_EXCEPTIONS_UID)
+    return timer
 
 
 _EXCEPTIONS_UID = "servebench-exceptions"

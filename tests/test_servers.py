@@ -171,3 +171,16 @@ def test_servebench_interrupted_mid_configuration_leaves_nothing(tmp_path: Path,
     # settings.test keeps its results in servebench-test-results-<uid> under TMPDIR: not a run directory.
     run_dirs = [path for path in tmp_path.glob("servebench-*") if not path.name.startswith("servebench-test-results")]
     assert run_dirs == [], "run directory left behind"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "DAMN ! worker 2 (pid: 1329) died, killed by signal 9 :( trying respawn ...",
+        "DAMN ! worker 3 (pid: 1330) MISTERIOUSLY killed by signal 9 :( trying respawn ...",
+    ],
+)
+def test_both_ways_uwsgi_names_a_dead_worker_are_read(line: str) -> None:
+    from probes.bench.stack import LOG_WARNINGS
+
+    assert any(pattern.match(line) for pattern in LOG_WARNINGS)

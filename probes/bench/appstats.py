@@ -29,8 +29,10 @@ import os
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -255,6 +257,11 @@ def _queue_ns(raw: str, now_ns: int) -> int:
     return max(0, now_ns - start_ns)
 
 
+def _forget_counters(wrapper: weakref.ref[TimingWrapper]) -> None:
+    if (alive := wrapper()) is not None:
+        alive._counters = None
+
+
 class TimingWrapper:
     """WSGI middleware: the app's wall time (and sampled thread CPU) in the app call, the body and close()."""
 
@@ -265,11 +272,9 @@ class TimingWrapper:
         self.stats_dir = stats_dir
         self._counters: _ProcessCounters | None = None
         # Created lazily in the process that serves: a preforking server loads
-        # the app in its master, whose counters no worker may share.
-        os.register_at_fork(after_in_child=self._forget_counters)
-
-    def _forget_counters(self) -> None:
-        self._counters = None
+        # the app in its master, whose counters no worker may share. (A weak
+        # reference: a wrapper servebench measures in its own process may go.)
+        os.register_at_fork(after_in_child=partial(_forget_counters, weakref.ref(self)))
 
     def counters(self) -> _ProcessCounters:
         counters = self._counters

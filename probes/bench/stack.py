@@ -24,7 +24,8 @@ from .supervisor import Child, Supervisor
 LOG_WARNINGS = (
     re.compile(r".*listen queue.*full.*", re.IGNORECASE),  # uWSGI's backlog overflow
     re.compile(r".*was sent SIGKILL.*"),  # gunicorn: "Perhaps out of memory?"
-    re.compile(r".*DAMN ! worker.*died.*"),  # uWSGI worker death
+    # uWSGI worker death: "... died, killed by signal 9", or "... MISTERIOUSLY killed by signal 9"
+    re.compile(r".*DAMN ! worker.*(died|killed).*"),
     re.compile(r".*Worker failed to boot.*"),
     re.compile(r".*WORKER TIMEOUT.*"),
 )
