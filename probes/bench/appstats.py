@@ -36,6 +36,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from .files import write_atomic
 from .tracebacks import ExceptionSeen, frames, where
 
 STATS_DIR_ENV = "SERVEBENCH_STATS_DIR"
@@ -240,12 +241,8 @@ class _ProcessCounters:
         # Only on errors, and only while the counts are small or a power of two: a failing
         # run is never a result, but writing a file per request would still slow it down.
         if count < 8 or not count & (count + 1):
-            path = self.stats_dir / f"{self.pid}.exceptions"
-            tmp = path.with_suffix(".exceptions-tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                json.dump(rows, handle)
-            os.replace(tmp, path)
+            # Atomic through a temporary file of its own: two threads may record at once.
+            write_atomic(self.stats_dir / f"{self.pid}.exceptions", json.dumps(rows))
 
 
 def _queue_ns(raw: str, now_ns: int) -> int:

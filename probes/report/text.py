@@ -8,7 +8,7 @@ from tabulate import tabulate
 
 from ..bench.model import Run, Suite
 from ..bench.stats import Spread
-from .figures import memory_series
+from .figures import memory_series, run_figures
 
 
 def _rps(value: float) -> str:
@@ -91,16 +91,9 @@ def run_row(run: Run) -> list[str]:
     front = run.front if run.front == "direct" else f"nginx/{run.socket}"
     if not samples:
         return [run.kind, str(run.workers), front, "-", "-", "-", "-", "-", "-", "-", "-", run.quality]
-    rate = Spread.of([s.ok_per_s for s in samples])
-    p50 = Spread.of([s.latency_ms.get("p50", 0.0) for s in samples]).median
-    p99 = Spread.of([s.latency_ms.get("p99", 0.0) for s in samples]).median
-    errors = sum(s.requests - s.ok for s in samples)
-    worker_uss = [float(p["uss_bytes"]) for p in run.workers_memory]
-    per_worker = Spread.of(worker_uss).median if worker_uss else None
-    cpu = "/".join(
-        _us([v for s in samples if (v := s.cpu_us_per_request(role)) is not None])
-        for role in ("client", "nginx", "server")
-    )
+    figures = run_figures(run)
+    rate, cpu_by_role = figures.rps, figures.cpu_us_per_request
+    cpu = "/".join(f"{cpu_by_role[role]:.0f}" if role in cpu_by_role else "-" for role in ("client", "nginx", "server"))
     # How many server processes really served (the classic "fcgi stayed at one process").
     serving = max(len(s.served_by_pid) for s in samples)
     able = len(run.workers_memory) or 1  # a single-process server (flup threaded) serves from its root
@@ -109,12 +102,12 @@ def run_row(run: Run) -> list[str]:
         f"{run.workers}" + (f"x{run.threads}" if run.threads > 1 else ""),
         front,
         f"{rate.median:,.0f} ({rate.low:,.0f}–{rate.high:,.0f})",
-        f"{p50:.2f}",
-        f"{p99:.2f}",
-        str(errors),
+        f"{figures.latency_ms['p50']:.2f}",
+        f"{figures.latency_ms['p99']:.2f}",
+        str(figures.errors),
         f"{serving}/{able}",
-        _mb(per_worker),
-        _mb(run.total_pss_bytes if run.memory else None),
+        _mb(figures.uss_per_worker_bytes),
+        _mb(figures.total_pss_bytes),
         cpu,
         run.quality,
     ]
