@@ -39,12 +39,12 @@ def main() -> None:
 
     from probes import project
     from probes.bench.rundir import RunDir
-    from probes.bench.runner import LoadPlan, sweep
     from probes.bench.servers import ServerConfig
     from probes.bench.services import start_memcached
     from probes.bench.supervisor import Supervisor
+    from probes.bench.sweep import LoadPlan, sweep
     from probes.catalog import get_probe
-    from probes.harness import Harness
+    from probes.launcher import Launcher
 
     config = ServerConfig(args.server, args.workers)
     plan = LoadPlan(
@@ -64,12 +64,12 @@ def main() -> None:
             with RunDir() as run_dir, Supervisor(run_dir.path) as supervisor:
                 memcached = start_memcached(supervisor, transport=transport)
                 project.use_memcached("sessions", memcached.address)
-                harness = Harness(run_dir=run_dir.path, supervisor=supervisor, memcached=memcached)
+                launcher = Launcher(run_dir=run_dir.path, supervisor=supervisor, memcached=memcached)
                 assert memcached.child is not None
                 (run,) = sweep(
                     [config],
                     plan,
-                    start=harness.start,
+                    start=launcher.start,
                     service_pids={"memcached": memcached.child.pid},
                     progress=lambda message: None,
                     on_run=lambda run: None,

@@ -57,18 +57,20 @@ def main() -> None:
     rows = []
     for name, suite in suites.items():
         for run in suite.runs:
-            figures = run.diagnosis.get("figures", {})
-            cpu = figures.get("cpu_per_request_s", {})
+            if run.diagnosis is None:
+                continue
+            figures = run.diagnosis.figures
+            cpu = figures.cpu_per_request_s
             rows.append(
                 [
                     name,
                     run.workers,
                     f"{Spread.of([s.ok_per_s for s in run.samples]).median:,.0f}",
                     f"{Spread.of([s.latency_ms['p99'] for s in run.samples]).median:.1f}",
-                    f"{1000 * (figures.get('app_wall_s') or 0):.1f}",
-                    f"{1000 * (figures.get('db_s') or 0):.1f}",
+                    f"{1000 * (figures.app_wall_s or 0):.1f}",
+                    f"{1000 * (figures.db_s or 0):.1f}",
                     f"{1e6 * cpu.get('database', 0):.0f}" if "database" in cpu else "-",
-                    f"{100 * figures.get('busy_fraction', 0):.0f}",
+                    f"{100 * figures.busy_fraction:.0f}",
                     run.verdict,
                 ]
             )
@@ -76,7 +78,7 @@ def main() -> None:
     print(tabulate(rows, headers=headers, disable_numparse=True))
     for name, suite in suites.items():
         for run in suite.runs:
-            print(f"{name} {run.label}: {run.diagnosis.get('why', run.quality)}")
+            print(f"{name} {run.label}: {run.diagnosis.why if run.diagnosis else run.quality}")
 
 
 if __name__ == "__main__":

@@ -46,11 +46,11 @@ from probes.bench.frontends import SYSTEM_PATH, start_nginx  # noqa: E402
 from probes.bench.loadgen import LoadSpec  # noqa: E402
 from probes.bench.ports import accepts_connections, free_port  # noqa: E402
 from probes.bench.rundir import RunDir  # noqa: E402
-from probes.bench.runner import measure_window  # noqa: E402
 from probes.bench.servers import KINDS, Endpoint, ServerConfig, listen_backlog  # noqa: E402
 from probes.bench.supervisor import Supervisor  # noqa: E402
+from probes.bench.sweep import measure_window  # noqa: E402
 from probes.bench.viewcost import measure_instrument_cost  # noqa: E402
-from probes.harness import Harness  # noqa: E402
+from probes.launcher import Launcher  # noqa: E402
 from probes.project import host_header  # noqa: E402
 from probes.timing import timed_in_process  # noqa: E402
 
@@ -145,8 +145,8 @@ def under_load(kinds: list[str], *, pairs: int, duration_s: float, concurrency: 
             for label, timing in (("timed", True), ("plain", False)):
                 run_dir = stack.enter_context(RunDir()).path
                 supervisor = stack.enter_context(Supervisor(run_dir))
-                harness = Harness(run_dir=run_dir, supervisor=supervisor, memcached=None, timing=timing)
-                stacks[label] = harness.start(ServerConfig(kind, 1, front="nginx"))
+                launcher = Launcher(run_dir=run_dir, supervisor=supervisor, memcached=None, timing=timing)
+                stacks[label] = launcher.start(ServerConfig(kind, 1, front="nginx"))
                 stack.callback(stacks[label].stop)
             rps: dict[str, list[float]] = {"timed": [], "plain": []}
             for server in stacks.values():  # warm-up, not counted

@@ -18,7 +18,8 @@ from debug_toolbar.panels import Panel
 from django.http import HttpRequest, HttpResponse
 
 from .bench.appstats import DbTally
-from .bench.model import FormatError, Suite, usable_cores
+from .bench.metadata import usable_cores
+from .bench.model import FormatError, Suite
 from .conf import results_dir
 from .querytime import time_queries
 

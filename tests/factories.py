@@ -6,8 +6,8 @@ from dataclasses import replace
 from typing import Any
 
 from probes.bench.model import Metadata, Run
-from probes.bench.runner import LoadPlan, unmeasured_run
 from probes.bench.servers import ServerConfig
+from probes.bench.sweep import LoadPlan, unmeasured_run
 
 METADATA = Metadata(
     created_utc="2026-11-26T00:00:00+00:00",

@@ -13,12 +13,12 @@ import pytest
 from probes.bench.appstats import AppCounters, read_counters, total, window
 from probes.bench.loadgen import LoadSpec
 from probes.bench.rundir import RunDir
-from probes.bench.runner import measure_window
 from probes.bench.servers import ServerConfig
 from probes.bench.services import Memcached
 from probes.bench.stack import http_get
 from probes.bench.supervisor import Supervisor
-from probes.harness import Harness
+from probes.bench.sweep import measure_window
+from probes.launcher import Launcher
 
 from .conftest import require_binary
 
@@ -26,9 +26,9 @@ pytestmark = pytest.mark.servers
 
 
 @pytest.fixture(scope="module")
-def harness(memcached: Memcached) -> Iterator[Harness]:
+def launcher(memcached: Memcached) -> Iterator[Launcher]:
     with RunDir() as run_dir, Supervisor(run_dir.path) as supervisor:
-        yield Harness(run_dir=run_dir.path, supervisor=supervisor, memcached=memcached)
+        yield Launcher(run_dir=run_dir.path, supervisor=supervisor, memcached=memcached)
 
 
 def test_counters_window_and_total() -> None:
@@ -50,16 +50,16 @@ def test_the_apps_time_is_the_mean_of_the_sampled_requests() -> None:
 
 
 @pytest.mark.parametrize("kind", ["gunicorn", "uwsgi", "flup-prefork"])
-def test_the_wrapper_counts_app_time_queries_and_queueing(harness: Harness, kind: str) -> None:
+def test_the_wrapper_counts_app_time_queries_and_queueing(launcher: Launcher, kind: str) -> None:
     require_binary("nginx")
-    stack = harness.start(ServerConfig(kind, 2, front="nginx"))
+    stack = launcher.start(ServerConfig(kind, 2, front="nginx"))
     try:
         assert stack.stats_dir is not None
         before = read_counters(stack.stats_dir)
         for _ in range(10):
-            assert http_get(stack.port, "/probes/session-db/", host_header=harness.host_header).status == 200
+            assert http_get(stack.port, "/probes/session-db/", host_header=launcher.host_header).status == 200
         for _ in range(40):
-            assert http_get(stack.port, "/probes/sleep/?ms=10", host_header=harness.host_header).status == 200
+            assert http_get(stack.port, "/probes/sleep/?ms=10", host_header=launcher.host_header).status == 200
         # A server may close() the body (where the wrapper records a sampled request)
         # just after the client has its answer: wait for the last one.
         deadline = time.monotonic() + 10
@@ -79,18 +79,18 @@ def test_the_wrapper_counts_app_time_queries_and_queueing(harness: Harness, kind
     assert counted.exceptions == 0 and counted.server_errors == 0
 
 
-def test_figures_survive_a_worker_killed_by_sigkill(harness: Harness) -> None:
-    stack = harness.start(ServerConfig("gunicorn", 1))
+def test_figures_survive_a_worker_killed_by_sigkill(launcher: Launcher) -> None:
+    stack = launcher.start(ServerConfig("gunicorn", 1))
     try:
         assert stack.stats_dir is not None
         for _ in range(7):
-            http_get(stack.port, "/probes/trivial/", host_header=harness.host_header)
+            http_get(stack.port, "/probes/trivial/", host_header=launcher.host_header)
         worker = next(info.pid for info in stack.server.session() if info.pid != stack.server.pid)
         os.kill(worker, signal.SIGKILL)
         deadline = time.monotonic() + 20
         while stack.process_counts()["server"] < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
-        http_get(stack.port, "/probes/trivial/", host_header=harness.host_header)
+        http_get(stack.port, "/probes/trivial/", host_header=launcher.host_header)
         deadline = time.monotonic() + 10
         while total(counters := read_counters(stack.stats_dir)).requests < 8 and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -104,14 +104,14 @@ def _open_fds(pids: list[int]) -> int:
     return sum(len(os.listdir(f"/proc/{pid}/fd")) for pid in pids)
 
 
-def test_a_thread_churning_server_holds_its_fds_flat_under_load(harness: Harness) -> None:
+def test_a_thread_churning_server_holds_its_fds_flat_under_load(launcher: Launcher) -> None:
     """flup's threaded pool starts and retires threads all the time: nothing of the wrapper may stay behind."""
     require_binary("nginx")
     require_binary("wrk")
-    stack = harness.start(ServerConfig("flup-threaded", 1, front="nginx"))
+    stack = launcher.start(ServerConfig("flup-threaded", 1, front="nginx"))
     try:
         spec = LoadSpec(
-            path="/probes/trivial/", port=stack.port, host_header=harness.host_header, concurrency=16, duration_s=2.0
+            path="/probes/trivial/", port=stack.port, host_header=launcher.host_header, concurrency=16, duration_s=2.0
         )
         measure_window(stack, spec, generator="wrk", service_pids={})  # the pool grows to its working size
         pids = [info.pid for info in stack.server.session()]

@@ -16,7 +16,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from probes.conf import results_dir
-from probes.plan import WORKER_BYTES
+from probes.inputs import WORKER_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 # A refusal takes milliseconds; 2 s leaves room for a loaded CI machine, not for a started server.

@@ -10,13 +10,12 @@ from probes import project
 from probes.bench.diagnosis import THRESHOLDS, ViewTime
 from probes.bench.model import Run
 from probes.bench.rundir import RunDir
-from probes.bench.runner import LoadPlan, default_generator, measure_config
 from probes.bench.servers import ServerConfig
 from probes.bench.services import Memcached
 from probes.bench.supervisor import Supervisor
+from probes.bench.sweep import LoadPlan, default_generator, diagnosed, measure_config
 from probes.bench.viewcost import measure_view_cost
-from probes.harness import Harness
-from probes.jobs import with_diagnosis
+from probes.launcher import Launcher
 
 from .conftest import require_binary
 
@@ -24,10 +23,10 @@ pytestmark = [pytest.mark.servers, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(scope="module")
-def harness(memcached: Memcached) -> Iterator[Harness]:
+def launcher(memcached: Memcached) -> Iterator[Launcher]:
     require_binary("nginx")
     with RunDir() as run_dir, Supervisor(run_dir.path) as supervisor:
-        yield Harness(run_dir=run_dir.path, supervisor=supervisor, memcached=memcached)
+        yield Launcher(run_dir=run_dir.path, supervisor=supervisor, memcached=memcached)
 
 
 def t0(path: str) -> ViewTime:
@@ -36,79 +35,81 @@ def t0(path: str) -> ViewTime:
     return ViewTime(cost.wall_us_median / 1e6, cost.cpu_us_median / 1e6, "in-process")
 
 
-def measure(harness: Harness, path: str, workers: int, *, view_time: ViewTime | None = None) -> Run:
+def measure(launcher: Launcher, path: str, workers: int, *, view_time: ViewTime | None = None) -> Run:
     plan = LoadPlan(
         path=path,
-        host_header=harness.host_header,
+        host_header=launcher.host_header,
         generator=default_generator(),
         duration_s=3.0,
         warmup_s=0.5,
         repeat=1,
     )
-    run = measure_config(ServerConfig("gunicorn", workers, front="nginx"), plan, start=harness.start, service_pids={})
+    run = measure_config(ServerConfig("gunicorn", workers, front="nginx"), plan, start=launcher.start, service_pids={})
     assert run.quality != "failing", run.quality_reasons
-    return with_diagnosis(run, view_time or t0(path))
+    return diagnosed(run, view_time or t0(path))
 
 
 def rate(run: Run) -> float:
-    return float(run.diagnosis["figures"]["throughput_rps"])
+    return float(run.diagnosis.figures.throughput_rps)
 
 
-def test_sleep_is_io_bound_and_scales_with_workers(harness: Harness) -> None:
-    one = measure(harness, "/probes/sleep/?ms=20", 1)
-    four = measure(harness, "/probes/sleep/?ms=20", 4)
-    assert one.verdict == "io-bound", one.diagnosis["why"]
+def test_sleep_is_io_bound_and_scales_with_workers(launcher: Launcher) -> None:
+    one = measure(launcher, "/probes/sleep/?ms=20", 1)
+    four = measure(launcher, "/probes/sleep/?ms=20", 4)
+    assert one.verdict == "io-bound", one.diagnosis.why
     assert rate(four) / rate(one) >= 3
 
 
-def test_cpu_is_saturated_and_owned_by_the_view(harness: Harness) -> None:
-    run = measure(harness, "/probes/cpu/?ms=10", 4)
-    cores = run.diagnosis["figures"]["cores"]
+def test_cpu_is_saturated_and_owned_by_the_view(launcher: Launcher) -> None:
+    run = measure(launcher, "/probes/cpu/?ms=10", 4)
+    cores = run.diagnosis.figures.cores
     assert 0.7 <= rate(run) * 0.010 / cores <= 1.05
-    assert run.verdict == "cpu-saturated", run.diagnosis["why"]
-    assert run.diagnosis["owner"] == "view"
+    assert run.verdict == "cpu-saturated", run.diagnosis.why
+    assert run.diagnosis.owner == "view"
     # 4 spinning workers on 2 cores: much of the app's wall is spent waiting for a CPU.
-    figures = run.diagnosis["figures"]
-    assert figures["app_runq_s"] >= 0.2 * figures["app_wall_s"]
+    figures = run.diagnosis.figures
+    assert figures.app_runq_s >= 0.2 * figures.app_wall_s
 
 
-def test_lock_is_serialized_inside_the_app(harness: Harness) -> None:
-    run = measure(harness, "/probes/lock/?ms=10", 4)
-    assert 0.8 <= run.diagnosis["figures"]["parallelism"] <= 1.1
-    assert run.verdict == "serialized", run.diagnosis["why"]
-    assert "the wait is inside the app" in run.diagnosis["why"]
+def test_lock_is_serialized_inside_the_app(launcher: Launcher) -> None:
+    run = measure(launcher, "/probes/lock/?ms=10", 4)
+    assert 0.8 <= run.diagnosis.figures.parallelism <= 1.1
+    assert run.verdict == "serialized", run.diagnosis.why
+    assert "the wait is inside the app" in run.diagnosis.why
     # The wait is the lock, not the CPUs: the run queue explains little of it.
-    figures = run.diagnosis["figures"]
-    assert figures["app_runq_s"] < 0.3 * (figures["app_wall_s"] - figures["app_cpu_s"])
+    figures = run.diagnosis.figures
+    assert figures.app_runq_s < 0.3 * (figures.app_wall_s - figures.app_cpu_s)
 
 
-def test_trivial_behind_nginx_is_cpu_bound_by_server_and_nginx(harness: Harness) -> None:
-    run = measure(harness, "/probes/trivial/", 2)
-    shares = run.diagnosis["shares"]
-    assert run.verdict == "cpu-saturated", run.diagnosis["why"]
+def test_trivial_behind_nginx_is_cpu_bound_by_server_and_nginx(launcher: Launcher) -> None:
+    run = measure(launcher, "/probes/trivial/", 2)
+    shares = run.diagnosis.shares
+    assert run.verdict == "cpu-saturated", run.diagnosis.why
     assert shares["server"] + shares["nginx"] > shares["view"] > 0
-    assert "view" in run.diagnosis["why"]  # the app's share is shown
+    assert "view" in run.diagnosis.why  # the app's share is shown
 
 
 def _holds(run: Run) -> bool:
     """The verdict's defining condition is true of the run's own figures."""
-    f = run.diagnosis["figures"]
+    f = run.diagnosis.figures
     if run.verdict == "cpu-saturated":
-        return bool(f["busy_fraction"] >= THRESHOLDS["cpu_saturated_busy"])
+        return bool(f.busy_fraction >= THRESHOLDS["cpu_saturated_busy"])
     if run.verdict == "serialized":
-        return bool(THRESHOLDS["serialized_low"] <= f["parallelism"] <= THRESHOLDS["serialized_high"])
-    if run.verdict == "worker-limited" and f["process_busy"] >= THRESHOLDS["process_busy"]:
-        return bool(f["serving_processes"] < f["cores"])
+        return bool(THRESHOLDS["serialized_low"] <= f.parallelism <= THRESHOLDS["serialized_high"])
+    if run.verdict == "worker-limited" and f.process_busy >= THRESHOLDS["process_busy"]:
+        return bool(f.serving_processes < f.cores)
     if run.verdict in ("io-bound", "worker-limited"):
-        at_capacity = f["throughput_rps"] * f["app_wall_s"] / f["capacity"]
+        at_capacity = f.throughput_rps * f.app_wall_s / f.capacity
         return bool(THRESHOLDS["at_capacity_low"] <= at_capacity <= THRESHOLDS["at_capacity_high"])
     return run.verdict in ("unclassified", "load-limited", "client-bound")
 
 
 @pytest.mark.parametrize("probe", ["session-db", "session-cache"])
-def test_session_verdicts_match_what_was_measured(harness: Harness, memcached_sessions: Memcached, probe: str) -> None:
+def test_session_verdicts_match_what_was_measured(
+    launcher: Launcher, memcached_sessions: Memcached, probe: str
+) -> None:
     path = f"/probes/{probe}/"
     project.prepare_owned_database()
     for workers in (1, 4):
-        run = measure(harness, path, workers)
-        assert run.verdict and _holds(run), (run.verdict, run.diagnosis["why"])
+        run = measure(launcher, path, workers)
+        assert run.verdict and _holds(run), (run.verdict, run.diagnosis.why)

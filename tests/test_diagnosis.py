@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from probes.bench.diagnosis import THRESHOLDS, ViewTime, diagnose, figures
@@ -189,7 +191,7 @@ def test_a_wall_grown_by_waiting_for_a_cpu_is_not_contention() -> None:
 
 
 def test_the_instrument_is_a_role_of_its_own_never_the_views() -> None:
-    # The runner books the wrapper's measured cost apart from the server's processes' CPU.
+    # The sweep books the wrapper's measured cost apart from the server's processes' CPU.
     f = figures(make_run(app_cpu_ms=1.0, server_cpu_ms=1.5, instrument_cpu_ms=0.002), T0)
     assert f.cpu_per_request_s["instrument"] == pytest.approx(0.000002)
     assert f.cpu_per_request_s["view"] == pytest.approx(0.001)
@@ -204,3 +206,28 @@ def test_without_timing_a_verdict_that_needs_the_apps_time_says_what_it_lacks() 
     assert "the app's own time was not measured (--no-timing)" in result.why
     assert result.figures.app_wall_s is None
     assert "view" not in result.figures.cpu_per_request_s  # the server's CPU is not split without it
+
+
+def test_cpu_that_grew_under_load_is_not_a_wait_and_a_kept_rate_is_rate_limited() -> None:
+    # Measured: trivial at --rate 500 on 2 gunicorn workers, 29 % busy; app wall = app CPU = 273 µs
+    # against t0 0.1 ms wall, 0.083 ms CPU. Nothing waited: the CPU per request grew.
+    low = {"workers": 2, "x": 500.0, "app_wall_ms": 0.273, "app_cpu_ms": 0.273, "server_cpu_ms": 0.5, "busy": 0.29}
+    t0 = ViewTime(0.0001, 0.000083, "in-process")
+    closed = diagnose(make_run(**low, mean_ms=1.0), t0)  # type: ignore[arg-type]
+    assert "wait for each other" not in closed.why
+    assert "the view costs 3.3x its in-process CPU under the server" in closed.why
+    offered = replace(make_run(**low, mean_ms=1.0), rate=500.0)  # type: ignore[arg-type]
+    result = diagnose(offered, t0)
+    assert result.verdict == "rate-limited"
+    assert result.why.startswith("served the offered 500 r/s at cores 29 % busy; the app waited 0.0 ms")
+    cpu_per_request = result.figures.machine_cpu_per_request_s
+    assert f"could serve ~{2 / cpu_per_request:,.0f} r/s" in result.advice
+    # An offered rate it could not keep is diagnosed like a closed loop.
+    assert diagnose(replace(offered, rate=1000.0), t0).verdict != "rate-limited"
+
+
+def test_a_view_that_waits_alone_does_not_count_its_own_wait_as_contention() -> None:
+    # sleep?ms=10: 10 ms off-CPU in-process already; under load the same 10 ms is no wait for another.
+    run = make_run(x=390.0, app_wall_ms=10.2, app_cpu_ms=0.2, server_cpu_ms=0.6, mean_ms=20.0)
+    result = diagnose(run, ViewTime(0.0101, 0.0002, "in-process"))
+    assert result.verdict == "io-bound"

@@ -37,15 +37,15 @@ def test_markdown_is_a_header_line_a_github_table_and_the_memory_model() -> None
     assert lines[0] == HEADER
     start = lines.index(
         "| server | workers | front | r/s median (min–max) | p50 ms | p99 ms | errors | serving"
-        " | USS/worker MB | total PSS MB | CPU µs/req client/nginx/server | quality | verdict |"
+        " | USS/worker MB | total PSS MB | CPU µs/req client/nginx/server/view | quality | verdict |"
     )
     assert lines[start + 1] == "|---|---:|---|---:|---:|---:|---:|---|---:|---:|---|---|---|"
     assert lines[start + 2] == (
-        "| gunicorn | 1 | nginx/tcp | 1,000 (900–1,100) | 2.50 | 9.25 | 0 | 2/1 | 20.0 | 45.0 | 50/100/500"
+        "| gunicorn | 1 | nginx/tcp | 1,000 (900–1,100) | 2.50 | 9.25 | 0 | 2/1 | 20.0 | 45.0 | 50/100/500/-"
         " | ok | worker-limited |"
     )
     assert lines[start + 3].startswith("| gunicorn | 2 | nginx/tcp | 1,900 (1,800–2,000) |")
-    assert lines[start + 3].endswith("| 2/2 | 20.0 | 75.0 | 26/53/263 | ok | cpu-saturated |")
+    assert lines[start + 3].endswith("| 2/2 | 20.0 | 75.0 | 26/53/263/- | ok | cpu-saturated |")
     assert "- gunicorn [nginx]: total PSS ≈ 15.0 MB + 30.0 MB × workers (r² 1.00, 2 points)" in lines
     assert "- gunicorn ran 1.9 ± 0.1x faster than gunicorn (trivial, 2 workers behind nginx/tcp)" not in lines
 
@@ -63,13 +63,14 @@ def test_csv_has_a_stable_header_with_units_and_one_row_per_configuration() -> N
         "path", "server", "app", "workers", "threads", "front", "socket", "concurrency", "keepalive", "generator",
         "repeats", "rps_median", "rps_min", "rps_max", "latency_p50_ms", "latency_p90_ms", "latency_p99_ms",
         "errors", "uss_per_worker_bytes", "total_pss_bytes", "cpu_client_us_per_request",
-        "cpu_nginx_us_per_request", "cpu_server_us_per_request", "cpu_instrument_us_per_request",
-        "cpu_memcached_us_per_request", "cpu_servebench_us_per_request", "quality", "verdict",
+        "cpu_nginx_us_per_request", "cpu_server_us_per_request", "cpu_view_us_per_request",
+        "cpu_instrument_us_per_request", "cpu_memcached_us_per_request", "cpu_database_us_per_request",
+        "cpu_servebench_us_per_request", "quality", "verdict",
     ]  # fmt: skip
     assert rows[1] == [
         "/probes/trivial/", "gunicorn", "project", "1", "1", "nginx", "tcp", "8", "yes", "wrk", "3",
         "1000.0", "900.0", "1100.0", "2.500", "4.000", "9.250", "0", "20000000", "45000000",
-        "50.0", "100.0", "500.0", "", "", "", "ok", "worker-limited",
+        "50.0", "100.0", "500.0", "", "", "", "", "", "ok", "worker-limited",
     ]  # fmt: skip
     assert [row[3] for row in rows[1:]] == ["1", "2"]
 

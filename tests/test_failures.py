@@ -14,14 +14,15 @@ import pytest
 from django.core.wsgi import get_wsgi_application
 
 from probes import failures
+from probes.bench.diagnosis import diagnose
 from probes.bench.model import Failure, Suite
 from probes.bench.rundir import RunDir
-from probes.bench.runner import LoadPlan, sweep
 from probes.bench.servers import ServerConfig
 from probes.bench.stack import http_get
 from probes.bench.supervisor import Supervisor
+from probes.bench.sweep import LoadPlan, sweep
 from probes.bench.tracebacks import ExceptionSeen
-from probes.harness import Harness, PathFailed, Proof
+from probes.launcher import Launcher, PathFailed, Proof
 from probes.report.text import sweep_table
 
 from . import broken_urls
@@ -158,9 +159,8 @@ def test_a_failure_round_trips_through_json_and_is_reported() -> None:
         ),
         logs=("/tmp/servebench-x/gunicorn-1.log",),
     )
-    run = gunicorn_run(
-        1, path="/", failure=failure, timing=False, quality_reasons=(failure.summary,), diagnosis={"why": "x"}
-    )
+    run = gunicorn_run(1, path="/", failure=failure, timing=False, quality_reasons=(failure.summary,))
+    run = replace(run, diagnosis=replace(diagnose(run, None), why="x"))
     twin = replace(run, workers=4, label="gunicorn w4 nginx/tcp", failure=replace(failure, logs=()))
     suite = Suite(metadata=METADATA, runs=(run, twin))
     assert Suite.from_dict(json.loads(json.dumps(suite.to_dict()))) == suite
@@ -192,11 +192,11 @@ def test_keep_logs_keeps_only_logs_configs_and_exceptions() -> None:
 # The servers: settings whose URLconf is tests.broken_urls, started from another directory.
 
 
-def _harness(tmp_path_factory: pytest.TempPathFactory, *, timing: bool) -> Iterator[Harness]:
+def _launcher(tmp_path_factory: pytest.TempPathFactory, *, timing: bool) -> Iterator[Launcher]:
     directory = tmp_path_factory.mktemp("project-directory")
     with RunDir() as run_dir, Supervisor(run_dir.path) as supervisor, pytest.MonkeyPatch.context() as patch:
         patch.chdir(directory)
-        harness = Harness(
+        launcher = Launcher(
             run_dir=run_dir.path,
             supervisor=supervisor,
             memcached=None,
@@ -204,18 +204,18 @@ def _harness(tmp_path_factory: pytest.TempPathFactory, *, timing: bool) -> Itera
             timing=timing,
         )
         patch.undo()
-        yield harness
+        yield launcher
         assert supervisor.leftovers() == []
 
 
 @pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    yield from _harness(tmp_path_factory, timing=True)
+def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
+    yield from _launcher(tmp_path_factory, timing=True)
 
 
 @pytest.fixture(scope="module")
-def plain_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    yield from _harness(tmp_path_factory, timing=False)
+def plain_launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
+    yield from _launcher(tmp_path_factory, timing=False)
 
 
 CONFIGS = [
@@ -229,30 +229,30 @@ CONFIGS = [
 
 @pytest.mark.servers
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda config: config.label.replace(" ", "-"))
-def test_every_server_runs_in_the_projects_directory(harness: Harness, config: ServerConfig) -> None:
+def test_every_server_runs_in_the_projects_directory(launcher: Launcher, config: ServerConfig) -> None:
     if config.front == "nginx":
         require_binary("nginx")
-    assert harness.directory != Path.cwd()
-    stack = harness.start(config, proof=Proof("/where/"))
+    assert launcher.directory != Path.cwd()
+    stack = launcher.start(config, proof=Proof("/where/"))
     try:
-        answer = http_get(stack.port, "/where/", host_header=harness.host_header)
+        answer = http_get(stack.port, "/where/", host_header=launcher.host_header)
     finally:
         stack.stop()
-    assert (answer.status, answer.body.decode()) == (200, str(harness.directory))
-    assert list(harness.directory.iterdir()) == [], "servebench's own files belong in the run directory"
+    assert (answer.status, answer.body.decode()) == (200, str(launcher.directory))
+    assert list(launcher.directory.iterdir()) == [], "servebench's own files belong in the run directory"
 
 
-def _plan(harness: Harness, path: str) -> LoadPlan:
-    return LoadPlan(path=path, host_header=harness.host_header, duration_s=1.0, warmup_s=0.2, repeat=1)
+def _plan(launcher: Launcher, path: str) -> LoadPlan:
+    return LoadPlan(path=path, host_header=launcher.host_header, duration_s=1.0, warmup_s=0.2, repeat=1)
 
 
 @pytest.mark.servers
-def test_a_path_that_fails_stops_its_configuration_before_any_load(harness: Harness) -> None:
+def test_a_path_that_fails_stops_its_configuration_before_any_load(launcher: Launcher) -> None:
     where = f"tests/broken_urls.py:{line_of(broken_urls.raises, 'raise LookupError')} in raises"
     runs = sweep(
         [ServerConfig("gunicorn", 2)],
-        _plan(harness, "/raises/"),
-        start=partial(harness.start, proof=Proof("/raises/")),
+        _plan(launcher, "/raises/"),
+        start=partial(launcher.start, proof=Proof("/raises/")),
         service_pids={},
         progress=lambda message: None,
         on_run=lambda run: None,
@@ -260,7 +260,7 @@ def test_a_path_that_fails_stops_its_configuration_before_any_load(harness: Harn
     )
     [run] = runs
     assert run.samples == () and run.quality == "failing"
-    failure = harness.explain(run)
+    failure = launcher.explain(run)
     assert failure is not None
     assert failure.summary == run.error
     # The recorder names the frame relative to the server's directory; this file lies outside it.
@@ -273,27 +273,27 @@ def test_a_path_that_fails_stops_its_configuration_before_any_load(harness: Harn
 @pytest.mark.servers
 @pytest.mark.urls("tests.broken_urls")
 @pytest.mark.django_db  # the replay goes through the project's middleware, as a server would
-def test_without_timing_the_plain_app_serves_and_the_replay_names_the_exception(plain_harness: Harness) -> None:
-    stack = plain_harness.start(ServerConfig("gunicorn", 1), proof=Proof("/where/"))
+def test_without_timing_the_plain_app_serves_and_the_replay_names_the_exception(plain_launcher: Launcher) -> None:
+    stack = plain_launcher.start(ServerConfig("gunicorn", 1), proof=Proof("/where/"))
     try:
         assert stack.stats_dir is None
-        assert http_get(stack.port, "/where/", host_header=plain_harness.host_header).status == 200
+        assert http_get(stack.port, "/where/", host_header=plain_launcher.host_header).status == 200
     finally:
         stack.stop()
-    assert not list(plain_harness.run_dir.glob("stats-*")), "no timing wrapper, no counters"
-    here = failures.replay(get_wsgi_application(), "/raises/", host=plain_harness.host_header, headers=(), root=ROOT)
+    assert not list(plain_launcher.run_dir.glob("stats-*")), "no timing wrapper, no counters"
+    here = failures.replay(get_wsgi_application(), "/raises/", host=plain_launcher.host_header, headers=(), root=ROOT)
     with pytest.raises(PathFailed) as excinfo:
-        plain_harness.start(ServerConfig("gunicorn", 1), proof=Proof("/raises/", in_process=here))
+        plain_launcher.start(ServerConfig("gunicorn", 1), proof=Proof("/raises/", in_process=here))
     where = f"tests/broken_urls.py:{line_of(broken_urls.raises, 'raise LookupError')} in raises"
     assert str(excinfo.value) == f"GET /raises/ answered 500: LookupError: no shelf for /raises/ at {where}"
 
 
 @pytest.mark.servers
-def test_check_says_what_its_request_answered(harness: Harness) -> None:
-    from probes.harness import check_one
+def test_check_says_what_its_request_answered(launcher: Launcher) -> None:
+    from probes.launcher import check_one
 
     # The servers route tests.broken_urls only: the trivial probe is not found through them.
-    check = check_one(harness, ServerConfig("gunicorn", 1))
+    check = check_one(launcher, ServerConfig("gunicorn", 1))
     assert not check.ok
     assert check.reason.startswith("GET /probes/trivial/ answered 404: ")
-    assert harness.supervisor.leftovers() == []
+    assert launcher.supervisor.leftovers() == []

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from probes.bench.model import Run, Sample, Suite
-from probes.bench.runner import judge
 from probes.bench.stats import Spread, assess_quality
+from probes.bench.sweep import judge
 from probes.report.text import memory_models, run_row, sweep_table
 
 from .factories import METADATA, gunicorn_run
@@ -141,9 +142,18 @@ def test_a_row_of_the_table() -> None:
         "2/2",
         "20.0",
         "75.0",
-        "50/100/500",
+        "50/100/500/-",
         "ok",
     ]
+
+
+def test_a_diagnosed_row_splits_the_servers_cpu_into_the_view_and_the_server() -> None:
+    from probes.bench.sweep import diagnosed
+
+    timed = replace(sample(1000.0), app={"requests": 2000, "app_wall_ns": 2000 * 300_000, "app_cpu_ns": 2000 * 200_000})
+    row = run_row(diagnosed(replace(run(2, [1000.0]), samples=(timed,)), None))
+    # The server's processes spent 500 µs per request, the view 200 of them, measured inside.
+    assert row[10] == "50/100/300/200"
 
 
 def test_memory_model_is_fitted_from_the_runs() -> None:

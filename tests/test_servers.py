@@ -20,7 +20,7 @@ from probes.bench.servers import ServerConfig, build_matrix
 from probes.bench.services import Memcached
 from probes.bench.stack import NotApplicable, Stack, http_get, start_stack
 from probes.bench.supervisor import StartFailed, Supervisor
-from probes.harness import Harness
+from probes.launcher import Launcher
 
 from .conftest import require_binary
 
@@ -37,9 +37,9 @@ MATRIX = build_matrix(
 
 
 @pytest.fixture(scope="module")
-def harness(memcached: Memcached) -> Iterator[Harness]:
+def launcher(memcached: Memcached) -> Iterator[Launcher]:
     with RunDir() as run_dir, Supervisor(run_dir.path) as supervisor:
-        yield Harness(run_dir=run_dir.path, supervisor=supervisor, memcached=memcached)
+        yield Launcher(run_dir=run_dir.path, supervisor=supervisor, memcached=memcached)
 
 
 def _assert_gone(stack: Stack) -> None:
@@ -49,14 +49,14 @@ def _assert_gone(stack: Stack) -> None:
 
 
 @pytest.mark.parametrize("config", MATRIX, ids=lambda config: config.label.replace(" ", "-"))
-def test_server_serves_the_probes_and_stops_clean(harness: Harness, config: ServerConfig) -> None:
+def test_server_serves_the_probes_and_stops_clean(launcher: Launcher, config: ServerConfig) -> None:
     if config.front == "nginx":
         require_binary("nginx")
-    stack = harness.start(config)
+    stack = launcher.start(config)
     try:
-        trivial = http_get(stack.port, "/probes/trivial/", host_header=harness.host_header)
+        trivial = http_get(stack.port, "/probes/trivial/", host_header=launcher.host_header)
         assert (trivial.status, trivial.body) == (200, b"Hello, World!\n")
-        session = http_get(stack.port, "/probes/session-cache/", host_header=harness.host_header)
+        session = http_get(stack.port, "/probes/session-cache/", host_header=launcher.host_header)
         assert session.status == 200
         assert "sessionid=" in session.headers["set-cookie"]
         counts = stack.process_counts()
@@ -68,42 +68,42 @@ def test_server_serves_the_probes_and_stops_clean(harness: Harness, config: Serv
     _assert_gone(stack)
 
 
-def test_fastcgi_without_nginx_is_not_applicable(harness: Harness) -> None:
+def test_fastcgi_without_nginx_is_not_applicable(launcher: Launcher) -> None:
     with pytest.raises(NotApplicable, match="flup-prefork speaks fastcgi only: it needs --front nginx"):
-        harness.start(ServerConfig("flup-prefork", 2, front="direct"))
+        launcher.start(ServerConfig("flup-prefork", 2, front="direct"))
 
 
 @pytest.mark.parametrize("kind", ["gunicorn", "uwsgi", "flup-prefork"])
-def test_an_app_that_raises_at_import_is_reported_with_its_log(harness: Harness, kind: str) -> None:
+def test_an_app_that_raises_at_import_is_reported_with_its_log(launcher: Launcher, kind: str) -> None:
     front = "nginx" if kind.startswith("flup") else "direct"
     if front == "nginx":
         require_binary("nginx")
-    env = project.server_environment(run_dir=harness.run_dir, database_path=None, memcached_address=None)
+    env = project.server_environment(run_dir=launcher.run_dir, database_path=None, memcached_address=None)
     env["SERVEBENCH_TARGET_APP"] = "tests.broken_app:application"
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env["PYTHONPATH"]])
     started = time.monotonic()
     with pytest.raises(StartFailed, match="broken_app refuses to load") as excinfo:
         start_stack(
             ServerConfig(kind, 2, front=front),
-            supervisor=harness.supervisor,
-            run_dir=harness.run_dir,
-            cwd=harness.directory,
+            supervisor=launcher.supervisor,
+            run_dir=launcher.run_dir,
+            cwd=launcher.directory,
             env=env,
-            host_header=harness.host_header,
+            host_header=launcher.host_header,
             timeout_s=20,
         )
     assert time.monotonic() - started < 20, "a dead server must be noticed, not waited out"
     assert kind.split("-")[0] in str(excinfo.value).splitlines()[0]
-    assert harness.supervisor.leftovers() == []
+    assert launcher.supervisor.leftovers() == []
 
 
-def test_a_port_already_taken_is_refused(harness: Harness) -> None:
+def test_a_port_already_taken_is_refused(launcher: Launcher) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(PortTaken, match=f"port {port} on 127.0.0.1 is already in use"):
-            harness.start(ServerConfig("gunicorn", 1), port=port)
+            launcher.start(ServerConfig("gunicorn", 1), port=port)
 
 
 def _wait_for(predicate: object, timeout_s: float = 20.0) -> bool:
@@ -116,15 +116,15 @@ def _wait_for(predicate: object, timeout_s: float = 20.0) -> bool:
 
 
 @pytest.mark.parametrize(("kind", "log_line"), [("gunicorn", "was sent SIGKILL"), ("uwsgi", "DAMN ! worker")])
-def test_a_worker_killed_mid_run_is_named_and_nothing_is_left(harness: Harness, kind: str, log_line: str) -> None:
-    stack = harness.start(ServerConfig(kind, 3))
+def test_a_worker_killed_mid_run_is_named_and_nothing_is_left(launcher: Launcher, kind: str, log_line: str) -> None:
+    stack = launcher.start(ServerConfig(kind, 3))
     try:
         workers = [info.pid for info in stack.server.session() if info.pid != stack.server.pid and info.state != "Z"]
         os.kill(workers[0], signal.SIGKILL)
         # The master notices and replaces it.
         assert _wait_for(lambda: any(log_line in line for line in stack.log_warnings()))
         assert _wait_for(lambda: stack.process_counts()["server"] == 4)
-        assert http_get(stack.port, "/probes/trivial/", host_header=harness.host_header).status == 200
+        assert http_get(stack.port, "/probes/trivial/", host_header=launcher.host_header).status == 200
     finally:
         stack.stop()
     _assert_gone(stack)

@@ -13,12 +13,12 @@ from django.core.management import CommandError, call_command
 
 from probes.bench.model import Suite
 from probes.bench.rundir import RunDir
-from probes.bench.runner import LoadPlan, measure_config
 from probes.bench.servers import ServerConfig
 from probes.bench.services import Memcached
 from probes.bench.stats import Spread
 from probes.bench.supervisor import Supervisor
-from probes.harness import Harness
+from probes.bench.sweep import LoadPlan, measure_config
+from probes.launcher import Launcher
 
 from .conftest import require_binary
 
@@ -26,15 +26,15 @@ pytestmark = pytest.mark.servers
 
 
 @pytest.fixture(scope="module")
-def harness(memcached: Memcached) -> Iterator[Harness]:
+def launcher(memcached: Memcached) -> Iterator[Launcher]:
     with RunDir() as run_dir, Supervisor(run_dir.path) as supervisor:
-        yield Harness(run_dir=run_dir.path, supervisor=supervisor, memcached=memcached)
+        yield Launcher(run_dir=run_dir.path, supervisor=supervisor, memcached=memcached)
 
 
-def _plan(path: str, harness: Harness, generator: str = "builtin") -> LoadPlan:
+def _plan(path: str, launcher: Launcher, generator: str = "builtin") -> LoadPlan:
     return LoadPlan(
         path=path,
-        host_header=harness.host_header,
+        host_header=launcher.host_header,
         generator=generator,
         duration_s=1.0,
         warmup_s=0.2,
@@ -43,9 +43,9 @@ def _plan(path: str, harness: Harness, generator: str = "builtin") -> LoadPlan:
 
 
 @pytest.mark.parametrize("kind", ["gunicorn", "uwsgi"])
-def test_builtin_generator_measures_plausible_figures(harness: Harness, kind: str) -> None:
+def test_builtin_generator_measures_plausible_figures(launcher: Launcher, kind: str) -> None:
     run = measure_config(
-        ServerConfig(kind, 2), _plan("/probes/trivial/", harness), start=harness.start, service_pids={}
+        ServerConfig(kind, 2), _plan("/probes/trivial/", launcher), start=launcher.start, service_pids={}
     )
     assert run.error == ""
     assert len(run.samples) == 2
@@ -63,11 +63,11 @@ def test_builtin_generator_measures_plausible_figures(harness: Harness, kind: st
     assert run.quality != "failing", run.quality_reasons
 
 
-def test_a_url_answering_500_is_failing_with_its_error_count(harness: Harness) -> None:
+def test_a_url_answering_500_is_failing_with_its_error_count(launcher: Launcher) -> None:
     run = measure_config(
         ServerConfig("gunicorn", 1),
-        _plan("/probes/status/?code=500", harness),
-        start=harness.start,
+        _plan("/probes/status/?code=500", launcher),
+        start=launcher.start,
         service_pids={},
     )
     assert run.quality == "failing"
@@ -76,24 +76,24 @@ def test_a_url_answering_500_is_failing_with_its_error_count(harness: Harness) -
     assert "non2xx" in run.quality_reasons[0] and "500:" in run.quality_reasons[0]
 
 
-def test_a_redirecting_url_is_named_as_such(harness: Harness) -> None:
+def test_a_redirecting_url_is_named_as_such(launcher: Launcher) -> None:
     run = measure_config(
         ServerConfig("gunicorn", 1),
-        _plan("/probes/status/?code=302", harness),
-        start=harness.start,
+        _plan("/probes/status/?code=302", launcher),
+        start=launcher.start,
         service_pids={},
     )
     assert run.quality == "failing"
     assert run.quality_reasons[0] == "the URL redirects to /probes/status/?code=200: load that URL instead"
 
 
-def test_trivial_measures_faster_than_template_django(harness: Harness) -> None:
+def test_trivial_measures_faster_than_template_django(launcher: Launcher) -> None:
     rates = {}
     for probe in ("trivial", "template-django"):
         run = measure_config(
             ServerConfig("gunicorn", 2),
-            _plan(f"/probes/{probe}/", harness),
-            start=harness.start,
+            _plan(f"/probes/{probe}/", launcher),
+            start=launcher.start,
             service_pids={},
         )
         rates[probe] = Spread.of([sample.ok_per_s for sample in run.samples]).median
@@ -130,13 +130,13 @@ def test_the_command_sweeps_saves_json_and_round_trips(private_caches: None, tmp
         assert all(abs(s.app["requests"] - s.ok) <= run.concurrency + 1 for s in run.samples), run.label
 
 
-def test_pin_puts_the_generator_and_the_server_on_separate_cores(harness: Harness) -> None:
-    from probes.bench.runner import pin_stack, pinning
+def test_pin_puts_the_generator_and_the_server_on_separate_cores(launcher: Launcher) -> None:
+    from probes.bench.sweep import pin_stack, pinning
 
     client_cores, server_cores = pinning({0, 1}) or (set(), set())
     assert (client_cores, server_cores) == ({1}, {0})
     assert pinning({0}) is None
-    stack = harness.start(ServerConfig("gunicorn", 2))
+    stack = launcher.start(ServerConfig("gunicorn", 2))
     try:
         pin_stack(stack, {0})
         assert {frozenset(os.sched_getaffinity(info.pid)) for info in stack.server.session()} == {frozenset({0})}
@@ -144,19 +144,19 @@ def test_pin_puts_the_generator_and_the_server_on_separate_cores(harness: Harnes
         stack.stop()
 
 
-def test_a_configuration_that_fails_to_start_is_recorded_and_the_sweep_goes_on(harness: Harness) -> None:
-    from probes.bench.runner import sweep
+def test_a_configuration_that_fails_to_start_is_recorded_and_the_sweep_goes_on(launcher: Launcher) -> None:
     from probes.bench.supervisor import StartFailed
+    from probes.bench.sweep import sweep
 
     def start(config: ServerConfig):  # type: ignore[no-untyped-def]
         if config.workers == 1:
             raise StartFailed("gunicorn-1: exited with status 3 before it was ready\nWorker failed to boot.")
-        return harness.start(config)
+        return launcher.start(config)
 
     finished = []
     runs = sweep(
         [ServerConfig("gunicorn", 1), ServerConfig("gunicorn", 2)],
-        _plan("/probes/trivial/", harness),
+        _plan("/probes/trivial/", launcher),
         start=start,
         service_pids={},
         progress=lambda message: None,

@@ -171,13 +171,13 @@ def test_the_instrument_cost_is_reported_and_kept_in_the_json(tmp_path: Path) ->
 def test_a_view_too_slow_to_resolve_microseconds_has_the_wrapper_measured_on_a_minimal_response(
     stats_dir: Path,
 ) -> None:
-    from probes.jobs import INSTRUMENT_ON_VIEW_MAX_US, _instrument_cost
+    from probes.inprocess import INSTRUMENT_ON_VIEW_MAX_US, instrument_cost
 
     def slow_view(environ: dict[str, object], start_response: object) -> HttpResponse:
         raise AssertionError("a slow view is not called again: its jitter would hide the wrapper")
 
     slow = ViewCost("page", "/page/", 200, 30, 49_000, 50_000, 48_000, INSTRUMENT_ON_VIEW_MAX_US + 1, 35_000, 1.0)
-    cost = _instrument_cost(slow_view, slow, "127.0.0.1", stats_dir, lambda message: None)
+    cost = instrument_cost(slow_view, slow, "127.0.0.1", stats_dir, lambda message: None)
     assert cost is not None
     assert (cost.path, cost.reference) == ("/page/", "a minimal Django response")
     assert cost.plain_us_per_request < 1000  # what was measured is the minimal response, not the page

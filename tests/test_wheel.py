@@ -217,7 +217,9 @@ def test_compare_says_faster_after_a_view_got_twice_as_cheap(fresh_project: Fres
     print(output)
     line = next(line for line in output.splitlines() if line.startswith("gunicorn w1 direct /work/"))
     ratio = float(line.split(": ")[1].split("x faster")[0])
-    assert 1.5 <= ratio <= 2.4, line  # half the CPU per request; the server's own work stays the same
+    # Half the view's CPU: about 2x, less the server's own work, give or take what the 2 shared
+    # cores lend to one 1 s window or the other (both results are said to be noisy when they are).
+    assert 2 / 1.35 <= ratio <= 2 * 1.35, line
     # The other way round is a slowdown, and CI is told so.
     slower = subprocess.run(
         [*compare[:-2], project / "after.json", project / "before.json", "--fail-if-slower", "10"],

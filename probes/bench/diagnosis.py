@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
 
-from .model import Run, Sample
+from .model import Diagnosis, Figures, Run, Sample, ViewTime
 from .stats import median
 
 # Every threshold of the verdicts, in one table (tests/test_diagnosis.py checks each).
@@ -30,64 +28,29 @@ THRESHOLDS = {
     "at_capacity_high": 1.30,
     "waiting_wall_per_cpu": 2.0,  # app wall >= this x app CPU: the app mostly waits
     "process_busy": 0.85,  # a serving process's CPU / wall: a whole core (the GIL caps a process at one)
-    "inflated_wall": 1.5,  # app wall under load >= this x t0: the wait is inside the app
-    "grown_wall": 1.2,  # app wall under load >= this x t0: some of the wait is inside the app
+    # Off-CPU time (app wall - app CPU - run-queue wait) that load added, in units of t0:
+    "inflated_wait": 0.5,  # >= this x t0: requests wait for one another inside the app
+    "grown_wait": 0.2,  # >= this x t0: some of the wait is inside the app
+    "grown_cpu": 1.5,  # app CPU under load >= this x t0's CPU: the view costs more CPU under the server
+    "rate_kept": 0.97,  # an open-loop run served >= this x the offered rate: the rate was the limit
     "queue_excess": 1.5,  # queue >= this x what Little's law gives for C > workers: a wait before the app
 }
 # nginx's $msec has millisecond resolution and is truncated: on average it
 # stamps 0.5 ms early, which would read as queue time.
 MSEC_STAMP_BIAS_S = 0.0005
 NOT_TIMED = "the app's own time was not measured (--no-timing): its CPU is booked to the server"
-# "instrument": servebench's timing wrapper inside the server (measured in-process, runner.measure_window).
+# "instrument": servebench's timing wrapper inside the server (measured in-process, sweep.measure_window).
 ROLES = ("view", "server", "instrument", "nginx", "client", "memcached", "database")
 
 
-@dataclass(frozen=True)
-class ViewTime:
-    """t0: the view's uncontended cost (seconds), and where it was measured."""
-
-    wall_s: float
-    cpu_s: float
-    source: str  # "in-process" or "1-worker run"
-
-
-@dataclass(frozen=True)
-class Figures:
-    """The per-request segments of one run (medians over its repeats); times in seconds."""
-
-    throughput_rps: float
-    response_s: float  # mean latency seen by the client
-    in_flight: float  # Little's law: N = X x R
-    concurrency: int
-    capacity: int  # workers x threads
-    cores: int
-    busy_fraction: float
-    t0_s: float | None
-    parallelism: float | None  # X x t0: requests' worth of uncontended work completed at once
-    app_wall_s: float | None
-    app_cpu_s: float | None
-    app_runq_s: float | None  # of the app's wall time, waiting for a CPU (the run queue)
-    queue_s: float | None
-    db_s: float | None
-    queries: float | None
-    cpu_per_request_s: dict[str, float]  # by role: view, server (its own, without the view), nginx, ...
-    machine_cpu_per_request_s: float
-    serving_processes: int = 0  # server processes that completed requests
-    process_busy: float = 0.0  # the server's CPU per serving process, in cores
-
-
-@dataclass(frozen=True)
-class Diagnosis:
-    verdict: str
-    why: str
-    advice: str
-    owner: str | None  # the role with the largest CPU share
-    shares: dict[str, float]  # CPU per request by role, fractions of the roles' sum
-    server_gain_pct: float | None  # what a zero-cost server could add to X at most
-    figures: Figures
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+def t0_from_runs(path: str, runs: Sequence[Run]) -> ViewTime | None:
+    """t0 from the app's own time in a diagnosed 1-worker run of the path (when in-process could not give it)."""
+    for run in runs:
+        if run.path == path and run.workers * run.threads == 1 and run.diagnosis is not None:
+            figures = run.diagnosis.figures
+            if figures.app_wall_s:
+                return ViewTime(figures.app_wall_s, figures.app_cpu_s or 0.0, "1-worker run")
+    return None
 
 
 def _sample_figures(sample: Sample) -> dict[str, float | None]:
@@ -156,6 +119,7 @@ def figures(run: Run, t0: ViewTime | None) -> Figures:
         cores=run.samples[0].cores if run.samples else 1,
         busy_fraction=_median_of(rows, "busy") or 0.0,
         t0_s=t0.wall_s if t0 else None,
+        t0_cpu_s=t0.cpu_s if t0 else None,
         parallelism=x * t0.wall_s if t0 else None,
         app_wall_s=_median_of(rows, "app_wall"),
         app_cpu_s=_median_of(rows, "app_cpu"),
@@ -196,6 +160,33 @@ def _gain_pct(f: Figures, *, cpu_bound: bool) -> float | None:
     return 100 * own / rest
 
 
+def waited_s(f: Figures) -> float | None:
+    """The off-CPU time load added inside the app: (wall - CPU - run queue) under load minus t0's own
+    off-CPU time (a view that sleeps or queries waits in-process too). None without t0 or app figures."""
+    if f.t0_s is None or f.app_wall_s is None or f.app_cpu_s is None:
+        return None
+    off_cpu = max(0.0, f.app_wall_s - f.app_cpu_s - (f.app_runq_s or 0.0))
+    return off_cpu - max(0.0, f.t0_s - (f.t0_cpu_s or 0.0))
+
+
+def cpu_growth(f: Figures) -> float | None:
+    """App CPU per request under load / t0's CPU (None when either is missing)."""
+    if not f.t0_cpu_s or f.app_cpu_s is None:
+        return None
+    return f.app_cpu_s / f.t0_cpu_s
+
+
+def _cpu_text(f: Figures) -> str:
+    """'; the view costs 3.3x its in-process CPU under the server (...)' when it grew, else ''."""
+    growth = cpu_growth(f)
+    if growth is None or growth < THRESHOLDS["grown_cpu"]:
+        return ""
+    return (
+        f"; the view costs {growth:.1f}x its in-process CPU under the server ({_ms(f.t0_cpu_s)} -> {_ms(f.app_cpu_s)}:"
+        " colder caches and CPU frequency at low load, the server's own work in the app's thread)"
+    )
+
+
 def _expected_queue_s(f: Figures) -> float:
     """The queue Little's law gives when every worker is busy: the surplus connections wait (C - W) / X."""
     surplus = max(0, f.concurrency - f.capacity)
@@ -223,6 +214,17 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
         )
         return verdict(run.quality, reason, advice)
     busy = f.busy_fraction
+    if run.rate and f.throughput_rps >= THRESHOLDS["rate_kept"] * run.rate:
+        # Open loop, and it kept up: the offered rate is the limit, nothing in the server is.
+        headroom = f.cores / f.machine_cpu_per_request_s if f.machine_cpu_per_request_s else math.inf
+        waited = waited_s(f)
+        wait_text = "" if waited is None else f"; the app waited {_ms(max(0.0, waited))} per request beyond t0"
+        return verdict(
+            "rate-limited",
+            f"served the offered {run.rate:,.0f} r/s at cores {100 * busy:.0f} % busy{wait_text}{_cpu_text(f)}",
+            f"the load, not the server, set this figure: at {_ms(f.machine_cpu_per_request_s)} of CPU per request"
+            f" the {f.cores} cores could serve ~{headroom:,.0f} r/s; measure capacity without --rate",
+        )
     if busy >= THRESHOLDS["cpu_saturated_busy"]:
         gain = _gain_pct(f, cpu_bound=True)
         gain_text = f"; a zero-cost server could add at most +{gain:.0f} %" if gain is not None else ""
@@ -245,10 +247,11 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
             " the client never kept every worker busy",
             f"raise --concurrency above {f.capacity}",
         )
-    # What grew beyond t0 and is not the run queue is a wait for something other
-    # than a CPU (a lock, the database). With one worker nothing can wait for another.
-    own_wall = (f.app_wall_s or 0.0) - (f.app_runq_s or 0.0)
-    inflated = bool(f.capacity > 1 and f.t0_s and own_wall >= THRESHOLDS["inflated_wall"] * f.t0_s)
+    # Off-CPU time beyond t0's that is not the run queue is a wait for something other than
+    # a CPU (a lock, the database); CPU that grew is not a wait. With one worker nothing can
+    # wait for another.
+    waited = waited_s(f)
+    inflated = bool(f.capacity > 1 and f.t0_s and waited is not None and waited >= THRESHOLDS["inflated_wait"] * f.t0_s)
     low, high = THRESHOLDS["serialized_low"], THRESHOLDS["serialized_high"]
     # With the wait proven inside the app, a view whose CPU part runs in
     # parallel and whose write is serial (SQLite) still counts as serialized.
@@ -261,7 +264,7 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
                 f"inside the app: its wall time grew from t0 {_ms(f.t0_s)} to {_wall_text(f)}"
                 " as requests wait for one another (a lock, the database's single writer)"
             )
-        elif own_wall >= THRESHOLDS["grown_wall"] * f.t0_s:
+        elif waited is not None and waited >= THRESHOLDS["grown_wait"] * f.t0_s:
             where = f"partly inside the app: its wall time grew from t0 {_ms(f.t0_s)} to {_wall_text(f)}"
         elif f.queue_s is not None and f.queue_s >= THRESHOLDS["queue_excess"] * _expected_queue_s(f):
             where = f"before the app: {_ms(f.queue_s)} in the queue per request, more than the connections explain"
@@ -310,9 +313,9 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
         assert f.t0_s is not None and f.app_wall_s is not None and f.parallelism is not None
         return verdict(
             "unclassified",
-            f"the app's wall time grew from t0 {_ms(f.t0_s)} to {_wall_text(f)} under load: requests wait for"
-            f" each other inside the app; X x t0 = {f.parallelism:.2f} of {f.capacity} workers x threads,"
-            f" cores {100 * busy:.0f} % busy",
+            f"the app's wall time grew from t0 {_ms(f.t0_s)} to {_wall_text(f)} under load, {_ms(waited)} of it"
+            f" off-CPU: requests wait for each other inside the app; X x t0 = {f.parallelism:.2f} of"
+            f" {f.capacity} workers x threads, cores {100 * busy:.0f} % busy",
             "find what the requests share (a lock, a connection pool, the database); compare more worker counts",
         )
     if f.app_wall_s is None:
@@ -325,6 +328,7 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
     return verdict(
         "unclassified",
         f"X {f.throughput_rps:,.0f} r/s, R {_ms(f.response_s)}, N = X x R {f.in_flight:.1f}"
-        f" of {f.concurrency} connections, cores {100 * busy:.0f} % busy, app wall {_ms(f.app_wall_s)}",
+        f" of {f.concurrency} connections, cores {100 * busy:.0f} % busy, app wall {_ms(f.app_wall_s)}"
+        f"{_cpu_text(f)}",
         "no single limit fits: compare more worker counts (--explain)",
     )

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import platform
-import socket
-import sys
 from dataclasses import asdict, dataclass, field, fields
-from datetime import UTC, datetime
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
 from .files import write_atomic
+from .metadata import Metadata
 from .tracebacks import ExceptionSeen
 
 FORMAT = "servebench/1"
@@ -21,58 +16,6 @@ FORMAT = "servebench/1"
 
 class FormatError(ValueError):
     """A JSON file that is not a servebench result of a version we read."""
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (affinity), not the machine's count."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-def package_versions(names: tuple[str, ...]) -> dict[str, str]:
-    """Installed versions of the named distributions (absent ones left out)."""
-    found = {}
-    for name in names:
-        try:
-            found[name] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            continue
-    return found
-
-
-@dataclass(frozen=True)
-class Metadata:
-    """Where and how the figures were measured (pyperf's metadata vocabulary)."""
-
-    created_utc: str
-    hostname: str
-    platform: str
-    python: str
-    cpu_count: int
-    usable_cores: int
-    load_avg_1m: float
-    settings_module: str
-    versions: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def collect(cls, *, settings_module: str, extra_versions: dict[str, str] | None = None) -> Metadata:
-        """Read the metadata off this machine now."""
-        versions = package_versions(
-            ("servebench", "Django", "Jinja2", "gunicorn", "pyuwsgi", "flup", "psutil", "pymemcache")
-        )
-        return cls(
-            created_utc=datetime.now(UTC).isoformat(timespec="seconds"),
-            hostname=socket.gethostname(),
-            platform=platform.platform(),
-            python=sys.version.split()[0],
-            cpu_count=os.cpu_count() or 1,
-            usable_cores=usable_cores(),
-            load_avg_1m=os.getloadavg()[0],
-            settings_module=settings_module,
-            versions={**versions, **(extra_versions or {})},
-        )
 
 
 @dataclass(frozen=True)
@@ -145,6 +88,7 @@ class Check(Configured):
     processes: dict[str, int] = field(default_factory=dict)
     expected_server_processes: int = 0
     warnings: tuple[str, ...] = ()
+    applicable: bool = True  # False: the configuration cannot exist (FastCGI without nginx); not a failure
 
 
 @dataclass(frozen=True)
@@ -202,6 +146,60 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class ViewTime:
+    """t0: the view's uncontended cost (seconds), and where it was measured."""
+
+    wall_s: float
+    cpu_s: float
+    source: str  # "in-process" or "1-worker run"
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The per-request segments of one run (medians over its repeats); times in seconds."""
+
+    throughput_rps: float
+    response_s: float  # mean latency seen by the client
+    in_flight: float  # Little's law: N = X x R
+    concurrency: int
+    capacity: int  # workers x threads
+    cores: int
+    busy_fraction: float
+    t0_s: float | None
+    parallelism: float | None  # X x t0: requests' worth of uncontended work completed at once
+    app_wall_s: float | None
+    app_cpu_s: float | None
+    app_runq_s: float | None  # of the app's wall time, waiting for a CPU (the run queue)
+    queue_s: float | None
+    db_s: float | None
+    queries: float | None
+    cpu_per_request_s: dict[str, float]  # by role: view, server (its own, without the view), nginx, ...
+    machine_cpu_per_request_s: float
+    serving_processes: int = 0  # server processes that completed requests
+    process_busy: float = 0.0  # the server's CPU per serving process, in cores
+    t0_cpu_s: float | None = None  # t0's CPU (wall minus it: what the view waits for even alone)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A run's verdict, why, what to do, and the numbers behind it (diagnosis.diagnose)."""
+
+    verdict: str
+    why: str
+    advice: str
+    owner: str | None  # the role with the largest CPU share
+    shares: dict[str, float]  # CPU per request by role, fractions of the roles' sum
+    server_gain_pct: float | None  # what a zero-cost server could add to X at most
+    figures: Figures
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Diagnosis:
+        values = _fields_of(cls, data)
+        values["figures"] = _build(Figures, data["figures"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
 class Run(Configured):
     """One configuration under load: its repeats, memory, and how far to trust it."""
 
@@ -209,6 +207,7 @@ class Run(Configured):
     concurrency: int
     keepalive: bool
     generator: str
+    rate: float | None = None  # open loop: the offered r/s (--rate); None: closed loop
     samples: tuple[Sample, ...] = ()
     memory: tuple[dict[str, Any], ...] = ()  # every process of the server tree (metrics.ProcessMemory)
     nginx_memory: tuple[dict[str, Any], ...] = ()
@@ -217,7 +216,7 @@ class Run(Configured):
     warnings: tuple[str, ...] = ()
     error: str = ""  # why it could not be measured at all
     verdict: str = ""  # what binds it (diagnosis.py), "" until diagnosed
-    diagnosis: dict[str, Any] = field(default_factory=dict)  # the numbers behind the verdict
+    diagnosis: Diagnosis | None = None  # the why, the advice and the numbers behind the verdict
     failure: Failure | None = None  # what broke, when it failed
     timing: bool = True  # the timing wrapper ran inside the server (False: --no-timing, no app figures)
 
@@ -236,6 +235,7 @@ class Run(Configured):
         for name in ("memory", "nginx_memory", "quality_reasons", "warnings"):
             values[name] = tuple(data.get(name, ()))
         values["failure"] = Failure.from_dict(data["failure"]) if data.get("failure") else None
+        values["diagnosis"] = Diagnosis.from_dict(data["diagnosis"]) if data.get("diagnosis") else None
         return cls(**values)
 
 
@@ -261,7 +261,7 @@ class Suite:
         if data.get("format") != FORMAT:
             raise FormatError(f"not a {FORMAT} result (format: {data.get('format')!r})")
         return cls(
-            metadata=_build(Metadata, data["metadata"]),
+            metadata=Metadata.from_dict(data["metadata"]),
             view_costs=tuple(_build(ViewCost, item) for item in data.get("view_costs", ())),
             skipped=tuple(_build(Skipped, item) for item in data.get("skipped", ())),
             runs=tuple(Run.from_dict(item) for item in data.get("runs", ())),

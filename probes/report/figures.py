@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 
 from ..bench.memory import MemoryFit, fit_memory
 from ..bench.model import Run, Suite
 from ..bench.stats import Spread
 
-# CPU roles in the order the reports show them (a role no sample measured is left out).
-ROLES = ("client", "nginx", "server", "instrument", "memcached", "servebench")
+# CPU roles in the order the reports show them (a role no sample measured is left out). "server" is
+# the server's own CPU and "view" the app's, measured inside the server's processes by the timing wrapper.
+ROLES = ("client", "nginx", "server", "view", "instrument", "memcached", "database", "servebench")
 PERCENTILES = ("p50", "p90", "p99")
 
 
@@ -43,6 +45,10 @@ def run_figures(run: Run) -> RunFigures:
         values = [v for s in samples if (v := s.cpu_us_per_request(role)) is not None]
         if values:
             cpu[role] = Spread.of(values).median
+    split = run.diagnosis.figures.cpu_per_request_s if run.diagnosis is not None else {}
+    if "view" in split:  # the server's processes' CPU, split into the view's and the server's own
+        cpu["view"], cpu["server"] = 1e6 * split["view"], 1e6 * split.get("server", 0.0)
+    cpu = {role: cpu[role] for role in ROLES if role in cpu}
     return RunFigures(
         run=run,
         rps=Spread.of([s.ok_per_s for s in samples]),
@@ -80,7 +86,9 @@ def memory_series(suite: Suite) -> list[MemorySeries]:
 
 
 def command_line(suite: Suite) -> str:
-    """The servebench command that measures this suite's configurations again (rebuilt from the runs)."""
+    """The command that measured this suite: as given, else rebuilt from the runs (results of call_command)."""
+    if suite.metadata.command:
+        return "python manage.py " + shlex.join(suite.metadata.command)
     runs = suite.runs
     if not runs:
         return "python manage.py servebench --view-cost" if suite.view_costs else "python manage.py servebench"

@@ -54,7 +54,7 @@ def markdown_report(suite: Suite) -> str:
         explained += [
             f"{run.label}: {run.quality}: {'; '.join(run.quality_reasons) or run.error}"
             for run in runs
-            if run.quality != "ok" and not run.diagnosis
+            if run.quality != "ok" and run.diagnosis is None
         ]
         if explained:
             lines += ["", *_bullets(explained)]

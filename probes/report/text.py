@@ -59,7 +59,7 @@ def check_table(suite: Suite) -> str:
     for check in suite.checks:
         if check.ok:
             status = "OK"
-        elif check.reason.startswith("not applicable"):
+        elif not check.applicable:
             status = "N/A"
         else:
             status = "FAILED"
@@ -90,10 +90,12 @@ def run_row(run: Run) -> list[str]:
     samples = run.samples
     front = run.front if run.front == "direct" else f"nginx/{run.socket}"
     if not samples:
-        return [run.kind, str(run.workers), front, "-", "-", "-", "-", "-", "-", "-", "-", run.quality]
+        return [run.kind, str(run.workers), front, *["-"] * 8, run.quality]
     figures = run_figures(run)
     rate, cpu_by_role = figures.rps, figures.cpu_us_per_request
-    cpu = "/".join(f"{cpu_by_role[role]:.0f}" if role in cpu_by_role else "-" for role in ("client", "nginx", "server"))
+    cpu = "/".join(
+        f"{cpu_by_role[role]:.0f}" if role in cpu_by_role else "-" for role in ("client", "nginx", "server", "view")
+    )
     # How many server processes really served (the classic "fcgi stayed at one process").
     serving = max(len(s.served_by_pid) for s in samples)
     able = len(run.workers_memory) or 1  # a single-process server (flup threaded) serves from its root
@@ -124,7 +126,7 @@ SWEEP_HEADERS = [
     "serving",
     "USS/worker MB",
     "total PSS MB",
-    "CPU µs/req client/nginx/server",
+    "CPU µs/req client/nginx/server/view",
     "quality",
 ]
 
@@ -205,7 +207,7 @@ def sweep_table(suite: Suite, *, wide: bool = False) -> str:
         lines += [
             f"  {run.label}: {run.quality}: {'; '.join(run.quality_reasons) or run.error}"
             for run in runs
-            if run.quality != "ok" and not run.diagnosis
+            if run.quality != "ok" and run.diagnosis is None
         ]
         lines += [f"  {run.label}: log says: {warning}" for run in runs for warning in run.warnings[:3]]
         lines += failure_lines(runs)
@@ -225,8 +227,8 @@ def why_lines(runs: list[Run]) -> list[str]:
     """'why LABEL: ...' per diagnosed run; configurations with the same why share one line."""
     groups: dict[str, list[str]] = {}
     for run in runs:
-        if run.diagnosis:
-            groups.setdefault(run.diagnosis["why"], []).append(run.label)
+        if run.diagnosis is not None:
+            groups.setdefault(run.diagnosis.why, []).append(run.label)
     return [
         f"  why {labels[0]}" + (f" (and {len(labels) - 1} more)" if len(labels) > 1 else "") + f": {why}"
         for why, labels in groups.items()
@@ -346,28 +348,29 @@ def comparisons(suite: Suite) -> list[str]:
 def explain_report(suite: Suite, *, wide: bool = False) -> str:
     """The sweep, then a short diagnosis of its one URL: view cost, caps, verdict, what to do."""
     lines = [sweep_table(suite, wide=wide)]
-    runs = [run for run in suite.runs if run.diagnosis and run.app == "project"]
-    if not runs:
+    diagnosed = [(run, run.diagnosis) for run in suite.runs if run.diagnosis is not None and run.app == "project"]
+    if not diagnosed:
         return lines[0]
-    path = runs[0].path
+    path = diagnosed[0][0].path
     lines += ["", f"diagnosis of {path}"]
     lines.append("  " + (t0_line(suite, path) or "t0: not measurable in-process; taken from the 1-worker run"))
-    measured = {}
-    for run in runs:
+    measured: dict[str, list[str]] = {}
+    for run, diagnosis in diagnosed:
         measured.setdefault(run.kind, []).append(
-            f"{run.workers} worker{'s' if run.workers > 1 else ''} {run.diagnosis['figures']['throughput_rps']:,.0f}"
+            f"{run.workers} worker{'s' if run.workers > 1 else ''} {diagnosis.figures.throughput_rps:,.0f}"
             f" r/s ({run.verdict})"
         )
     lines += [f"  measured {kind}: " + ", ".join(items) for kind, items in measured.items()]
-    last = max(runs, key=lambda run: (run.workers * run.threads, run.diagnosis["figures"]["throughput_rps"]))
-    diagnosis = last.diagnosis
-    lines.append(f"  verdict at {last.label}: {last.verdict}: {diagnosis['why']}")
-    if diagnosis["shares"]:
+    last, diagnosis = max(
+        diagnosed, key=lambda item: (item[0].workers * item[0].threads, item[1].figures.throughput_rps)
+    )
+    lines.append(f"  verdict at {last.label}: {last.verdict}: {diagnosis.why}")
+    if diagnosis.shares:
         shares = ", ".join(
-            f"{role} {100 * share:.0f} %" for role, share in sorted(diagnosis["shares"].items(), key=lambda i: -i[1])
+            f"{role} {100 * share:.0f} %" for role, share in sorted(diagnosis.shares.items(), key=lambda i: -i[1])
         )
-        gain = diagnosis["server_gain_pct"]
+        gain = diagnosis.server_gain_pct
         gain_text = f"; a zero-cost server could add at most +{gain:.0f} %" if gain is not None else ""
         lines.append(f"  CPU per request: {shares}{gain_text}")
-    lines.append(f"  what to do: {diagnosis['advice']}")
+    lines.append(f"  what to do: {diagnosis.advice}")
     return "\n".join(lines)

@@ -7,6 +7,7 @@ result = load.wait()
 
 from __future__ import annotations
 
+from .dispatch import run_in_process
 from .model import (
     ERROR_KINDS,
     GENERATORS,
@@ -17,7 +18,6 @@ from .model import (
     latency_summary_ms,
 )
 from .process import LoadProcess, deadline_s, run_load, start_load
-from .runners import run_in_process
 
 __all__ = [
     "ERROR_KINDS",

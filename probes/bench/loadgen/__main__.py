@@ -31,8 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError) as exc:
         print(f"invalid spec: {exc}", file=sys.stderr)
         return 2
+    from .dispatch import run_in_process
     from .process import deadline_s
-    from .runners import run_in_process
 
     # A last resort if the parent is gone: the default SIGALRM action ends this process.
     signal.alarm(int(deadline_s(spec, args.generator)) + 5)

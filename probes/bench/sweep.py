@@ -1,7 +1,8 @@
-"""One sweep: for each configuration start, warm up, load, sample, stop.
+"""One sweep: for each configuration start, warm up, load, sample, stop; then judge and diagnose.
 
 The engine never prints: progress goes through a callback, and every finished
-Run goes to `on_run` at once, so a crash or Ctrl-C keeps what was measured.
+Run goes to `on_run` at once, judged (its data quality) and diagnosed (its
+verdict), so a crash or Ctrl-C keeps what was measured.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from . import appstats
+from .diagnosis import diagnose, t0_from_runs
 from .frontends import SYSTEM_PATH
 from .loadgen import LoadgenError, LoadResult, LoadSpec, start_load
 from .memory import measure_tree_memory
 from .metrics import cpu_between, snapshot_cpu
-from .model import Run, Sample
+from .model import Failure, Run, Sample, ViewTime
 from .servers import ServerConfig
 from .stack import Stack
 from .stats import Spread, assess_quality
@@ -43,6 +45,7 @@ class LoadPlan:
     timeout_s: float = 10.0
     pin: bool = False  # the load generator on the last core, servers and nginx on the others
     instrument_s_per_request: float | None = None  # the timing wrapper's own CPU, measured in-process
+    timing: bool = True  # the servers run the timing wrapper (False: --no-timing, the plain app)
 
     def concurrency_for(self, config: ServerConfig) -> int:
         return self.concurrency or max(8, 2 * config.workers * config.threads)
@@ -59,7 +62,8 @@ def default_generator() -> str:
 
 
 StartStack = Callable[[ServerConfig], Stack]
-Progress = Callable[[str], None]
+Progress = Callable[[str], None]  # the engine's one way to speak: a line of progress
+Explain = Callable[[Run], Failure | None]  # what broke in a failing run (the launcher knows its logs)
 
 
 def _self_cpu_s() -> float:
@@ -176,6 +180,8 @@ def unmeasured_run(config: ServerConfig, plan: LoadPlan) -> Run:
         concurrency=plan.concurrency_for(config),
         keepalive=plan.keepalive,
         generator=plan.generator,
+        rate=plan.rate,
+        timing=plan.timing,
     )
 
 
@@ -259,9 +265,16 @@ def sweep(
     progress: Progress,
     on_run: Callable[[Run], None],
     start_errors: tuple[type[BaseException], ...] = (),
+    t0: ViewTime | None = None,
+    explain: Explain | None = None,
 ) -> list[Run]:
-    """Measure every configuration in turn; a configuration that fails to start is a failing Run."""
-    runs = []
+    """Measure every configuration in turn; each Run reaches on_run judged and diagnosed.
+
+    A configuration that fails to start is a failing Run; `explain` says what broke in a
+    failing one. t0 is the view's uncontended time (in-process); without it, the app's own
+    time in a 1-worker run of the sweep stands in.
+    """
+    runs: list[Run] = []
     started = time.monotonic()
     for index, config in enumerate(configs):
         left_s = (len(configs) - index) * plan.seconds_per_config()
@@ -270,7 +283,19 @@ def sweep(
             run = measure_config(config, plan, start=start, service_pids=service_pids)
         except start_errors as exc:
             run = replace(unmeasured_run(config, plan), error=str(exc), quality_reasons=(str(exc).splitlines()[0],))
+        if run.quality == "failing" and explain is not None and (failure := explain(run)) is not None:
+            run = replace(run, failure=failure, quality_reasons=(failure.summary, *run.quality_reasons[1:]))
+        run = diagnosed(run, t0 or t0_from_runs(run.path, runs))
         runs.append(run)
         on_run(run)
+        assert run.diagnosis is not None
+        rate = run.diagnosis.figures.throughput_rps if run.samples else 0.0
+        progress(f"    {run.label}: {rate:,.0f} r/s, {run.quality}, {run.verdict}")
     progress(f"done: {len(runs)} configurations in {time.monotonic() - started:.0f} s")
     return runs
+
+
+def diagnosed(run: Run, t0: ViewTime | None) -> Run:
+    """The run with its verdict and the numbers behind it."""
+    result = diagnose(run, t0)
+    return replace(run, verdict=result.verdict, diagnosis=result)

@@ -1,5 +1,6 @@
-"""Configurations of the project brought up for real: the Harness every job starts servers with,
-and `servebench --check` (each configuration up, one request through it, down)."""
+"""Configurations of the project brought up for real: the Launcher every job starts servers with,
+the Proof each must pass before any load, what broke when one fails, and `--check` (each
+configuration up, one request through it, down)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,16 @@ from pathlib import Path
 
 from . import failures, project
 from .bench.appstats import read_exceptions
-from .bench.frontends import FrontUnavailable, nginx_version
-from .bench.model import Check, Failure, Metadata, Run, Suite
+from .bench.frontends import FrontUnavailable
+from .bench.model import Check, Failure, Run
 from .bench.ports import PortTaken
 from .bench.servers import ServerConfig
 from .bench.services import Memcached
 from .bench.stack import NotApplicable, Stack, http_get, start_stack
 from .bench.supervisor import Child, StartFailed, Supervisor
+from .bench.sweep import Progress
 from .bench.tracebacks import ExceptionSeen
 from .catalog import get_probe
-
-Progress = Callable[[str], None]
 
 
 class PathFailed(StartFailed):
@@ -41,13 +41,7 @@ class Proof:
     timeout_s: float = 10.0
 
 
-def metadata() -> Metadata:
-    """Where and how this run measures, with nginx's version when it is installed."""
-    extra = {"nginx": version} if (version := nginx_version()) else {}
-    return Metadata.collect(settings_module=project.settings_module(), extra_versions=extra)
-
-
-class Harness:
+class Launcher:
     """Brings up configurations of the project: fresh database, same environment, one supervisor."""
 
     def __init__(
@@ -212,7 +206,7 @@ def _check_path(config: ServerConfig) -> str:
         return "/__servebench__/ready"  # the project does not route the probes
 
 
-def check_one(harness: Harness, config: ServerConfig) -> Check:
+def check_one(launcher: Launcher, config: ServerConfig) -> Check:
     """Bring one configuration up, request the trivial probe through the full path, tear it down."""
 
     def result(ok: bool, reason: str, **extra: object) -> Check:
@@ -220,9 +214,9 @@ def check_one(harness: Harness, config: ServerConfig) -> Check:
 
     try:
         # The proof is the check's request through the full path; a failing one says what broke.
-        stack = harness.start(config, proof=Proof(_check_path(config)))
+        stack = launcher.start(config, proof=Proof(_check_path(config)))
     except NotApplicable as exc:
-        return result(False, f"not applicable: {exc}", ready_s=0.0)
+        return result(False, f"not applicable: {exc}", ready_s=0.0, applicable=False)
     except START_ERRORS as exc:
         return result(False, str(exc), ready_s=0.0)
     try:
@@ -246,11 +240,10 @@ def check_one(harness: Harness, config: ServerConfig) -> Check:
     )
 
 
-def check_job(configs: Sequence[ServerConfig], *, supervisor: Supervisor, run_dir: Path, progress: Progress) -> Suite:
+def check_configs(configs: Sequence[ServerConfig], launcher: Launcher, progress: Progress) -> tuple[Check, ...]:
     """servebench --check: every configuration up, one request through it, down."""
-    harness = Harness(run_dir=run_dir, supervisor=supervisor, memcached=None)
     checks = []
     for index, config in enumerate(configs, 1):
         progress(f"check {index}/{len(configs)}: {config.label}")
-        checks.append(check_one(harness, config))
-    return Suite(metadata=metadata(), checks=tuple(checks))
+        checks.append(check_one(launcher, config))
+    return tuple(checks)

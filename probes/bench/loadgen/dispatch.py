@@ -1,4 +1,4 @@
-"""Dispatch by generator name, in the current process."""
+"""Which generator runs a spec, in the current process (the load child calls it; tests may too)."""
 
 from __future__ import annotations
 

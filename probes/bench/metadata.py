@@ -1,0 +1,75 @@
+"""Where and how the figures were measured: pyperf's metadata vocabulary."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import sys
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from importlib import metadata as importlib_metadata
+from typing import Any
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (affinity), not the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def package_versions(names: tuple[str, ...]) -> dict[str, str]:
+    """Installed versions of the named distributions (absent ones left out)."""
+    found = {}
+    for name in names:
+        try:
+            found[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """Where and how the figures were measured (pyperf's metadata vocabulary)."""
+
+    created_utc: str
+    hostname: str
+    platform: str
+    python: str
+    cpu_count: int
+    usable_cores: int
+    load_avg_1m: float
+    settings_module: str
+    versions: dict[str, str] = field(default_factory=dict)
+    command: tuple[str, ...] = ()  # the arguments servebench was given (no secrets: those never enter argv)
+
+    @classmethod
+    def collect(
+        cls, *, settings_module: str, extra_versions: dict[str, str] | None = None, command: tuple[str, ...] = ()
+    ) -> Metadata:
+        """Read the metadata off this machine now."""
+        versions = package_versions(
+            ("servebench", "Django", "Jinja2", "gunicorn", "pyuwsgi", "flup", "psutil", "pymemcache")
+        )
+        return cls(
+            created_utc=datetime.now(UTC).isoformat(timespec="seconds"),
+            hostname=socket.gethostname(),
+            platform=platform.platform(),
+            python=sys.version.split()[0],
+            cpu_count=os.cpu_count() or 1,
+            usable_cores=usable_cores(),
+            load_avg_1m=os.getloadavg()[0],
+            settings_module=settings_module,
+            versions={**versions, **(extra_versions or {})},
+            command=command,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Metadata:
+        names = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in names}
+        values["command"] = tuple(data.get("command", ()))
+        return cls(**values)
