@@ -39,7 +39,12 @@ def add_arguments(parser: ArgumentParser) -> None:
     parser.add_argument("--front", action="append", choices=("nginx", "direct"), help="repeatable")
     parser.add_argument("--socket", action="append", choices=("tcp", "unix"), help="upstream behind nginx")
     parser.add_argument("--loadgen", choices=GENERATORS, help="load generator (default: wrk if installed)")
-    parser.add_argument("--concurrency", type=int, help="connections (default: 2 x workers x threads, >= 8)")
+    parser.add_argument(
+        "--concurrency",
+        metavar="N,N",
+        help="connections; a list (1,2,4,8,16) runs each level as a configuration and finds the knee"
+        " (default: 2 x workers x threads, at least 8)",
+    )
     parser.add_argument("--duration", type=float, default=2.0, help="seconds per measured window")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per configuration")
     parser.add_argument("--repeat", type=int, default=3, help="measured windows per configuration")

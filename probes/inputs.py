@@ -66,8 +66,6 @@ def check_numbers(options: Mapping[str, Any]) -> None:
         raise Refused(f"--repeat must be between 1 and {MAX_REPEAT}, not {options['repeat']}")
     if options["threads"] < 1:
         raise Refused(f"--threads must be at least 1, not {options['threads']}")
-    if options["concurrency"] is not None and options["concurrency"] < 1:
-        raise Refused(f"--concurrency must be at least 1, not {options['concurrency']}")
     rate = options["rate"]
     if rate is not None and (not math.isfinite(rate) or not 0 < rate <= MAX_RATE):
         raise Refused(f"--rate takes requests per second above 0 and at most {MAX_RATE:,.0f}, not {rate:g}")
@@ -121,7 +119,7 @@ def checked_header(raw: str) -> tuple[str, str]:
     return name, value
 
 
-def check_machine(configs: Sequence[ServerConfig], load: LoadPlan | None) -> None:
+def check_machine(configs: Sequence[ServerConfig], load: LoadPlan | None, levels: Sequence[int] = ()) -> None:
     """Bounds from this machine: memory for the workers, threads the kernel allows, open files per connection."""
     if not configs:
         return
@@ -138,9 +136,10 @@ def check_machine(configs: Sequence[ServerConfig], load: LoadPlan | None) -> Non
     if load is None:
         return
     connections = max(load.concurrency_for(config) for config in configs)
+    connections = max([connections, *levels])
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and connections + FD_RESERVE > soft:
-        option = "--concurrency" if load.concurrency else "the default concurrency (2 x workers x threads)"
+        option = "--concurrency" if load.concurrency or levels else "the default concurrency (2 x workers x threads)"
         raise Refused(
             f"{option} {connections}: the load generator needs {connections + FD_RESERVE} open files,"
             f" and the limit is {soft} (ulimit -n; the hard limit is {hard})"

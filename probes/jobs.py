@@ -254,7 +254,7 @@ def sweep_job(
         if plan.login_as is not None:
             if project.owns_sqlite():
                 raise JobError("--login-as needs the project's own database: the demo's are fresh copies without users")
-            run_s = len(plan.configs) * len(targets) * load.seconds_per_config()
+            run_s = len(plan.configs) * len(targets) * max(1, len(plan.levels)) * load.seconds_per_config()
             cookie, login_key = sessions.login_session(plan.login_as, expiry_s=sessions.login_expiry_s(run_s))
             housekeeping["login_sessions_created"] = 1
             undo.callback(forget_login, login_key)
@@ -297,6 +297,7 @@ def sweep_job(
                 progress=progress,
                 on_run=on_run,
                 start_errors=START_ERRORS,
+                levels=plan.levels or (None,),
                 t0=ViewTime(cost.wall_us_median / 1e6, cost.cpu_us_median / 1e6, "in-process") if cost else None,
                 explain=launcher.explain,
             )

@@ -95,6 +95,7 @@ class Plan:
     saved: Suite | None = None  # --from: the result to render; nothing is measured
     comparing: Comparing | None = None  # --compare: nothing is measured
     wide: bool = False  # every figure in the terminal's table
+    levels: tuple[int, ...] = ()  # --concurrency 1,2,4: each level a configuration of its own (the knee)
     command: tuple[str, ...] = ()  # the arguments as given, recorded in the results (arguments.recorded_command)
 
     @property
@@ -133,8 +134,9 @@ def build_plan(options: Mapping[str, Any], *, command: tuple[str, ...] = ()) -> 
         )
     targets = _targets(options, job)
     configs = _configs(options, job)
-    load = _load_plan(options, targets[0].path, host, headers) if job in ("sweep", "explain") else None
-    check_machine(configs, load)
+    levels = _levels(options)
+    load = _load_plan(options, targets[0].path, host, headers, levels) if job in ("sweep", "explain") else None
+    check_machine(configs, load, levels)
     check_database(options, load)
     json_path = output_path(options["json"], "--json") if options["json"] is not None else None
     try:
@@ -159,6 +161,7 @@ def build_plan(options: Mapping[str, Any], *, command: tuple[str, ...] = ()) -> 
         reports=reports,
         wide=bool(options.get("wide")),
         command=command,
+        levels=levels if len(levels) > 1 else (),
     )
 
 
@@ -301,7 +304,20 @@ def _configs(options: Mapping[str, Any], job: str) -> tuple[ServerConfig, ...]:
     return tuple(configs)
 
 
-def _load_plan(options: Mapping[str, Any], path: str, host: str, headers: tuple[tuple[str, str], ...]) -> LoadPlan:
+def _levels(options: Mapping[str, Any]) -> tuple[int, ...]:
+    """--concurrency N or N,N,...: the connection counts (empty: the default per configuration)."""
+    text = options["concurrency"]
+    if text is None:
+        return ()
+    levels = tuple(dict.fromkeys(positive_ints(str(text), "--concurrency")))
+    if len(levels) > 1 and options["rate"] is not None:
+        raise Refused("--concurrency with several levels is a closed loop; --rate sets the load instead")
+    return levels
+
+
+def _load_plan(
+    options: Mapping[str, Any], path: str, host: str, headers: tuple[tuple[str, str], ...], levels: tuple[int, ...]
+) -> LoadPlan:
     generator = options["loadgen"] or ("builtin" if options["rate"] is not None else default_generator())
     if options["rate"] is not None and generator != "builtin":
         raise Refused(f"--rate needs --loadgen builtin: {generator} cannot hold a constant rate")
@@ -311,7 +327,7 @@ def _load_plan(options: Mapping[str, Any], path: str, host: str, headers: tuple[
         path=path,
         host_header=host,
         generator=generator,
-        concurrency=options["concurrency"],
+        concurrency=levels[0] if len(levels) == 1 else None,
         duration_s=options["duration"],
         warmup_s=options["warmup"],
         repeat=options["repeat"],

@@ -35,14 +35,17 @@ def t0(path: str) -> ViewTime:
     return ViewTime(cost.wall_us_median / 1e6, cost.cpu_us_median / 1e6, "in-process")
 
 
-def measure(launcher: Launcher, path: str, workers: int, *, view_time: ViewTime | None = None) -> Run:
+def measure(
+    launcher: Launcher, path: str, workers: int, *, view_time: ViewTime | None = None, rate: float | None = None
+) -> Run:
     plan = LoadPlan(
         path=path,
         host_header=launcher.host_header,
-        generator=default_generator(),
+        generator="builtin" if rate else default_generator(),  # only the built-in client holds a rate
         duration_s=3.0,
         warmup_s=0.5,
         repeat=1,
+        rate=rate,
     )
     run = measure_config(ServerConfig("gunicorn", workers, front="nginx"), plan, start=launcher.start, service_pids={})
     assert run.quality != "failing", run.quality_reasons
@@ -87,6 +90,16 @@ def test_trivial_behind_nginx_is_cpu_bound_by_server_and_nginx(launcher: Launche
     assert run.verdict == "cpu-saturated", run.diagnosis.why
     assert shares["server"] + shares["nginx"] > shares["view"] > 0
     assert "view" in run.diagnosis.why  # the app's share is shown
+
+
+def test_trivial_at_a_rate_well_under_capacity_is_rate_limited_and_nothing_waits(launcher: Launcher) -> None:
+    run = measure(launcher, "/probes/trivial/", 2, rate=300.0)
+    assert run.diagnosis is not None
+    assert run.verdict == "rate-limited", run.diagnosis.why
+    assert "wait for each other" not in run.diagnosis.why
+    # The headroom is the cores' capacity at the measured CPU per request, far above the offered rate.
+    capacity = float(run.diagnosis.advice.split("could serve ~")[1].split(" r/s")[0].replace(",", ""))
+    assert capacity > 3 * 300
 
 
 def _holds(run: Run) -> bool:

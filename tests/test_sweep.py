@@ -55,8 +55,9 @@ def test_builtin_generator_measures_plausible_figures(launcher: Launcher, kind: 
         assert sample.latency_ms["p50"] > 0
         assert sample.cpu_s["server"] > 0 and sample.cpu_s["client"] > 0
         assert sample.app["requests"] > 0
-        # The app's own count matches the generator's within the requests in flight.
-        assert abs(sample.app["requests"] - sample.ok) <= run.concurrency
+        # The app's own count matches the generator's within the requests in flight at the window's
+        # two edges (the warm-up's last ones may end inside it, the window's last ones after it).
+        assert abs(sample.app["requests"] - sample.ok) <= 2 * run.concurrency
         assert sample.served_by_pid, "the timing wrapper saw no worker serve"
     assert len(run.workers_memory) == 2
     assert all(0 < p["uss_bytes"] <= p["rss_bytes"] for p in run.memory)

@@ -267,22 +267,28 @@ def sweep(
     start_errors: tuple[type[BaseException], ...] = (),
     t0: ViewTime | None = None,
     explain: Explain | None = None,
+    levels: Sequence[int | None] = (None,),
 ) -> list[Run]:
     """Measure every configuration in turn; each Run reaches on_run judged and diagnosed.
 
-    A configuration that fails to start is a failing Run; `explain` says what broke in a
-    failing one. t0 is the view's uncontended time (in-process); without it, the app's own
-    time in a 1-worker run of the sweep stands in.
+    Each configuration runs at each concurrency level (None: the plan's). A configuration that
+    fails to start is a failing Run; `explain` says what broke in a failing one. t0 is the
+    view's uncontended time (in-process); without it, the app's own time in a 1-worker run
+    of the sweep stands in.
     """
     runs: list[Run] = []
     started = time.monotonic()
-    for index, config in enumerate(configs):
-        left_s = (len(configs) - index) * plan.seconds_per_config()
-        progress(f"[{index + 1}/{len(configs)}] {config.label} — about {left_s:.0f} s left")
+    todo = [(config, level) for config in configs for level in levels]
+    for index, (config, level) in enumerate(todo):
+        left_s = (len(todo) - index) * plan.seconds_per_config()
+        at = replace(plan, concurrency=level) if level is not None else plan
+        label = config.label + (f" c={level}" if len(levels) > 1 else "")
+        progress(f"[{index + 1}/{len(todo)}] {label} — about {left_s:.0f} s left")
         try:
-            run = measure_config(config, plan, start=start, service_pids=service_pids)
+            run = measure_config(config, at, start=start, service_pids=service_pids)
         except start_errors as exc:
-            run = replace(unmeasured_run(config, plan), error=str(exc), quality_reasons=(str(exc).splitlines()[0],))
+            run = replace(unmeasured_run(config, at), error=str(exc), quality_reasons=(str(exc).splitlines()[0],))
+        run = replace(run, label=label)
         if run.quality == "failing" and explain is not None and (failure := explain(run)) is not None:
             run = replace(run, failure=failure, quality_reasons=(failure.summary, *run.quality_reasons[1:]))
         run = diagnosed(run, t0 or t0_from_runs(run.path, runs))
@@ -290,7 +296,7 @@ def sweep(
         on_run(run)
         assert run.diagnosis is not None
         rate = run.diagnosis.figures.throughput_rps if run.samples else 0.0
-        progress(f"    {run.label}: {rate:,.0f} r/s, {run.quality}, {run.verdict}")
+        progress(f"    {label}: {rate:,.0f} r/s, {run.quality}, {run.verdict}")
     progress(f"done: {len(runs)} configurations in {time.monotonic() - started:.0f} s")
     return runs
 

@@ -197,6 +197,9 @@ def sweep_table(suite: Suite, *, wide: bool = False) -> str:
             front = fronts.pop()
             behind = f"{front}; " if front == "direct" else f"behind {front}; "
             rows, headers = [line[:2] + line[3:] for line in rows], headers[:2] + headers[3:]
+        if len({run.concurrency for run in runs}) > 1:  # a concurrency sweep: its level after the workers
+            rows = [[*line[:2], str(run.concurrency), *line[2:]] for line, run in zip(rows, runs, strict=True)]
+            headers = [*headers[:2], "conns", *headers[2:]]
         lines.append(f"{path}  ({behind}load: {runs[0].generator}; medians of the repeats)")
         if t0 := t0_line(suite, path):
             lines.append(t0)
