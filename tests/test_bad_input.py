@@ -36,8 +36,9 @@ CASES: list[tuple[list[str], str]] = [
     (["--server", "gunicorn-gthread", "--threads", "10000000"], "this machine allows"),
     # Connections: more than the open-file limit allows the load generator.
     (["--concurrency", "100000000"], "--concurrency 100000000: the load generator needs 100000064 open files"),
-    (["--concurrency", "0"], "--concurrency must be at least 1"),
-    (["--concurrency", "1.5"], "argument --concurrency: invalid int value: '1.5'"),
+    (["--concurrency", "0"], "--concurrency must be whole numbers of at least 1, not '0'"),
+    (["--concurrency", "1.5"], "--concurrency takes whole numbers separated by commas, not '1.5'"),
+    (["--concurrency", "1,4", "--rate", "100"], "--concurrency with several levels is a closed loop"),
     # Times and counts that are no times or counts.
     (["--duration", "inf"], "--duration takes a number of seconds, not inf"),
     (["--duration", "nan"], "--duration takes a number of seconds, not nan"),
