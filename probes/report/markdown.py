@@ -17,7 +17,7 @@ from .text import (
 )
 
 # Right-aligned columns: the figures (a GitHub table aligns them with ---:).
-NUMERIC = {"workers", "r/s median (min–max)", "p50 ms", "p99 ms", "errors", "USS/worker MB", "total PSS MB"}
+NUMERIC = {"workers", "conns", "r/s median (min–max)", "p50 ms", "p99 ms", "errors", "USS/worker MB", "total PSS MB"}
 
 
 def _cell(text: str) -> str:
@@ -28,11 +28,15 @@ def _cell(text: str) -> str:
 def table(runs: list[Run]) -> list[str]:
     """The GitHub table of runs: the terminal table's columns, plus the verdict."""
     headers = [*SWEEP_HEADERS, "verdict"]
+    rows = [[*run_row(run), run.verdict or "-"] for run in runs]
+    if len({run.concurrency for run in runs}) > 1:  # a concurrency sweep: its level after the workers
+        headers = [*headers[:2], "conns", *headers[2:]]
+        rows = [[*row[:2], str(run.concurrency), *row[2:]] for row, run in zip(rows, runs, strict=True)]
     lines = [
         "| " + " | ".join(_cell(h) for h in headers) + " |",
         "|" + "|".join("---:" if h in NUMERIC else "---" for h in headers) + "|",
     ]
-    lines += ["| " + " | ".join(_cell(c) for c in [*run_row(run), run.verdict or "-"]) + " |" for run in runs]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return lines
 
 
