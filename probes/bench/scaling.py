@@ -173,7 +173,11 @@ def fit_usl(points: Sequence[tuple[float, float]], *, bootstrap_rounds: int = _B
         # Resampling m repeats shrinks their spread by (m-1)/m: undo it (few repeats, m = 3, are the rule).
         m = min(len(xs) for xs in groups.values())
         widen = math.sqrt(m / (m - 1))
-        errors = tuple(widen * _stdev([f[i] for f in fits]) for i in range(3))  # type: ignore[assignment]
+        errors = (
+            widen * _stdev([f[0] for f in fits]),
+            widen * _stdev([f[1] for f in fits]),
+            widen * _stdev([f[2] for f in fits]),
+        )
     xs = [x for _, x in usable]
     mean = sum(xs) / len(xs)
     sst = sum((x - mean) ** 2 for x in xs)
@@ -300,7 +304,9 @@ def scaling(points: Sequence[ScalingPoint], *, cores: int, share: float = CPU_CE
     by_workers: dict[int, list[ScalingPoint]] = {}
     for point in points:
         by_workers.setdefault(point.workers, []).append(point)
-    cpu_bound, load_limited, kept = [], [], []
+    cpu_bound: list[int] = []
+    load_limited: list[int] = []
+    kept: list[tuple[float, float]] = []
     for workers, group in sorted(by_workers.items()):
         ceiling_votes = sum(at_cpu_ceiling(p, cores=cores, share=share) for p in group)
         if 2 * ceiling_votes > len(group):
