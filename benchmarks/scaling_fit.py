@@ -54,7 +54,7 @@ def points_of(result: dict[str, Any]) -> tuple[list[ScalingPoint], int]:
                 ScalingPoint(
                     workers=run["workers"] * run["threads"],
                     rps=sample["ok"] / sample["duration_s"],
-                    cpu_s_per_request=sample["machine_busy_s"] / sample["requests"],
+                    cpu_s_per_request=sum(sample["cpu_s"].values()) / sample["requests"],
                     concurrency=run["concurrency"],
                 )
             )

@@ -10,16 +10,14 @@ from probes.bench.knee import KNEE_SHARE, knee
 from probes.bench.scaling import (
     CPU_CEILING_SHARE,
     SIGMA_THRESHOLDS,
-    NotEnoughPoints,
     Scaling,
     ScalingPoint,
-    UslFit,
     db_share_of_wait,
-    fit_usl,
     scaling,
     serial_advice,
     sigma_label,
 )
+from probes.bench.usl import NotEnoughPoints, UslFit, fit_usl
 
 WORKERS = (1, 2, 4, 8)
 
