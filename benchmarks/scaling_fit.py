@@ -56,6 +56,7 @@ def points_of(result: dict[str, Any]) -> tuple[list[ScalingPoint], int]:
                     rps=sample["ok"] / sample["duration_s"],
                     cpu_s_per_request=sum(sample["cpu_s"].values()) / sample["requests"],
                     concurrency=run["concurrency"],
+                    machine_busy_cores=sample["machine_busy_s"] / sample["wall_s"] if sample["wall_s"] else None,
                 )
             )
     return points, cores
@@ -84,6 +85,7 @@ def report(name: str, result: dict[str, Any]) -> None:
     print(f"  servebench verdicts today: {verdicts}")
     ceiling = f"{s.cpu_ceiling_rps:,.0f}" if s.cpu_ceiling_rps else "?"
     print(f"  CPU ceiling ~{ceiling} r/s; at it: {list(s.cpu_bound_workers)}", end="")
+    print(f"; other processes took {s.others_cores:.2f} cores", end="")
     print(f"; load-limited: {list(s.load_limited_workers)}")
     if s.fit is None:
         print(f"  no fit: {s.reason}; verdict: {s.verdict}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -12,6 +13,7 @@ from probes.bench.scaling import (
     SIGMA_THRESHOLDS,
     Scaling,
     ScalingPoint,
+    at_cpu_ceiling,
     db_share_of_wait,
     scaling,
     serial_advice,
@@ -161,6 +163,32 @@ def test_points_under_the_ceiling_are_fitted() -> None:
     data = result.to_dict()
     assert {"serial_fraction", "coherency", "single_worker_rps", "peak_workers"} <= set(data)
     assert Scaling.from_dict(data) == result
+
+
+def test_cores_other_processes_take_lower_the_ceiling_of_a_cpu_hungry_view_only() -> None:
+    # Another process holds 1.2 of the 2 cores. The cpu view at 2 workers gets the 0.8 left and fills it;
+    # a 30 ms sleep view (1 ms of CPU) at 1 worker uses 0.03 cores of the 0.77 left: not CPU-bound.
+    others = 1.2
+    cpu_view = ScalingPoint(2, 0.8 / CPU_VIEW_S, CPU_VIEW_S, 8, machine_busy_cores=others + 0.8)
+    sleep_view = ScalingPoint(1, 32.0, 0.001, 8, machine_busy_cores=others + 0.032)
+    assert cpu_view.others_cores == pytest.approx(others)
+    assert at_cpu_ceiling(cpu_view, cores=CORES)
+    assert not at_cpu_ceiling(sleep_view, cores=CORES)
+    assert not at_cpu_ceiling(replace(cpu_view, machine_busy_cores=None), cores=CORES)
+    sleep_sweep_points = [replace(sleep_view, workers=n, rps=32.0 * n) for n in (1, 2, 4) for _ in range(2)]
+    result = scaling(sleep_sweep_points, cores=CORES)
+    assert result.cpu_bound_workers == () and result.fit is not None
+    assert result.verdict is not None and result.verdict.startswith("scales")
+    assert result.others_cores == pytest.approx(others, abs=0.1)
+
+
+def test_a_point_at_the_ceiling_is_dropped_from_a_worker_count_that_is_not() -> None:
+    rows = [ScalingPoint(n, usl(n, 100.0, 0.5, 0.0), 0.001, 8, machine_busy_cores=0.3) for n in (1, 2, 4)]
+    disturbed = replace(rows[0], rps=60.0, machine_busy_cores=CORES)  # others took the whole machine
+    with_it = scaling([*rows, *rows, disturbed], cores=CORES)
+    without = scaling([*rows, *rows], cores=CORES)
+    assert with_it.cpu_bound_workers == ()
+    assert with_it.fit == without.fit
 
 
 def test_load_limited_worker_counts_are_left_out() -> None:

@@ -15,9 +15,10 @@ from typing import Any
 
 from .usl import NotEnoughPoints, UslFit, fit_usl
 
-# The shape of the verdict: σ at or above "serialized" is one request at a time; from
-# "partly" up it is partly serialized; below, the view scales with workers.
-SIGMA_THRESHOLDS = {"serialized": 0.9, "partly": 0.2}
+# The shape of the verdict. X can never exceed λ/σ, whatever the workers: σ ≥ 0.8 means
+# no number of workers gives more than 1.25x one worker (serialized); σ ≥ 0.2, at most
+# 5x (partly serialized); below, the view scales with workers.
+SIGMA_THRESHOLDS = {"serialized": 0.8, "partly": 0.2}
 
 
 def sigma_label(sigma: float) -> str:
@@ -30,8 +31,8 @@ def sigma_label(sigma: float) -> str:
 
 
 # A point is at the CPU ceiling when its X × CPU per request fills this share of the
-# cores. The same wall as diagnosis.THRESHOLDS["cpu_saturated_busy"]: on 2 cores shared
-# by client, server and database the round trips leave idle gaps, 80 % is full.
+# cores left to it. The same wall as diagnosis.THRESHOLDS["cpu_saturated_busy"]: on 2
+# cores shared by client, server and database the round trips leave idle gaps, 80 % is full.
 CPU_CEILING_SHARE = 0.80
 
 
@@ -45,6 +46,14 @@ class ScalingPoint:
     # not the machine's: another process's load on a shared machine must not make a sleeping view CPU-bound.
     cpu_s_per_request: float | None = None
     concurrency: int | None = None  # the closed loop's connections
+    machine_busy_cores: float | None = None  # every process's CPU over the window / wall (/proc/stat)
+
+    @property
+    def others_cores(self) -> float:
+        """Cores other processes took in the window (the machine's busy cores beyond the roles')."""
+        if self.machine_busy_cores is None or self.cpu_s_per_request is None:
+            return 0.0
+        return max(0.0, self.machine_busy_cores - self.rps * self.cpu_s_per_request)
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,7 @@ class Scaling:
     cpu_ceiling_rps: float | None  # cores / CPU per request, median over the points
     cpu_bound_workers: tuple[int, ...] = ()  # at the CPU ceiling: left out of the fit
     load_limited_workers: tuple[int, ...] = ()  # connections ≤ workers: left out of the fit
+    others_cores: float = 0.0  # cores other processes took, median over the points (a shared machine)
     reason: str = ""  # why there is no fit ("" when there is one)
 
     @property
@@ -80,6 +90,7 @@ class Scaling:
             "cpu_ceiling_rps": self.cpu_ceiling_rps,
             "cpu_bound_workers": list(self.cpu_bound_workers),
             "load_limited_workers": list(self.load_limited_workers),
+            "others_cores": self.others_cores,
             "reason": self.reason,
             "verdict": self.verdict,
         }
@@ -93,6 +104,7 @@ class Scaling:
             cpu_ceiling_rps=data["cpu_ceiling_rps"],
             cpu_bound_workers=tuple(data["cpu_bound_workers"]),
             load_limited_workers=tuple(data["load_limited_workers"]),
+            others_cores=data.get("others_cores", 0.0),
             reason=data["reason"],
         )
 
@@ -101,19 +113,25 @@ _FIT_KEYS = tuple(UslFit.__dataclass_fields__)
 
 
 def at_cpu_ceiling(point: ScalingPoint, *, cores: int, share: float = CPU_CEILING_SHARE) -> bool:
-    """True when X × CPU per request fills `share` of the cores: the CPU, not a wait, caps X."""
+    """True when X × CPU per request fills `share` of the cores left to it: the CPU, not a wait, caps X.
+
+    Left to it: the cores minus what other processes took. On a shared machine a
+    CPU-hungry view is capped by the cores the others leave; a sleeping view is not,
+    though the machine is as busy.
+    """
     if point.cpu_s_per_request is None or cores <= 0:
         return False
-    return point.rps * point.cpu_s_per_request >= share * cores
+    return point.rps * point.cpu_s_per_request >= share * (cores - point.others_cores)
 
 
 def scaling(points: Sequence[ScalingPoint], *, cores: int, share: float = CPU_CEILING_SHARE) -> Scaling:
     """Fit the USL to the points below the CPU ceiling and with more connections than workers.
 
-    The rule: a worker count is at the CPU ceiling when the median of its points is
-    (`at_cpu_ceiling`); it is load-limited when its connections do not exceed its workers.
-    Both are left out. With fewer than 3 worker counts left there is no σ: the verdict
-    is "cpu-bound, not serialized" when the CPU took the others, else none.
+    The rule: a point at the CPU ceiling (`at_cpu_ceiling`) is left out; a worker count
+    whose points are at it in the majority is CPU-bound. A worker count whose connections
+    do not exceed its workers is load-limited, left out too. With fewer than 3 worker
+    counts left there is no σ: the verdict is "cpu-bound, not serialized" when the CPU
+    took the others, else none.
     """
     by_workers: dict[int, list[ScalingPoint]] = {}
     for point in points:
@@ -122,22 +140,26 @@ def scaling(points: Sequence[ScalingPoint], *, cores: int, share: float = CPU_CE
     load_limited: list[int] = []
     kept: list[tuple[float, float]] = []
     for workers, group in sorted(by_workers.items()):
-        ceiling_votes = sum(at_cpu_ceiling(p, cores=cores, share=share) for p in group)
-        if 2 * ceiling_votes > len(group):
+        below = [p for p in group if not at_cpu_ceiling(p, cores=cores, share=share)]
+        if 2 * len(below) < len(group):
             cpu_bound.append(workers)
         elif any(p.concurrency is not None and p.concurrency <= workers for p in group):
             load_limited.append(workers)
         else:
-            kept.extend((p.workers, p.rps) for p in group)
+            kept.extend((p.workers, p.rps) for p in below)
     cpu = sorted(p.cpu_s_per_request for p in points if p.cpu_s_per_request)
     ceiling = cores / cpu[len(cpu) // 2] if cpu else None
-    base = Scaling(None, cores, ceiling, tuple(cpu_bound), tuple(load_limited))
+    others = sorted(p.others_cores for p in points)
+    base = Scaling(None, cores, ceiling, tuple(cpu_bound), tuple(load_limited), others[len(others) // 2])
     try:
         return replace(base, fit=fit_usl(kept))
     except NotEnoughPoints as exc:
         left_out = []
         if cpu_bound:
-            left_out.append(f"{_counts(cpu_bound)} at the CPU ceiling (~{ceiling or 0:,.0f} r/s on {cores} cores)")
+            taken = f", {base.others_cores:.1f} of them taken by other processes" if base.others_cores >= 0.1 else ""
+            left_out.append(
+                f"{_counts(cpu_bound)} at the CPU ceiling (~{ceiling or 0:,.0f} r/s on {cores} cores{taken})"
+            )
         if load_limited:
             left_out.append(f"{_counts(load_limited)} load-limited (connections ≤ workers)")
         return replace(base, reason=str(exc) + (f"; left out: {'; '.join(left_out)}" if left_out else ""))
@@ -163,9 +185,14 @@ def db_share_of_wait(
 def serial_advice(fit: UslFit, *, db_share: float | None) -> str:
     """What to do about a serial fraction, naming the database's share of the wait when it is known."""
     sigma = fit.serial_fraction
-    peak = f"; X peaks near {fit.peak_workers:.0f} workers" if fit.peak_workers else ""
+    if fit.peak_workers:
+        cap = f"X peaks near {fit.peak_workers:.0f} workers"
+    elif sigma <= 0:
+        cap = "X grows with the workers"
+    else:
+        cap = f"no number of workers gives more than ~{fit.single_worker_rps / sigma:,.0f} r/s"
     head = (
-        f"σ = {sigma:.2f}: {100 * sigma:.0f} % of a request's work runs one at a time{peak};"
+        f"σ = {sigma:.2f}: {100 * sigma:.0f} % of a request's work runs one at a time; {cap};"
         f" ~{fit.predicted_rps:,.0f} r/s expected with {fit.predicted_at_workers} workers"
     )
     if db_share is None:
