@@ -154,3 +154,22 @@ def test_the_hot_function_of_a_real_gunicorn_under_load_is_on_top(
     assert {f.kind for f in profile.top} == {"project"}
     assert "server" in {f.kind for f in profile.elsewhere}
     assert sum(profile.shares[name] for name in SHARES) == pytest.approx(1.0)
+
+
+def test_a_thread_pool_waiting_for_work_is_idle_and_its_request_is_the_view(tmp_path: Path) -> None:
+    lib = "/usr/lib/python3.12"
+    frames = [
+        {"name": 'process 7:"gunicorn -k gthread"', "file": "", "line": 0},
+        {"name": "Thread._bootstrap", "file": f"{lib}/threading.py", "line": 990},
+        {"name": "_worker", "file": f"{lib}/concurrent/futures/thread.py", "line": 69},
+        {"name": "_WorkItem.run", "file": f"{lib}/concurrent/futures/thread.py", "line": 53},
+        {"name": "ThreadWorker.handle", "file": f"{SITE}/gunicorn/workers/gthread.py", "line": 270},
+        {"name": "checkout", "file": "/srv/shop/shop/views.py", "line": 12},
+    ]
+    waiting, serving = [0, 1, 2], [0, 1, 2, 3, 4, 5]
+    doc = {"profiles": [{"samples": [waiting, waiting, waiting, serving]}], "shared": {"frames": frames}}
+    (tmp_path / "gthread.json").write_text(json.dumps(doc))
+    profile = read_speedscope(tmp_path / "gthread.json", project_dirs=[Path("/srv/shop")], probes_dir=SITE / "probes")
+    assert profile.shares["idle"] == pytest.approx(0.75)
+    assert profile.shares["view"] == pytest.approx(0.25)
+    assert profile.elsewhere == ()  # idle samples are nobody's self time

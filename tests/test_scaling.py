@@ -64,6 +64,13 @@ def test_noisy_sweeps_recover_the_parameters_within_their_uncertainty(
         assert fit.peak_workers == pytest.approx(true_peak, rel=0.3)
 
 
+def test_a_peak_within_the_measured_workers_is_named_in_the_verdict() -> None:
+    points = [ScalingPoint(int(n), x, None, 32) for n, x in sweep(300.0, 0.3, 0.02, noise=0.0, seed=0)]
+    result = scaling(points, cores=CORES)
+    assert result.fit is not None and result.fit.peak_workers is not None
+    assert result.verdict == f"{sigma_label(0.3)}, peaks at {result.fit.peak_workers:.1f} workers (κ = 0.020)"
+
+
 def test_no_coherency_means_no_peak() -> None:
     fit = fit_usl(sweep(200.0, 0.4, 0.0, noise=0.0, seed=0))
     assert fit.coherency == 0.0

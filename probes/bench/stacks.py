@@ -43,12 +43,16 @@ SERVER_PATHS = (
     "/asyncio/",
     "/socketserver.py",
     "/selectors.py",
+    # A thread pool's machinery (gunicorn gthread, waitress): the server's threads, outside any request.
+    "/concurrent/futures/",
+    "/threading.py",
 )
 SERVEBENCH_FILES = ("bench", "entry.py", "timing.py", "querytime.py")  # inside the probes package
 _LIBRARY_PARTS = ("site-packages", "dist-packages")
 # A server frame whose innermost function is one of these waits for work: idle.
 WAITS = frozenset(
-    {"select", "poll", "wait", "accept", "sleep", "recv", "recv_into", "readinto", "acquire", "wait_for_signals"}
+    {"select", "poll", "wait", "accept", "sleep", "recv", "recv_into", "readinto", "acquire", "get", "_worker"}
+    | {"wait_for_signals"}
 )
 SHARES = ("view", "database", "server", "servebench", "idle", "other")
 _PROCESS = re.compile(r"^process (\d+):")
