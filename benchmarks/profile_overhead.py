@@ -8,7 +8,9 @@ Each pair measures one window without py-spy and one with `py-spy record --pid M
 --subprocesses --nonblocking --idle` attached from before the window to its end, in
 alternating order (AB, BA, ...) so a drift of the shared machine falls on both sides.
 Printed: median r/s of each side, the median of the pairs' ratios with min-max, and
-py-spy's own CPU per request (the `profiler` role).
+py-spy's own CPU (the `profiler` role) per request and in cores: it samples every
+thread `--rate` times a second whatever the load, so its CPU is a fixed cost per
+second that a fast server spreads thin and a slow one does not.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ def main() -> None:
         profiled: list[float] = []
         ratios: list[float] = []
         cpu_us: list[float] = []
+        cpu_cores: list[float] = []
         errors: list[float] = []
         for pair in range(args.pairs):
             order = ("plain", "profiled") if pair % 2 == 0 else ("profiled", "plain")
@@ -94,6 +97,7 @@ def main() -> None:
                 )
                 rates[side] = result.ok_per_s
                 cpu_us.append(1e6 * rec.cpu_s / max(1, result.ok))
+                cpu_cores.append(rec.cpu_s / result.duration_s)
                 errors.append(100 * rec.errors / max(1, rec.samples))
             plain.append(rates["plain"])
             profiled.append(rates["profiled"])
@@ -115,7 +119,8 @@ def main() -> None:
         )
         print(
             f"  py-spy's own CPU: {statistics.median(cpu_us):.1f} µs per request"
-            f" ({min(cpu_us):.1f}–{max(cpu_us):.1f}); unreadable stacks {statistics.median(errors):.1f} %"
+            f" ({min(cpu_us):.1f}–{max(cpu_us):.1f}), {statistics.median(cpu_cores):.3f} cores whatever the r/s"
+            f"; unreadable stacks {statistics.median(errors):.1f} %"
         )
 
 
