@@ -71,6 +71,16 @@ def test_a_peak_within_the_measured_workers_is_named_in_the_verdict() -> None:
     assert result.verdict == f"{sigma_label(0.3)}, peaks at {result.fit.peak_workers:.1f} workers (κ = 0.020)"
 
 
+def test_a_coherency_within_its_noise_names_no_peak() -> None:
+    # Flat from 2 workers on, with noise: κ may come out > 0, but not beyond twice its uncertainty.
+    rng = random.Random(2)
+    rows = [(n, x * (1 + rng.gauss(0, 0.03))) for n, x in ((1, 86.0), (2, 93.0), (4, 93.0)) for _ in range(3)]
+    fit = fit_usl(rows)
+    assert not fit.clear_peak
+    result = scaling([ScalingPoint(int(n), x, None, 8) for n, x in rows], cores=CORES)
+    assert result.verdict == sigma_label(fit.serial_fraction)
+
+
 def test_no_coherency_means_no_peak() -> None:
     fit = fit_usl(sweep(200.0, 0.4, 0.0, noise=0.0, seed=0))
     assert fit.coherency == 0.0

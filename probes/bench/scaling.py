@@ -74,7 +74,7 @@ class Scaling:
         fit = self.fit
         if fit is not None:
             label = sigma_label(fit.serial_fraction)
-            if fit.peak_workers is not None and fit.peak_workers <= max(fit.worker_counts):
+            if fit.clear_peak and fit.peak_workers is not None and fit.peak_workers <= max(fit.worker_counts):
                 label += f", peaks at {fit.peak_workers:.1f} workers (κ = {fit.coherency:.3f})"
             return label
         if self.cpu_bound_workers:
@@ -185,7 +185,7 @@ def db_share_of_wait(
 def serial_advice(fit: UslFit, *, db_share: float | None) -> str:
     """What to do about a serial fraction, naming the database's share of the wait when it is known."""
     sigma = fit.serial_fraction
-    if fit.peak_workers:
+    if fit.clear_peak and fit.peak_workers:
         cap = f"X peaks near {fit.peak_workers:.0f} workers"
     elif sigma <= 0:
         cap = "X grows with the workers"

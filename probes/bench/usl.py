@@ -47,10 +47,17 @@ class UslFit:
     peak_workers: float | None  # N* = √((1−σ)/κ); None when κ = 0 (no peak: X keeps rising or flattens)
     predicted_rps: float  # X at twice the largest N measured
     predicted_at_workers: int
-    r_squared: float  # 1 − SSE/SST over the points (1.0 when every point is equal and fitted exactly)
+    r_squared: float  # 1 − SSE/SST; near 0 for a flat X (nothing to explain): read rmse_pct then
     rmse_pct: float  # root mean square residual, % of the mean r/s
     n_points: int
     worker_counts: tuple[int, ...]
+
+    @property
+    def clear_peak(self) -> bool:
+        """A peak the data shows: κ > 0 and more than twice its uncertainty (when there is one)."""
+        if self.peak_workers is None:
+            return False
+        return self.coherency_err is None or self.coherency > 2 * self.coherency_err
 
     def rps_at(self, workers: float) -> float:
         """The fitted X at `workers`."""
