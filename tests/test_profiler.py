@@ -155,6 +155,7 @@ def test_the_hot_function_of_a_real_gunicorn_under_load_is_on_top(
     result = run_load(LoadSpec(path="/", port=port, concurrency=4, duration_s=window_s, warmup_s=0.0))
     recording = profiler.finish()
     assert result.ok > 0 and recording.samples > 0
+    assert recording.path.stat().st_mode & 0o777 == 0o600
     profile = read_speedscope(recording.path, project_dirs=[project], probes_dir=Path("probes").resolve())
     assert profile.processes == 2  # the two workers; the arbiter served nothing
     # Every thread of the serving processes is sampled rate_hz times a second, idle or not.

@@ -128,6 +128,7 @@ class ProfilerRun:
         log = self.child.log_tail(lines=40)
         if not self.output.is_file() or self.output.is_symlink():
             raise ProfilerUnavailable(f"no profile: py-spy wrote no file ({_last_line(log)})")
+        self.output.chmod(0o600)  # py-spy creates it by the umask; it names the project's files and lines
         done = _DONE.search(log)
         samples, errors = (int(done.group(1)), int(done.group(2))) if done else (0, 0)
         return Recording(self.output, cpu_s, samples, errors)
