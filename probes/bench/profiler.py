@@ -29,7 +29,7 @@ YAMA_SCOPE = Path("/proc/sys/kernel/yama/ptrace_scope")
 CAP_SYS_PTRACE = 19
 READY_LINE = "py-spy> Sampling process"
 _DONE = re.compile(r"Samples: (\d+) Errors: (\d+)")
-_REFUSED = ("Permission denied", "Operation not permitted", "os error 1)", "os error 13)")
+_REFUSED = ("permission denied", "operation not permitted", "os error 1)", "os error 13)")  # lower case
 
 
 class ProfilerUnavailable(RuntimeError):
@@ -178,7 +178,7 @@ def start_profiler(
         log = child.log_tail(lines=40)
         child.stop()
         line = _last_line(log)
-        if any(marker in line for marker in _REFUSED):
+        if any(marker in line.lower() for marker in _REFUSED):
             raise ProfilerUnavailable(
                 f"no profile: ptrace refused on pid {pid} (a container without CAP_SYS_PTRACE, or its seccomp"
                 f" profile?): {line}"
