@@ -48,8 +48,8 @@ from probes.bench.ports import accepts_connections, free_port  # noqa: E402
 from probes.bench.rundir import RunDir  # noqa: E402
 from probes.bench.servers import KINDS, Endpoint, ServerConfig, listen_backlog  # noqa: E402
 from probes.bench.supervisor import Supervisor  # noqa: E402
-from probes.bench.sweep import measure_window  # noqa: E402
 from probes.bench.viewcost import measure_instrument_cost  # noqa: E402
+from probes.bench.window import measure_window  # noqa: E402
 from probes.launcher import Launcher  # noqa: E402
 from probes.project import host_header  # noqa: E402
 from probes.timing import timed_in_process  # noqa: E402

@@ -54,6 +54,11 @@ def add_arguments(parser: ArgumentParser) -> None:
     parser.add_argument(
         "--pin", action="store_true", help="load generator on the last core, servers and nginx on the others"
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="one more window per configuration with py-spy attached: the top functions, a flame graph",
+    )
     parser.add_argument("--null-app", action="store_true", help="also run each server with the null app")
     parser.add_argument(
         "--database",

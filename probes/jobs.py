@@ -17,9 +17,10 @@ from functools import partial
 from pathlib import Path
 
 from . import failures, project, sessions
+from .bench.findings import ViewTime
 from .bench.frontends import nginx_version
 from .bench.loadgen import LoadgenError
-from .bench.model import InstrumentCost, Metadata, Run, Suite, ViewCost, ViewTime
+from .bench.model import InstrumentCost, Metadata, Run, Suite, ViewCost
 from .bench.orphans import reclaim_orphans
 from .bench.rundir import RunDir
 from .bench.supervisor import StartFailed, Supervisor, signals_raise
@@ -28,6 +29,7 @@ from .checks import preflight
 from .inprocess import instrument_cost, t0_cost, view_cost
 from .launcher import START_ERRORS, Launcher, Proof, check_configs
 from .plan import Plan
+from .profiling import ProjectProfiling
 from .provisions import JobError, prepare_database, provide_database, provide_services
 from .sessions import PROBE_SESSION_AGE_S
 
@@ -282,9 +284,15 @@ def sweep_job(
                 measured = instrument_cost(app, cost, launcher.host_header, run_dir, progress)
                 if measured is not None:
                     instrument[target.path] = measured
+        profiling = None
+        if load.profile:
+            keep_as = plan.result_paths[0].with_suffix("")  # servebench-results/sweep-<stamp>-N.speedscope.json
+            profiling = ProjectProfiling(
+                supervisor=supervisor, run_dir=run_dir, project_dir=launcher.directory, keep_as=keep_as
+            )
         for target in targets:
             wrapper, cost = instrument.get(target.path), costs[target.path]
-            sweep(
+            measured = sweep(
                 plan.configs,
                 replace(
                     load,
@@ -300,5 +308,9 @@ def sweep_job(
                 levels=plan.levels or (None,),
                 t0=ViewTime(cost.wall_us_median / 1e6, cost.cpu_us_median / 1e6, "in-process") if cost else None,
                 explain=launcher.explain,
+                profiling=profiling,
             )
+            # The same runs, now with what only the whole sweep shows (scaling, knee).
+            runs[len(runs) - len(measured) :] = measured
+            on_suite(suite())
     return suite()

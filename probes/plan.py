@@ -335,6 +335,7 @@ def _load_plan(
         rate=options["rate"],
         headers=headers,
         pin=options["pin"],
+        profile=bool(options.get("profile")),
     )
     try:
         # What the generator itself refuses (a missing binary, credentials on ab's command line).

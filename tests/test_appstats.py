@@ -17,7 +17,7 @@ from probes.bench.servers import ServerConfig
 from probes.bench.services import Memcached
 from probes.bench.stack import http_get
 from probes.bench.supervisor import Supervisor
-from probes.bench.sweep import measure_window
+from probes.bench.window import measure_window
 from probes.launcher import Launcher
 
 from .conftest import require_binary

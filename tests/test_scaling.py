@@ -64,11 +64,15 @@ def test_noisy_sweeps_recover_the_parameters_within_their_uncertainty(
         assert fit.peak_workers == pytest.approx(true_peak, rel=0.3)
 
 
-def test_a_peak_within_the_measured_workers_is_named_in_the_verdict() -> None:
+def test_a_peak_within_the_measured_workers_is_named_in_the_summary() -> None:
     points = [ScalingPoint(int(n), x, None, 32) for n, x in sweep(300.0, 0.3, 0.02, noise=0.0, seed=0)]
     result = scaling(points, cores=CORES)
     assert result.fit is not None and result.fit.peak_workers is not None
-    assert result.verdict == f"{sigma_label(0.3)}, peaks at {result.fit.peak_workers:.1f} workers (κ = 0.020)"
+    assert result.verdict == sigma_label(0.3)
+    assert result.summary() == (
+        f"over 1, 2, 4, 8 workers: σ = 0.30 ± 0.00, κ = 0.020 ± 0.000, one worker 300 ± 0 r/s;"
+        f" X peaks at {result.fit.peak_workers:.1f} workers; ~466 r/s predicted with 16"
+    )
 
 
 def test_a_coherency_within_its_noise_names_no_peak() -> None:
@@ -129,7 +133,7 @@ def test_fit_round_trips_through_dicts() -> None:
 def test_sigma_labels_follow_the_thresholds() -> None:
     partly, serialized = SIGMA_THRESHOLDS["partly"], SIGMA_THRESHOLDS["serialized"]
     assert sigma_label(partly - 0.01).startswith("scales")
-    assert sigma_label(partly) == f"partly serialized (σ = {partly:.1f})"
+    assert sigma_label(partly) == f"partly serialized (σ = {partly:.2f})"
     assert sigma_label(serialized).startswith("serialized")
 
 

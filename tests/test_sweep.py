@@ -132,7 +132,7 @@ def test_the_command_sweeps_saves_json_and_round_trips(private_caches: None, tmp
 
 
 def test_pin_puts_the_generator_and_the_server_on_separate_cores(launcher: Launcher) -> None:
-    from probes.bench.sweep import pin_stack, pinning
+    from probes.bench.window import pin_stack, pinning
 
     client_cores, server_cores = pinning({0, 1}) or (set(), set())
     assert (client_cores, server_cores) == ({1}, {0})

@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from .model import Diagnosis, Figures, Run, Sample, ViewTime
+from .findings import Diagnosis, Figures, ViewTime
+from .model import Run, Sample
 from .stats import median
 
 # Every threshold of the verdicts, in one table (tests/test_diagnosis.py checks each).

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from .files import write_atomic
+from .findings import Diagnosis
 from .metadata import Metadata
+from .stacks import Profile
 from .tracebacks import ExceptionSeen
 
 FORMAT = "servebench/1"
@@ -146,60 +148,6 @@ class Failure:
 
 
 @dataclass(frozen=True)
-class ViewTime:
-    """t0: the view's uncontended cost (seconds), and where it was measured."""
-
-    wall_s: float
-    cpu_s: float
-    source: str  # "in-process" or "1-worker run"
-
-
-@dataclass(frozen=True)
-class Figures:
-    """The per-request segments of one run (medians over its repeats); times in seconds."""
-
-    throughput_rps: float
-    response_s: float  # mean latency seen by the client
-    in_flight: float  # Little's law: N = X x R
-    concurrency: int
-    capacity: int  # workers x threads
-    cores: int
-    busy_fraction: float
-    t0_s: float | None
-    parallelism: float | None  # X x t0: requests' worth of uncontended work completed at once
-    app_wall_s: float | None
-    app_cpu_s: float | None
-    app_runq_s: float | None  # of the app's wall time, waiting for a CPU (the run queue)
-    queue_s: float | None
-    db_s: float | None
-    queries: float | None
-    cpu_per_request_s: dict[str, float]  # by role: view, server (its own, without the view), nginx, ...
-    machine_cpu_per_request_s: float
-    serving_processes: int = 0  # server processes that completed requests
-    process_busy: float = 0.0  # the server's CPU per serving process, in cores
-    t0_cpu_s: float | None = None  # t0's CPU (wall minus it: what the view waits for even alone)
-
-
-@dataclass(frozen=True)
-class Diagnosis:
-    """A run's verdict, why, what to do, and the numbers behind it (diagnosis.diagnose)."""
-
-    verdict: str
-    why: str
-    advice: str
-    owner: str | None  # the role with the largest CPU share
-    shares: dict[str, float]  # CPU per request by role, fractions of the roles' sum
-    server_gain_pct: float | None  # what a zero-cost server could add to X at most
-    figures: Figures
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Diagnosis:
-        values = _fields_of(cls, data)
-        values["figures"] = _build(Figures, data["figures"])
-        return cls(**values)
-
-
-@dataclass(frozen=True)
 class Run(Configured):
     """One configuration under load: its repeats, memory, and how far to trust it."""
 
@@ -219,6 +167,11 @@ class Run(Configured):
     diagnosis: Diagnosis | None = None  # the why, the advice and the numbers behind the verdict
     failure: Failure | None = None  # what broke, when it failed
     timing: bool = True  # the timing wrapper ran inside the server (False: --no-timing, no app figures)
+    # --profile: one more window with py-spy attached (its r/s beside the measured ones' is what
+    # profiling costs), what it recorded, or why there is no profile.
+    profiled: Sample | None = None
+    profile: Profile | None = None
+    profile_note: str = ""
 
     @property
     def workers_memory(self) -> tuple[dict[str, Any], ...]:
@@ -236,6 +189,8 @@ class Run(Configured):
             values[name] = tuple(data.get(name, ()))
         values["failure"] = Failure.from_dict(data["failure"]) if data.get("failure") else None
         values["diagnosis"] = Diagnosis.from_dict(data["diagnosis"]) if data.get("diagnosis") else None
+        values["profiled"] = _build(Sample, data["profiled"]) if data.get("profiled") else None
+        values["profile"] = Profile.from_dict(data["profile"]) if data.get("profile") else None
         return cls(**values)
 
 
@@ -254,7 +209,13 @@ class Suite:
     instrument: tuple[InstrumentCost, ...] = ()  # the timing wrapper's own cost, per target
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT, **asdict(self)}
+        data = {"format": FORMAT, **asdict(self)}
+        # A diagnosis says how it is written (the scaling fit's figures at its top).
+        data["runs"] = [
+            {**item, "diagnosis": run.diagnosis.to_dict() if run.diagnosis else None}
+            for item, run in zip(data["runs"], self.runs, strict=True)
+        ]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Suite:

@@ -35,6 +35,10 @@ _REFUSED = ("permission denied", "operation not permitted", "os error 1)", "os e
 class ProfilerUnavailable(RuntimeError):
     """Profiling cannot run here; the message is one line that says why."""
 
+    def __init__(self, message: str, *, lasting: bool = False) -> None:
+        super().__init__(message)
+        self.lasting = lasting  # True: no configuration of this run can be profiled (ptrace refused, no py-spy)
+
 
 def py_spy_path() -> str | None:
     """py-spy next to this interpreter (the venv's), else on PATH."""
@@ -154,10 +158,12 @@ def start_profiler(
     """Attach py-spy to `pid` and its subprocesses; returns once it samples. ProfilerUnavailable: one line why not."""
     binary = py_spy or py_spy_path()
     if binary is None:
-        raise ProfilerUnavailable("no profile: py-spy is not installed (pip install 'django-servebench[profile]')")
+        raise ProfilerUnavailable(
+            "no profile: py-spy is not installed (pip install 'django-servebench[profile]')", lasting=True
+        )
     refusal = ptrace_refusal(pid, scope_path=scope_path)
     if refusal:
-        raise ProfilerUnavailable(refusal)
+        raise ProfilerUnavailable(refusal, lasting=True)
     if os.path.lexists(output):
         raise ProfilerUnavailable(f"no profile: {output} exists already (py-spy would write through it)")
     argv = [binary, "record", "--pid", str(pid), "--subprocesses", "--format", "speedscope"]
@@ -181,7 +187,8 @@ def start_profiler(
         if any(marker in line.lower() for marker in _REFUSED):
             raise ProfilerUnavailable(
                 f"no profile: ptrace refused on pid {pid} (a container without CAP_SYS_PTRACE, or its seccomp"
-                f" profile?): {line}"
+                f" profile?): {line}",
+                lasting=True,
             ) from None
         raise ProfilerUnavailable(f"no profile: py-spy could not attach to pid {pid}: {line}") from None
     return ProfilerRun(child, output)

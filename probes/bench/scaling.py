@@ -26,7 +26,7 @@ def sigma_label(sigma: float) -> str:
     if sigma >= SIGMA_THRESHOLDS["serialized"]:
         return f"serialized (σ = {sigma:.2f})"
     if sigma >= SIGMA_THRESHOLDS["partly"]:
-        return f"partly serialized (σ = {sigma:.1f})"
+        return f"partly serialized (σ = {sigma:.2f})"
     return f"scales (σ = {sigma:.2f})"
 
 
@@ -70,16 +70,36 @@ class Scaling:
 
     @property
     def verdict(self) -> str | None:
-        """'partly serialized (σ = 0.6)' and the like, 'cpu-bound, not serialized', or None."""
+        """'partly serialized (σ = 0.62)' and the like, 'cpu-bound, not serialized', or None."""
         fit = self.fit
         if fit is not None:
-            label = sigma_label(fit.serial_fraction)
-            if fit.clear_peak and fit.peak_workers is not None and fit.peak_workers <= max(fit.worker_counts):
-                label += f", peaks at {fit.peak_workers:.1f} workers (κ = {fit.coherency:.3f})"
-            return label
+            return sigma_label(fit.serial_fraction)
         if self.cpu_bound_workers:
             return "cpu-bound, not serialized"
         return None
+
+    def summary(self) -> str:
+        """One line (after the verdict): σ, κ and λ with their ±, a peak the data shows, the prediction;
+        or why there is no fit."""
+        fit = self.fit
+        if fit is None:
+            return self.reason
+
+        def err(value: float | None, digits: int) -> str:
+            return f" ± {value:.{digits}f}" if value is not None else ""
+
+        text = (
+            f"over {', '.join(str(n) for n in fit.worker_counts)} workers:"
+            f" σ = {fit.serial_fraction:.2f}{err(fit.serial_fraction_err, 2)},"
+            f" κ = {fit.coherency:.3f}{err(fit.coherency_err, 3)},"
+            f" one worker {fit.single_worker_rps:,.0f}{err(fit.single_worker_rps_err, 0)} r/s"
+        )
+        if fit.clear_peak and fit.peak_workers is not None:
+            text += f"; X peaks at {fit.peak_workers:.1f} workers"
+        text += f"; ~{fit.predicted_rps:,.0f} r/s predicted with {fit.predicted_at_workers}"
+        if self.cpu_bound_workers:
+            text += f"; left out at the CPU ceiling: {_counts(list(self.cpu_bound_workers))}"
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         """The fit's figures at the top (diagnosis.scaling.serial_fraction, ...), then the ceiling."""
@@ -93,6 +113,7 @@ class Scaling:
             "others_cores": self.others_cores,
             "reason": self.reason,
             "verdict": self.verdict,
+            "summary": self.summary(),
         }
 
     @classmethod

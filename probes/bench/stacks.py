@@ -71,6 +71,22 @@ class FunctionCost:
 
 
 @dataclass(frozen=True)
+class FlameNode:
+    """One box of the flame graph: a function at a depth, over a share of the samples (icicle, root on top)."""
+
+    depth: int
+    start: float  # fraction of the samples to its left
+    width: float  # fraction of the samples in it and what it calls
+    function: str
+    kind: str
+
+
+# The flame graph the reports draw: boxes of at least this share of the samples, down to this depth.
+FLAME_MIN_WIDTH = 0.005
+FLAME_MAX_DEPTH = 40
+
+
+@dataclass(frozen=True)
 class Profile:
     """The profile of one measured window."""
 
@@ -79,7 +95,8 @@ class Profile:
     shares: dict[str, float]  # fractions of `samples` by SHARES
     top: tuple[FunctionCost, ...]  # the project's functions by self samples
     elsewhere: tuple[FunctionCost, ...]  # the busiest functions outside the project, idle left out
-    flamegraph: str  # the speedscope file (speedscope.app or the HTML report shows it)
+    flamegraph: str  # the speedscope file (speedscope.app opens it)
+    flame: tuple[FlameNode, ...] = ()  # its boxes, for the HTML report
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,6 +110,7 @@ class Profile:
             top=tuple(FunctionCost(**item) for item in data["top"]),
             elsewhere=tuple(FunctionCost(**item) for item in data["elsewhere"]),
             flamegraph=data["flamegraph"],
+            flame=tuple(FlameNode(**item) for item in data.get("flame", ())),
         )
 
 
@@ -202,4 +220,34 @@ def read_speedscope(
         top=costs(project),
         elsewhere=costs(others),
         flamegraph=str(path),
+        flame=flame_nodes([[keys[i] for i in python] for _, python, _ in rows], kind_of),
     )
+
+
+def flame_nodes(
+    stacks: Sequence[Sequence[tuple[str, str]]], kind_of: dict[tuple[str, str], str]
+) -> tuple[FlameNode, ...]:
+    """The boxes of an icicle graph of the stacks (root first): each function's share under its caller."""
+    total = len(stacks)
+    if not total:
+        return ()
+    tree: dict[tuple[str, str], Any] = {}
+    counts: Counter[tuple[tuple[str, str], ...]] = Counter()
+    for stack in stacks:
+        node = tree
+        for depth, key in enumerate(stack[:FLAME_MAX_DEPTH]):
+            node = node.setdefault(key, {})
+            counts[tuple(stack[: depth + 1])] += 1
+    nodes: list[FlameNode] = []
+
+    def walk(children: dict[tuple[str, str], Any], prefix: tuple[tuple[str, str], ...], start: int) -> None:
+        for key in sorted(children, key=lambda k: (k[0], k[1])):
+            path = (*prefix, key)
+            width = counts[path]
+            if width / total >= FLAME_MIN_WIDTH:
+                nodes.append(FlameNode(len(prefix), start / total, width / total, key[0], kind_of.get(key, "other")))
+                walk(children[key], path, start)
+            start += width
+
+    walk(tree, (), 0)
+    return tuple(nodes)

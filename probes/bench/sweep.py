@@ -9,22 +9,25 @@ from __future__ import annotations
 
 import contextlib
 import os
-import resource
 import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
-from . import appstats
 from .diagnosis import diagnose, t0_from_runs
+from .findings import ViewTime
 from .frontends import SYSTEM_PATH
-from .loadgen import LoadgenError, LoadResult, LoadSpec, start_load
+from .loadgen import LoadgenError, LoadSpec
 from .memory import measure_tree_memory
-from .metrics import cpu_between, snapshot_cpu
-from .model import Failure, Run, Sample, ViewTime
+from .model import Failure, Run, Sample
+from .profiler import ProfilerRun, ProfilerUnavailable, Recording
 from .servers import ServerConfig
 from .stack import Stack
+from .stacks import Profile
 from .stats import Spread, assess_quality
+from .trends import with_trends
+from .window import drive, measure_window, pin_stack, pinning
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class LoadPlan:
     pin: bool = False  # the load generator on the last core, servers and nginx on the others
     instrument_s_per_request: float | None = None  # the timing wrapper's own CPU, measured in-process
     timing: bool = True  # the servers run the timing wrapper (False: --no-timing, the plain app)
+    profile: bool = False  # one more window per configuration with py-spy attached (--profile)
 
     def concurrency_for(self, config: ServerConfig) -> int:
         return self.concurrency or max(8, 2 * config.workers * config.threads)
@@ -66,11 +70,6 @@ Progress = Callable[[str], None]  # the engine's one way to speak: a line of pro
 Explain = Callable[[Run], Failure | None]  # what broke in a failing run (the launcher knows its logs)
 
 
-def _self_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def _spec(plan: LoadPlan, stack: Stack, concurrency: int, *, duration_s: float) -> LoadSpec:
     return LoadSpec(
         path=plan.path,
@@ -87,91 +86,6 @@ def _spec(plan: LoadPlan, stack: Stack, concurrency: int, *, duration_s: float) 
     )
 
 
-def pinning(cores: set[int]) -> tuple[set[int], set[int]] | None:
-    """(client cores, server cores) for --pin, or None with fewer than 2 cores."""
-    if len(cores) < 2:
-        return None
-    last = max(cores)
-    return {last}, cores - {last}
-
-
-def pin_stack(stack: Stack, server_cores: set[int]) -> None:
-    """Pin every process of the server's and nginx's sessions; workers forked later inherit it."""
-    for child in (stack.server, stack.front):
-        if child is None:
-            continue
-        for info in child.session():
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.sched_setaffinity(info.pid, server_cores)
-
-
-def _load(spec: LoadSpec, generator: str, client_cores: set[int] | None) -> LoadResult:
-    with start_load(spec, generator=generator) as load:
-        if client_cores is not None:
-            # Before it opens a connection: wrk or ab, started by it, inherit the mask.
-            with contextlib.suppress(ProcessLookupError):
-                os.sched_setaffinity(load.pid, client_cores)
-        return load.wait()
-
-
-def measure_window(
-    stack: Stack,
-    spec: LoadSpec,
-    *,
-    generator: str,
-    service_pids: dict[str, int],
-    client_cores: set[int] | None = None,
-    instrument_s_per_request: float | None = None,
-) -> tuple[Sample, dict[int, appstats.AppCounters]]:
-    """One measured window: CPU of every role, the app's own counters, the generator's figures."""
-    roles = {"server": [stack.server.pid], **{name: [pid] for name, pid in service_pids.items()}}
-    if stack.front is not None:
-        roles["nginx"] = [stack.front.pid]
-    stats_dir = stack.stats_dir
-    app_before = appstats.read_counters(stats_dir) if stats_dir else {}
-    # Every process of the server's tree: a worker whose counters file appears within the window counts too.
-    runq_before = appstats.run_queue_ns(info.pid for info in stack.server.tree()) if stats_dir else {}
-    cpu_before, self_before = snapshot_cpu(roles), _self_cpu_s()
-    result = _load(spec, generator, client_cores)
-    cpu_after, self_after = snapshot_cpu(roles), _self_cpu_s()
-    per_process = appstats.window(app_before, appstats.read_counters(stats_dir)) if stats_dir else {}
-    runq_after = appstats.run_queue_ns(per_process)
-    cpu = cpu_between(cpu_before, cpu_after)
-    cpu_s = {role.role: role.total_s for role in cpu.roles}
-    # The generator reports the CPU of its own measured window (getrusage in
-    # the child): its interpreter start-up is not charged to it.
-    cpu_s["client"] = (result.cpu_user_s or 0.0) + (result.cpu_system_s or 0.0)
-    cpu_s["servebench"] = max(0.0, self_after - self_before)
-    app = appstats.total(per_process)
-    if instrument_s_per_request and "server" in cpu_s:
-        # The timing wrapper runs in the server's processes: its cost is a role of
-        # its own, never the view's (which it does not time) nor the server's.
-        cpu_s["instrument"] = min(cpu_s["server"], instrument_s_per_request * app.requests)
-        cpu_s["server"] -= cpu_s["instrument"]
-    runq_ns = sum(max(0, runq_after[pid] - runq_before.get(pid, 0)) for pid in runq_after)
-    server_cpu_ns = 1e9 * (cpu_s.get("server", 0.0) + cpu_s.get("instrument", 0.0))
-    if runq_ns and server_cpu_ns:
-        # Read per process from outside; the app's part of it in proportion to its CPU.
-        app = replace(app, app_runq_ns=round(runq_ns * min(1.0, app.app_cpu_ns / server_cpu_ns)))
-    sample = Sample(
-        generator=result.generator,
-        duration_s=result.duration_s,
-        requests=result.requests,
-        ok=result.ok,
-        errors=dict(result.errors),
-        status_counts={str(code): count for code, count in result.status_counts.items()},
-        redirect_location=result.redirect_location,
-        latency_ms=dict(result.latency_ms),
-        cpu_s=cpu_s,
-        machine_busy_s=cpu.machine_busy_s,
-        wall_s=cpu.wall_s,
-        cores=cpu.cores,
-        app=app.to_dict(),
-        served_by_pid={str(pid): counters.requests for pid, counters in per_process.items() if counters.requests},
-    )
-    return sample, per_process
-
-
 def unmeasured_run(config: ServerConfig, plan: LoadPlan) -> Run:
     """The Run of a configuration before anything was measured."""
     return Run(
@@ -185,30 +99,72 @@ def unmeasured_run(config: ServerConfig, plan: LoadPlan) -> Run:
     )
 
 
-def measure_config(config: ServerConfig, plan: LoadPlan, *, start: StartStack, service_pids: dict[str, int]) -> Run:
-    """Start one configuration, warm it, measure plan.repeat windows, take its memory, stop it."""
+class Profiling(Protocol):
+    """py-spy for --profile: started on a configuration's server, its recording read (the launcher knows where)."""
+
+    def start(self, stack: Stack, *, window_s: float) -> ProfilerRun: ...
+
+    def read(self, recording: Recording, sample: Sample) -> Profile: ...
+
+
+def _profiled(
+    stack: Stack, measure: Callable[[dict[str, int]], Sample], profiling: Profiling, window_s: float
+) -> tuple[Sample | None, Profile | None, str]:
+    """One more window with py-spy attached: (its sample, the profile, "") or what stopped it, in one line."""
+    try:
+        profiler = profiling.start(stack, window_s=window_s)
+    except ProfilerUnavailable as exc:
+        return None, None, str(exc)
+    try:
+        sample = measure({"profiler": profiler.pid})
+    except BaseException:
+        with contextlib.suppress(ProfilerUnavailable):
+            profiler.finish()
+        raise
+    try:
+        return sample, profiling.read(profiler.finish(), sample), ""
+    except (ProfilerUnavailable, ValueError, KeyError, OSError) as exc:
+        return sample, None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def measure_config(
+    config: ServerConfig,
+    plan: LoadPlan,
+    *,
+    start: StartStack,
+    service_pids: dict[str, int],
+    profiling: Profiling | None = None,
+) -> Run:
+    """Start one configuration, warm it, measure plan.repeat windows (and one profiled with --profile),
+    take its memory, stop it."""
     concurrency = plan.concurrency_for(config)
     base = unmeasured_run(config, plan)
     stack = start(config)
     samples: list[Sample] = []
+    profiled: tuple[Sample | None, Profile | None, str] = (None, None, "")
     pins = pinning(os.sched_getaffinity(0)) if plan.pin else None
     client_cores = pins[0] if pins else None
     try:
         if pins:
             pin_stack(stack, pins[1])
         if plan.warmup_s > 0:
-            _load(_spec(plan, stack, concurrency, duration_s=plan.warmup_s), plan.generator, client_cores)
+            drive(_spec(plan, stack, concurrency, duration_s=plan.warmup_s), plan.generator, client_cores)
         spec = _spec(plan, stack, concurrency, duration_s=plan.duration_s)
-        for _ in range(plan.repeat):
+
+        def measure(beside: dict[str, int]) -> Sample:
             sample, _ = measure_window(
                 stack,
                 spec,
                 generator=plan.generator,
-                service_pids=service_pids,
+                service_pids={**service_pids, **beside},
                 client_cores=client_cores,
                 instrument_s_per_request=plan.instrument_s_per_request if stack.stats_dir else None,
             )
-            samples.append(sample)
+            return sample
+
+        samples += [measure({}) for _ in range(plan.repeat)]
+        if profiling is not None and plan.profile:
+            profiled = _profiled(stack, measure, profiling, plan.duration_s)
         # After the windows: USS/PSS readings are slow and must not blur them.
         memory = tuple(p.to_dict() for p in measure_tree_memory(stack.server.pid).processes)
         nginx_memory = tuple(p.to_dict() for p in measure_tree_memory(stack.front.pid).processes) if stack.front else ()
@@ -219,6 +175,7 @@ def measure_config(config: ServerConfig, plan: LoadPlan, *, start: StartStack, s
         stack.stop()
     warnings = tuple(stack.log_warnings())
     run = replace(base, samples=tuple(samples), memory=memory, nginx_memory=nginx_memory, warnings=warnings)
+    run = replace(run, profiled=profiled[0], profile=profiled[1], profile_note=profiled[2])
     quality, reasons = judge(run)
     return replace(run, quality=quality, quality_reasons=reasons)
 
@@ -268,13 +225,15 @@ def sweep(
     t0: ViewTime | None = None,
     explain: Explain | None = None,
     levels: Sequence[int | None] = (None,),
+    profiling: Profiling | None = None,
 ) -> list[Run]:
     """Measure every configuration in turn; each Run reaches on_run judged and diagnosed.
 
     Each configuration runs at each concurrency level (None: the plan's). A configuration that
     fails to start is a failing Run; `explain` says what broke in a failing one. t0 is the
     view's uncontended time (in-process); without it, the app's own time in a 1-worker run
-    of the sweep stands in.
+    of the sweep stands in. Returns the runs again once the findings across them are known
+    (trends.py: the scaling over worker counts, the knee over connections).
     """
     runs: list[Run] = []
     started = time.monotonic()
@@ -285,7 +244,7 @@ def sweep(
         label = config.label + (f" c={level}" if len(levels) > 1 else "")
         progress(f"[{index + 1}/{len(todo)}] {label} — about {left_s:.0f} s left")
         try:
-            run = measure_config(config, at, start=start, service_pids=service_pids)
+            run = measure_config(config, at, start=start, service_pids=service_pids, profiling=profiling)
         except start_errors as exc:
             run = replace(unmeasured_run(config, at), error=str(exc), quality_reasons=(str(exc).splitlines()[0],))
         run = replace(run, label=label)
@@ -297,8 +256,11 @@ def sweep(
         assert run.diagnosis is not None
         rate = run.diagnosis.figures.throughput_rps if run.samples else 0.0
         progress(f"    {label}: {rate:,.0f} r/s, {run.quality}, {run.verdict}")
+        if run.profile_note and run.profile_note != (runs[-2].profile_note if len(runs) > 1 else ""):
+            progress(f"    {run.profile_note}; going on without a profile")
     progress(f"done: {len(runs)} configurations in {time.monotonic() - started:.0f} s")
-    return runs
+    # Across configurations: the scaling over worker counts, the knee over connections.
+    return with_trends(runs)
 
 
 def diagnosed(run: Run, t0: ViewTime | None) -> Run:

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import jinja2
 
-from ..bench.model import Suite
+from ..bench.model import Run, Suite
 from .figures import PERCENTILES, ROLES, command_line, machine_line, memory_series, run_figures
 from .text import comparisons, instrument_line, memory_models, t0_line, target_paths, why_lines
+from .trends import trend_lines
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "probes"
 LABEL_W = 230  # px left of a bar chart's plot, for the configuration names
@@ -173,6 +174,54 @@ class Section:
     charts: tuple[BarChart, ...]
     verdicts: tuple[tuple[str, str, str], ...]  # name, quality, verdict
     why: tuple[str, ...]
+    flames: tuple[Flame, ...] = ()  # one per profiled configuration (--profile)
+
+
+@dataclass(frozen=True)
+class Box:
+    """One function of a flame graph, in px."""
+
+    x: float
+    y: float
+    width: float
+    css: str  # its kind: kind-view, kind-database, ...
+    text: str  # the name, when it fits
+    title: str  # name and share, on hover
+
+
+@dataclass(frozen=True)
+class Flame:
+    title: str
+    boxes: tuple[Box, ...]
+    height: float
+    file: str  # the speedscope file (speedscope.app opens it)
+
+
+FLAME_W = LABEL_W + PLOT_W
+FLAME_ROW_H = 17
+CHAR_W = 6.5  # px per character of the 11 px label font, to cut a name that does not fit
+
+
+def flame(run: Run) -> Flame | None:
+    """The run's profile as an icicle graph (root on top): each box a function, its width its share."""
+    profile = run.profile
+    if profile is None or not profile.flame:
+        return None
+    boxes = []
+    for node in profile.flame:
+        width = node.width * FLAME_W
+        fits = int(width / CHAR_W) - 1
+        text = node.function if len(node.function) <= fits else (node.function[: fits - 1] + "…" if fits > 3 else "")
+        kind = "view" if node.kind == "project" else node.kind
+        title = f"{node.function} ({node.kind}): {100 * node.width:.1f} % of the samples"
+        boxes.append(Box(node.start * FLAME_W, node.depth * FLAME_ROW_H, width, f"kind-{kind}", text, title))
+    depth = max(node.depth for node in profile.flame) + 1
+    return Flame(
+        f"Profile of {run.label} (py-spy, {profile.samples:,} samples)",
+        tuple(boxes),
+        depth * FLAME_ROW_H,
+        profile.flamegraph,
+    )
 
 
 def _section(suite: Suite, path: str) -> Section:
@@ -201,7 +250,8 @@ def _section(suite: Suite, path: str) -> Section:
         notes=tuple(line for line in (t0_line(suite, path), instrument_line(suite, path)) if line),
         charts=(rps, cpu, latency),
         verdicts=tuple((f.name, f.run.quality, f.run.verdict or "-") for f in figures),
-        why=tuple(line.strip() for line in why_lines(runs)),
+        why=tuple(line.strip() for line in why_lines(runs) + trend_lines(runs)),
+        flames=tuple(chart for run in runs if (chart := flame(run)) is not None),
     )
 
 

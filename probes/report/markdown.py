@@ -15,6 +15,7 @@ from .text import (
     target_paths,
     why_lines,
 )
+from .trends import trend_lines
 
 # Right-aligned columns: the figures (a GitHub table aligns them with ---:).
 NUMERIC = {"workers", "conns", "r/s median (min–max)", "p50 ms", "p99 ms", "errors", "USS/worker MB", "total PSS MB"}
@@ -54,7 +55,7 @@ def markdown_report(suite: Suite) -> str:
         lines += ["", f"### `{path}`", "", f"load: {runs[0].generator}; medians of the repeats (min–max)."]
         lines += [f"{line}." for line in (t0_line(suite, path), instrument_line(suite, path)) if line]
         lines += ["", *table(runs)]
-        explained = why_lines(runs) + failure_lines(runs)
+        explained = why_lines(runs) + trend_lines(runs) + failure_lines(runs)
         explained += [
             f"{run.label}: {run.quality}: {'; '.join(run.quality_reasons) or run.error}"
             for run in runs

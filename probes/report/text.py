@@ -9,6 +9,7 @@ from tabulate import tabulate
 from ..bench.model import Run, Suite
 from ..bench.stats import Spread
 from .figures import memory_series, run_figures
+from .trends import trend_lines
 
 
 def _rps(value: float) -> str:
@@ -207,6 +208,7 @@ def sweep_table(suite: Suite, *, wide: bool = False) -> str:
             lines.append(instrument)
         lines.append(tabulate(rows, headers=headers, disable_numparse=True))
         lines += why_lines(runs)
+        lines += [f"  {line}" for line in trend_lines(runs)]
         lines += [
             f"  {run.label}: {run.quality}: {'; '.join(run.quality_reasons) or run.error}"
             for run in runs
