@@ -51,6 +51,8 @@ _FIELDS = (
     "db_queries",
     "exceptions",
     "server_errors",
+    "loop_lag_ns",
+    "loop_ticks",
 )
 (
     _REQUESTS,
@@ -63,6 +65,8 @@ _FIELDS = (
     _QUERIES,
     _EXCEPTIONS,
     _ERRORS,
+    _LOOP_LAG,
+    _LOOP_TICKS,
 ) = range(len(_FIELDS))
 _FILE_SIZE = mmap.PAGESIZE
 # Every request is measured after one slower than this; one in _SAMPLE_PERIOD otherwise.
@@ -85,6 +89,9 @@ class AppCounters:
     db_queries: int = 0
     exceptions: int = 0  # raised by the app or handled by Django as a 500 (got_request_exception)
     server_errors: int = 0  # 5xx answered by the app
+    # ASGI: how late the event loop ran a periodic tick, summed, and how many ticks (probes.bench.asgistats)
+    loop_lag_ns: int = 0
+    loop_ticks: int = 0
     app_runq_ns: int = 0  # the serving processes' run-queue wait, read from outside (run_queue_ns)
 
     @property
@@ -227,6 +234,13 @@ class _ProcessCounters:
         with self.lock:
             v[_DB] += ns
             v[_QUERIES] += 1
+
+    def add_loop_lag(self, ns: int) -> None:
+        """One tick of the event loop's lag probe: how late it ran (ASGI servers)."""
+        v = self.values
+        with self.lock:
+            v[_LOOP_LAG] += ns
+            v[_LOOP_TICKS] += 1
 
     def add_exception(self, exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
         """Count an exception; the first distinct ones are kept (type, message, where) in <pid>.exceptions."""
