@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import Path
 
 from . import failures, project, sessions
+from .bench.concurrency import with_advice
 from .bench.diagnosis import ViewTime, diagnose
 from .bench.model import InstrumentCost, Run, Skipped, Suite, ViewCost
 from .bench.runner import LoadPlan, sweep
@@ -358,5 +359,5 @@ def t0_for(path: str, costs: dict[str, ViewCost | None], runs: Sequence[Run]) ->
 
 def with_diagnosis(run: Run, t0: ViewTime | None) -> Run:
     """The run with its verdict and the numbers behind it."""
-    result = diagnose(run, t0)
+    result = with_advice(run, diagnose(run, t0))
     return replace(run, verdict=result.verdict, diagnosis=result.to_dict())

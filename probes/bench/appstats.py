@@ -73,6 +73,9 @@ _FILE_SIZE = mmap.PAGESIZE
 _SAMPLE_EVERY_REQUEST_NS = 5_000_000
 _SAMPLE_PERIOD = 16
 _MAX_EXCEPTIONS = 5  # distinct exceptions kept per process
+# Servers that never call close() on a list body (PEP 3333 says they must): granian 2.x joins a list
+# and drops it. A sampled request there gets a _TimedBody, whose close() they do call.
+_NO_CLOSE_ON_LISTS = frozenset({"Granian"})
 
 
 @dataclass(frozen=True)
@@ -326,7 +329,7 @@ class TimingWrapper:
             raise
         wall = time.perf_counter_ns() - wall0
         cpu = time.thread_time_ns() - cpu0
-        if getattr(result, "streaming", None) is False:
+        if getattr(result, "streaming", None) is False and environ.get("SERVER_SOFTWARE") not in _NO_CLOSE_ON_LISTS:
             # A Django response, already rendered: the server gets its chunks as a list.
             body = _Rendered(result)
             body.response, body.counters, body.wall, body.cpu, body.queue_ns = result, counters, wall, cpu, queue_ns
