@@ -1,4 +1,4 @@
-"""The advice at one worker: concurrency inside the worker helps a view that waits; async cannot help one that computes."""
+"""The advice at one worker: concurrency inside the worker helps a view that waits, not one that computes."""
 
 from __future__ import annotations
 
