@@ -8,7 +8,9 @@ status read from `http.response.start`.
 What the figures mean when tasks interleave on one event loop:
 - wall: from the app's call to its return, which under ASGI comes after the
   last body message was sent (the WSGI wrapper's wall ends at close(), alike);
-  time spent waiting for the loop while other requests run is in it.
+  time spent waiting for the loop while other requests run is in it, and so
+  is Django's response.close(), which its ASGI handler runs in an asgiref
+  thread after the answer left: the app's wall may exceed the client's latency.
 - CPU: a request's own CPU cannot be told apart from its neighbours' on the
   same thread, nor from asgiref's thread that runs a sync view. Under ASGI,
   the app's CPU per request is defined as the serving process's CPU per
