@@ -136,8 +136,8 @@ def _thread_clock_us() -> float:
     return min(timeit.repeat(time.thread_time_ns, number=100_000, repeat=5)) / 100_000 * 1e6
 
 
-def under_load(kinds: list[str], *, pairs: int, duration_s: float, concurrency: int) -> None:
-    print(f"\nunder load: {TRIVIAL}, 1 worker behind nginx/tcp, wrk -c{concurrency}, {duration_s:g} s windows")
+def under_load(kinds: list[str], *, pairs: int, duration_s: float, concurrency: int, path: str = TRIVIAL) -> None:
+    print(f"\nunder load: {path}, 1 worker behind nginx/tcp, wrk -c{concurrency}, {duration_s:g} s windows")
     print(f"  {'server':<16} {'timed r/s':>10} {'plain r/s':>10} {'timed/plain':>12} {'range':>13}  target")
     for kind in kinds:
         with ExitStack() as stack:
@@ -150,12 +150,12 @@ def under_load(kinds: list[str], *, pairs: int, duration_s: float, concurrency: 
                 stack.callback(stacks[label].stop)
             rps: dict[str, list[float]] = {"timed": [], "plain": []}
             for server in stacks.values():  # warm-up, not counted
-                measure_window(server, _spec(server.port, concurrency, 1.0), generator="wrk", service_pids={})
+                measure_window(server, _spec(server.port, concurrency, 1.0, path), generator="wrk", service_pids={})
             for index in range(pairs):
                 order = ("timed", "plain") if index % 2 == 0 else ("plain", "timed")
                 for label in order:
                     server = stacks[label]
-                    spec = _spec(server.port, concurrency, duration_s)
+                    spec = _spec(server.port, concurrency, duration_s, path)
                     sample, _ = measure_window(server, spec, generator="wrk", service_pids={})
                     if sample.requests != sample.ok:
                         print(f"    {kind} {label}: {sample.requests - sample.ok} errors")
@@ -170,8 +170,8 @@ def under_load(kinds: list[str], *, pairs: int, duration_s: float, concurrency: 
         )
 
 
-def _spec(port: int, concurrency: int, duration_s: float) -> LoadSpec:
-    return LoadSpec(path=TRIVIAL, port=port, host_header=host_header(), concurrency=concurrency, duration_s=duration_s)
+def _spec(port: int, concurrency: int, duration_s: float, path: str = TRIVIAL) -> LoadSpec:
+    return LoadSpec(path=path, port=port, host_header=host_header(), concurrency=concurrency, duration_s=duration_s)
 
 
 def _wrk_rps(port: int, duration_s: float) -> float:

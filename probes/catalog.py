@@ -28,6 +28,7 @@ class Probe:
 
 PROBES: tuple[Probe, ...] = (
     Probe("trivial", "a few bytes: no session, no database, no template"),
+    Probe("trivial-async", "trivial as an async view (under WSGI or with a sync server: run through asgiref)"),
     Probe("session-db", "a new session per request in the database", needs_db=True),
     Probe("session-cache", "a new session per request in memcached", needs_memcached=True),
     Probe(
@@ -40,6 +41,7 @@ PROBES: tuple[Probe, ...] = (
     Probe("template-django", "a <ul> of 300 items through Django templates"),
     Probe("template-jinja2", "the same <ul> through Jinja2"),
     Probe("sleep", "waits 20 ms without CPU (calibration)", query="ms=20"),
+    Probe("sleep-async", "awaits asyncio.sleep 20 ms: an event loop serves others meanwhile", query="ms=20"),
     Probe("cpu", "spins 10 ms of thread CPU (calibration)", query="ms=10"),
     Probe("lock", "holds a lock shared by every worker for 10 ms (calibration)", query="ms=10"),
     Probe("status", "answers the status ?code= asks for, e.g. 500 or 302 (error handling)", query="code=200"),

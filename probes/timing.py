@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .bench.appstats import TimingWrapper
+from .bench.asgistats import ASGIApp, AsgiTimingWrapper
 
 WSGIApp = Callable[..., Iterable[bytes]]
 
@@ -19,6 +20,14 @@ WSGIApp = Callable[..., Iterable[bytes]]
 def timed(app: WSGIApp, stats_dir: Path, *, django: bool) -> TimingWrapper:
     """The app inside the timing wrapper; for a Django app, with its queries and exceptions recorded."""
     wrapper = TimingWrapper(app, stats_dir)
+    if django:
+        _hook(wrapper)
+    return wrapper
+
+
+def timed_asgi(app: ASGIApp, stats_dir: Path, *, django: bool) -> AsgiTimingWrapper:
+    """The ASGI app inside the ASGI timing wrapper, with the same Django hooks as timed()."""
+    wrapper = AsgiTimingWrapper(app, stats_dir)
     if django:
         _hook(wrapper)
     return wrapper
@@ -40,7 +49,7 @@ def timed_in_process(app: WSGIApp, stats_dir: Path) -> Iterator[TimingWrapper]:
         remove_query_timer(timer)
 
 
-def _hook(wrapper: TimingWrapper) -> Callable[..., Any]:
+def _hook(wrapper: TimingWrapper | AsgiTimingWrapper) -> Callable[..., Any]:
     """Django's hooks for the wrapper: every query timed, every exception it handles recorded."""
     from django.core.signals import got_request_exception
 

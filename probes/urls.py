@@ -10,6 +10,7 @@ app_name = "probes"
 
 urlpatterns = [
     path("trivial/", views.trivial, name="trivial"),
+    path("trivial-async/", views.trivial_async, name="trivial-async"),
     path("session-db/", views.session_db, name="session-db"),
     path("session-cache/", views.session_cache, name="session-cache"),
     path("session-cached-db/", views.session_cached_db, name="session-cached-db"),
@@ -17,6 +18,7 @@ urlpatterns = [
     path("template-django/", views.template_django, name="template-django"),
     path("template-jinja2/", views.template_jinja2, name="template-jinja2"),
     path("sleep/", views.sleep, name="sleep"),
+    path("sleep-async/", views.sleep_async, name="sleep-async"),
     path("cpu/", views.cpu, name="cpu"),
     path("lock/", views.lock, name="lock"),
     path("status/", views.status, name="status"),

@@ -1,5 +1,9 @@
 """The probe views: known, repeatable work for servebench to measure.
 
+The async twins (trivial-async, sleep-async) are `async def` views: under an
+ASGI server they run on the event loop, where a wait (asyncio.sleep) holds no
+worker; a sync view under ASGI runs in asgiref's thread instead, which costs.
+
 Each session probe creates a brand-new session per request with its engine
 (the classic 0.02 s view); the template probes render the same bytes through
 Django's two template backends; the calibration views cost a known amount of
@@ -8,6 +12,7 @@ wall time (sleep), CPU (cpu) or serialization (lock).
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import functools
 import os
@@ -68,6 +73,11 @@ def _bounded(view: Callable[..., HttpResponse]) -> Callable[[HttpRequest], HttpR
 
 
 def trivial(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(b"Hello, World!\n", content_type="text/plain")
+
+
+async def trivial_async(request: HttpRequest) -> HttpResponse:
+    """trivial's async twin: the same bytes, from an async view."""
     return HttpResponse(b"Hello, World!\n", content_type="text/plain")
 
 
@@ -139,6 +149,16 @@ template_jinja2 = _render_list("jinja2")
 def sleep(request: HttpRequest) -> HttpResponse:
     ms = _int_param(request, "ms", default=20, low=0, high=MAX_MS)
     time.sleep(ms / 1000)
+    return HttpResponse(f"slept {ms} ms\n", content_type="text/plain")
+
+
+async def sleep_async(request: HttpRequest) -> HttpResponse:
+    """sleep's async twin: asyncio.sleep, so an event loop serves other requests meanwhile."""
+    try:
+        ms = _int_param(request, "ms", default=20, low=0, high=MAX_MS)
+    except BadParameter as exc:
+        return HttpResponseBadRequest(f"{exc}\n", content_type="text/plain")
+    await asyncio.sleep(ms / 1000)
     return HttpResponse(f"slept {ms} ms\n", content_type="text/plain")
 
 

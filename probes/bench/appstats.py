@@ -51,6 +51,8 @@ _FIELDS = (
     "db_queries",
     "exceptions",
     "server_errors",
+    "loop_lag_ns",
+    "loop_ticks",
 )
 (
     _REQUESTS,
@@ -63,12 +65,17 @@ _FIELDS = (
     _QUERIES,
     _EXCEPTIONS,
     _ERRORS,
+    _LOOP_LAG,
+    _LOOP_TICKS,
 ) = range(len(_FIELDS))
 _FILE_SIZE = mmap.PAGESIZE
 # Every request is measured after one slower than this; one in _SAMPLE_PERIOD otherwise.
 _SAMPLE_EVERY_REQUEST_NS = 5_000_000
 _SAMPLE_PERIOD = 16
 _MAX_EXCEPTIONS = 5  # distinct exceptions kept per process
+# Servers that never call close() on a list body (PEP 3333 says they must): granian 2.x joins a list
+# and drops it. A sampled request there gets a _TimedBody, whose close() they do call.
+_NO_CLOSE_ON_LISTS = frozenset({"Granian"})
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,9 @@ class AppCounters:
     db_queries: int = 0
     exceptions: int = 0  # raised by the app or handled by Django as a 500 (got_request_exception)
     server_errors: int = 0  # 5xx answered by the app
+    # ASGI: how late the event loop ran a periodic tick, summed, and how many ticks (probes.bench.asgistats)
+    loop_lag_ns: int = 0
+    loop_ticks: int = 0
     app_runq_ns: int = 0  # the serving processes' run-queue wait, read from outside (run_queue_ns)
 
     @property
@@ -228,6 +238,13 @@ class _ProcessCounters:
             v[_DB] += ns
             v[_QUERIES] += 1
 
+    def add_loop_lag(self, ns: int) -> None:
+        """One tick of the event loop's lag probe: how late it ran (ASGI servers)."""
+        v = self.values
+        with self.lock:
+            v[_LOOP_LAG] += ns
+            v[_LOOP_TICKS] += 1
+
     def add_exception(self, exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
         """Count an exception; the first distinct ones are kept (type, message, where) in <pid>.exceptions."""
         key = (exc_type.__qualname__, str(exc)[:300], where(frames(tb), Path.cwd()))
@@ -312,7 +329,7 @@ class TimingWrapper:
             raise
         wall = time.perf_counter_ns() - wall0
         cpu = time.thread_time_ns() - cpu0
-        if getattr(result, "streaming", None) is False:
+        if getattr(result, "streaming", None) is False and environ.get("SERVER_SOFTWARE") not in _NO_CLOSE_ON_LISTS:
             # A Django response, already rendered: the server gets its chunks as a list.
             body = _Rendered(result)
             body.response, body.counters, body.wall, body.cpu, body.queue_ns = result, counters, wall, cpu, queue_ns

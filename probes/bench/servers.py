@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ENTRY_APP = "probes.entry:application"
+# ASGI servers run its twin: the project's ASGI application, the same readiness URL and counters.
+ASGI_ENTRY_APP = "probes.entry_asgi:application"
 # The null app is served through the same entry (and timing wrapper), as SERVEBENCH_TARGET_APP.
 NULL_APP = "probes.bench.nullapp:application"
+ASGI_NULL_APP = "probes.bench.nullapp:asgi_application"
 DEFAULT_BACKLOG = 1024
 
 
@@ -76,22 +79,40 @@ class ServerKind:
     build_argv: Callable[[ServerConfig, Endpoint, int], list[str]]
     expected_processes: Callable[[ServerConfig], int]
     missing: Callable[[], str | None]  # why it cannot run here, or None
+    threads_apply: bool = False  # --threads gives each worker process that many threads
+    interface: str = "wsgi"  # "wsgi" (probes.entry) or "asgi" (probes.entry_asgi)
+    # Serves many requests at once inside one worker process (an event loop, greenlets):
+    # a waiting view does not hold the worker.
+    concurrent_in_worker: bool = False
 
     def protocol(self, front: str) -> str | None:
         return self.upstream_protocol if front == "nginx" else self.direct_protocol
+
+    @property
+    def null_app(self) -> str:
+        """The null app in this kind's interface."""
+        return ASGI_NULL_APP if self.interface == "asgi" else NULL_APP
 
 
 def _python() -> str:
     return sys.executable
 
 
-def _has_module(name: str) -> Callable[[], str | None]:
+def _has_module(name: str, *more: str, hint: str = "") -> Callable[[], str | None]:
     def check() -> str | None:
         import importlib.util
 
-        return None if importlib.util.find_spec(name) else f"python package {name!r} is not installed"
+        for module in (name, *more):
+            if not importlib.util.find_spec(module):
+                return f"python package {module!r} is not installed{hint}"
+        return None
 
     return check
+
+
+def _modern(name: str, *more: str) -> Callable[[], str | None]:
+    """A server of the `modern` extra (pyproject.toml): missing, its kind is skipped with the reason."""
+    return _has_module(name, *more, hint=" (pip install 'django-servebench[modern]')")
 
 
 def uwsgi_binary() -> str | None:
@@ -158,6 +179,51 @@ def _flup_argv(mode: str) -> Callable[[ServerConfig, Endpoint, int], list[str]]:
     return build
 
 
+def _waitress_argv(config: ServerConfig, endpoint: Endpoint, backlog: int) -> list[str]:
+    # Waitress's workers are the threads of its one process.
+    if endpoint.unix_path:
+        where = ["--unix-socket", endpoint.unix_path, "--unix-socket-perms", "600"]
+    else:
+        where = ["--listen", endpoint.bind]
+    # connection-limit: waitress stops accepting above 100 connections by default, well below the backlog.
+    argv = [_python(), "-m", "waitress", "--threads", str(config.workers), *where, "--backlog", str(backlog)]
+    return [*argv, "--connection-limit", str(max(100, backlog)), ENTRY_APP]
+
+
+def _granian_argv(interface: str) -> Callable[[ServerConfig, Endpoint, int], list[str]]:
+    def build(config: ServerConfig, endpoint: Endpoint, backlog: int) -> list[str]:
+        if endpoint.unix_path:
+            where = ["--uds", endpoint.unix_path, "--uds-permissions", "0o600"]
+        else:
+            where = ["--host", endpoint.host, "--port", str(endpoint.port)]
+        argv = [_python(), "-m", "granian", "--interface", interface, "--workers", str(config.workers), *where]
+        # Granian refuses a backlog below 128.
+        argv += ["--backlog", str(max(128, backlog)), "--no-ws", "--log-level", "warning", "--no-access-log"]
+        if interface == "wsgi":
+            # The Python threads of each worker that run the WSGI app.
+            argv += ["--blocking-threads", str(config.threads)]
+        return [*argv, ENTRY_APP if interface == "wsgi" else ASGI_ENTRY_APP]
+
+    return build
+
+
+def _uvicorn_argv(config: ServerConfig, endpoint: Endpoint, backlog: int) -> list[str]:
+    where = (
+        ["--uds", endpoint.unix_path] if endpoint.unix_path else ["--host", endpoint.host, "--port", str(endpoint.port)]
+    )
+    argv = [_python(), "-m", "uvicorn", "--interface", "asgi3", "--workers", str(config.workers), *where]
+    argv += ["--backlog", str(backlog), "--no-access-log", "--log-level", "warning"]
+    # probes.entry_asgi answers the lifespan itself (Django's ASGIHandler refuses it).
+    argv += ["--lifespan", "on", "--timeout-graceful-shutdown", "3", "--no-server-header"]
+    return [*argv, ASGI_ENTRY_APP]
+
+
+def _uvicorn_processes(config: ServerConfig) -> int:
+    # One worker runs in the process uvicorn started; more are spawned by a supervisor
+    # (multiprocessing's spawn context), which starts multiprocessing's resource tracker too.
+    return 1 if config.workers == 1 else 2 + config.workers
+
+
 def _master_plus_workers(config: ServerConfig) -> int:
     return 1 + config.workers
 
@@ -192,6 +258,7 @@ KINDS: dict[str, ServerKind] = {
             _gunicorn_argv("gthread"),
             _master_plus_workers,
             _has_module("gunicorn"),
+            threads_apply=True,
         ),
         ServerKind(
             "uwsgi",
@@ -222,6 +289,62 @@ KINDS: dict[str, ServerKind] = {
             _flup_argv("prefork"),
             _master_plus_workers,
             _has_module("flup"),
+        ),
+        ServerKind(
+            "waitress",
+            "waitress, threads of one process (pure Python)",
+            "threads",
+            "http",
+            "http",
+            _waitress_argv,
+            _one_process,
+            _modern("waitress"),
+        ),
+        ServerKind(
+            "gunicorn-gevent",
+            "gunicorn, gevent workers (greenlets; monkey-patched: a blocking database driver blocks them all)",
+            "processes",
+            "http",
+            "http",
+            _gunicorn_argv("gevent"),
+            _master_plus_workers,
+            _modern("gunicorn", "gevent"),
+            concurrent_in_worker=True,
+        ),
+        ServerKind(
+            "granian",
+            "granian (Rust HTTP), WSGI: processes x threads",
+            "processes",
+            "http",
+            "http",
+            _granian_argv("wsgi"),
+            _master_plus_workers,
+            _modern("granian"),
+            threads_apply=True,
+        ),
+        ServerKind(
+            "uvicorn",
+            "uvicorn, ASGI (the project's asgi.py): processes, one event loop each",
+            "processes",
+            "http",
+            "http",
+            _uvicorn_argv,
+            _uvicorn_processes,
+            _modern("uvicorn"),
+            interface="asgi",
+            concurrent_in_worker=True,
+        ),
+        ServerKind(
+            "granian-asgi",
+            "granian (Rust HTTP), ASGI: processes, one event loop each",
+            "processes",
+            "http",
+            "http",
+            _granian_argv("asgi"),
+            _master_plus_workers,
+            _modern("granian"),
+            interface="asgi",
+            concurrent_in_worker=True,
         ),
     )
 }
@@ -255,12 +378,11 @@ def build_matrix(
     configs = []
     for name in kinds:
         kind = get_kind(name)
+        kind_threads = threads if kind.threads_apply else 1
         for front in fronts:
             if kind.protocol(front) is None:
                 continue
             for socket in sockets if front == "nginx" else ["tcp"]:
                 for count in workers:
-                    configs.append(
-                        ServerConfig(name, count, threads if name == "gunicorn-gthread" else 1, front, socket)
-                    )
+                    configs.append(ServerConfig(name, count, kind_threads, front, socket))
     return configs

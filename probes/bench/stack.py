@@ -17,7 +17,7 @@ from .appstats import STATS_DIR_ENV
 from .frontends import start_nginx
 from .nullapp import READY_BODY, READY_PATH
 from .ports import ensure_free, free_port
-from .servers import NULL_APP, Endpoint, ServerConfig, get_kind, listen_backlog
+from .servers import Endpoint, ServerConfig, get_kind, listen_backlog
 from .supervisor import Child, Supervisor
 
 # Lines of server logs that change how a result must be read.
@@ -144,7 +144,7 @@ def start_stack(
         upstream = Endpoint(protocol, port=public_port)
     name = f"{config.kind}-{public_port}"
     if config.app == "null":
-        env = {**env, "SERVEBENCH_TARGET_APP": NULL_APP}
+        env = {**env, "SERVEBENCH_TARGET_APP": kind.null_app}
     if stats_dir is not None:
         stats_dir.mkdir(mode=0o700, exist_ok=True)
         env = {**env, STATS_DIR_ENV: str(stats_dir)}

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from .concurrency import with_advice
 from .diagnosis import diagnose, t0_from_runs
 from .findings import ViewTime
 from .frontends import SYSTEM_PATH
@@ -265,5 +266,5 @@ def sweep(
 
 def diagnosed(run: Run, t0: ViewTime | None) -> Run:
     """The run with its verdict and the numbers behind it."""
-    result = diagnose(run, t0)
+    result = with_advice(run, diagnose(run, t0))
     return replace(run, verdict=result.verdict, diagnosis=result)
