@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import statistics
 import time
+from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -36,17 +38,38 @@ def _load_suite(path: str, mtime_ns: int) -> Suite | None:
         return None
 
 
-def measured_runs(url_path: str, directory: Path) -> list[dict[str, Any]]:
-    """Per server configuration, the newest saved sweep of url_path: median r/s, quality and verdict."""
+def _newest_first(directory: Path) -> Iterator[tuple[Path, Suite]]:
+    """The saved sweeps in the results directory, newest first (unreadable ones left out)."""
     try:
         files = [(entry.stat().st_mtime_ns, entry) for pattern in RUN_GLOBS for entry in directory.glob(pattern)]
     except OSError:
-        return []
-    found: dict[str, dict[str, Any]] = {}
+        return
     for mtime_ns, file in sorted(files, key=lambda item: (item[0], item[1].name), reverse=True):
         suite = _load_suite(str(file), mtime_ns)
-        if suite is None:
-            continue
+        if suite is not None:
+            yield file, suite
+
+
+def newest_profile(url_path: str, directory: Path) -> dict[str, Any] | None:
+    """The newest --profile of url_path: its configuration, shares, top functions and flame graph file."""
+    for file, suite in _newest_first(directory):
+        for run in suite.runs:
+            if run.path.split("?", 1)[0] == url_path and run.profile is not None:
+                return {
+                    "label": run.label,
+                    "file": file.name,
+                    "measured_utc": suite.metadata.created_utc,
+                    "shares": {kind: 100 * share for kind, share in run.profile.shares.items() if share >= 0.005},
+                    "top": [asdict(cost) for cost in run.profile.top[:8]],
+                    "flamegraph": run.profile.flamegraph,
+                }
+    return None
+
+
+def measured_runs(url_path: str, directory: Path) -> list[dict[str, Any]]:
+    """Per server configuration, the newest saved sweep of url_path: median r/s, quality and verdict."""
+    found: dict[str, dict[str, Any]] = {}
+    for file, suite in _newest_first(directory):
         for run in suite.runs:
             # The path without its query: /probes/sleep/?ms=20 is a result for /probes/sleep/.
             if run.path.split("?", 1)[0] != url_path or run.label in found or run.error or not run.samples:
@@ -114,5 +137,6 @@ class ServeBenchPanel(Panel):
                 "machine_rps": cores * 1e3 / cpu_ms if cpu_ms > 0 else None,
                 "results_dir": str(directory),
                 "measured": measured_runs(request.path, directory),
+                "profile": newest_profile(request.path, directory),
             }
         )

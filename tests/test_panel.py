@@ -211,3 +211,26 @@ def test_inside_the_real_middleware_beside_the_default_panels(settings: Any, too
     assert stats["per_worker_rps"] > 0
     assert stats["machine_rps"] > 0
     store.clear()
+
+
+@pytest.mark.django_db
+def test_names_the_top_functions_of_the_newest_profile_of_its_url(toolbar_settings: Path) -> None:
+    from probes.bench.stacks import FunctionCost, Profile
+
+    def profiled(function: str, self_pct: float) -> Profile:
+        top = (FunctionCost(function, "/site/shop/views.py", 12, self_pct, 90.0, "project"),)
+        shares = {"view": 0.6, "database": 0.3, "server": 0.1}
+        return Profile(400, 2, shares, top, (), f"/results/{function}.speedscope.json")
+
+    older = run("gunicorn w2", "/probes/session-db/", [100.0], profile=profiled("old_helper", 50.0))
+    newer = run("uwsgi w2", "/probes/session-db/", [120.0], profile=profiled("save_cart", 61.5))
+    save(toolbar_settings, "sweep-20250101-000000.json", [older], age_s=60)
+    save(toolbar_settings, "sweep-20250102-000000.json", [newer], age_s=10)
+    panel, stats = stats_for(views.session_db)
+    profile = stats["profile"]
+    assert (profile["label"], profile["file"]) == ("uwsgi w2", "sweep-20250102-000000.json")
+    assert [cost["function"] for cost in profile["top"]] == ["save_cart"]
+    assert profile["shares"] == {"view": 60.0, "database": 30.0, "server": 10.0}
+    html = panel.content
+    assert "<code>save_cart</code>" in html and "/site/shop/views.py:12" in html and "<td>61.5</td>" in html
+    assert "old_helper" not in html
