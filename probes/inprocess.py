@@ -13,7 +13,7 @@ from .conf import get_config
 from .plan import Target
 from .timing import minimal_django_app, timed_in_process
 
-# Above this CPU per call, an A/B on the view cannot resolve the wrapper's µs: its
+# Above this wall time per call, an A/B on the view cannot resolve the wrapper's µs: its
 # jitter is larger (a 49 ms page moved by ±3 ms per block); a minimal Django response is measured instead.
 INSTRUMENT_ON_VIEW_MAX_US = 1000.0
 
@@ -48,7 +48,8 @@ def t0_cost(app: object, target: Target, host: str, answered: int | None, progre
 def instrument_cost(app: object, cost: ViewCost, host: str, run_dir: Path, progress: Progress) -> InstrumentCost | None:
     """The timing wrapper's own CPU per request, in-process (plain vs wrapped, alternated): on the target
     view, or on a minimal Django response when the view is too slow for the A/B to resolve µs."""
-    on_view = cost.cpu_us_median <= INSTRUMENT_ON_VIEW_MAX_US
+    # Wall, not CPU: a view that waits (a sleep, a query) jitters by far more than its CPU says.
+    on_view = cost.wall_us_median <= INSTRUMENT_ON_VIEW_MAX_US
     target, path = (app, cost.path) if on_view else (minimal_django_app, "/")
     progress(f"the timing wrapper's own cost on {cost.path if on_view else 'a minimal Django response'}, in-process")
     stats_dir = run_dir / "instrument"

@@ -99,7 +99,7 @@ def test_trivial_at_a_rate_well_under_capacity_is_rate_limited_and_nothing_waits
     assert run.verdict == "rate-limited", run.diagnosis.why
     assert "wait for each other" not in run.diagnosis.why
     # The headroom is the cores' capacity at the measured CPU per request, far above the offered rate.
-    capacity = float(run.diagnosis.advice.split("could serve ~")[1].split(" r/s")[0].replace(",", ""))
+    capacity = float(run.diagnosis.why.split("could serve ~")[1].split(" r/s")[0].replace(",", ""))
     assert capacity > 3 * 300
 
 

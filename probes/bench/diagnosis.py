@@ -139,6 +139,13 @@ def _ms(seconds: float | None) -> str:
     return "?" if seconds is None else f"{seconds * 1000:.1f} ms"
 
 
+def _short(seconds: float | None) -> str:
+    """A short time in µs below a millisecond, else in ms."""
+    if seconds is not None and seconds < 0.001:
+        return f"{seconds * 1e6:.0f} µs"
+    return _ms(seconds)
+
+
 def _wall_text(f: Figures) -> str:
     """'16.4 ms' or '16.4 ms, 3.0 ms of it waiting for a CPU,'."""
     runq = f.app_runq_s or 0.0
@@ -183,7 +190,8 @@ def _cpu_text(f: Figures) -> str:
     if growth is None or growth < THRESHOLDS["grown_cpu"]:
         return ""
     return (
-        f"; the view costs {growth:.1f}x its in-process CPU under the server ({_ms(f.t0_cpu_s)} -> {_ms(f.app_cpu_s)}:"
+        f"; the view costs {growth:.1f}x its in-process CPU under the server"
+        f" ({_short(f.t0_cpu_s)} -> {_short(f.app_cpu_s)}:"
         " colder caches and CPU frequency at low load, the server's own work in the app's thread)"
     )
 
@@ -222,9 +230,10 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
         wait_text = "" if waited is None else f"; the app waited {_ms(max(0.0, waited))} per request beyond t0"
         return verdict(
             "rate-limited",
-            f"served the offered {run.rate:,.0f} r/s at cores {100 * busy:.0f} % busy{wait_text}{_cpu_text(f)}",
-            f"the load, not the server, set this figure: at {_ms(f.machine_cpu_per_request_s)} of CPU per request"
-            f" the {f.cores} cores could serve ~{headroom:,.0f} r/s; measure capacity without --rate",
+            f"served the offered {run.rate:,.0f} r/s at cores {100 * busy:.0f} % busy; at"
+            f" {_short(f.machine_cpu_per_request_s)} of CPU per request the {f.cores} cores could serve"
+            f" ~{headroom:,.0f} r/s{wait_text}{_cpu_text(f)}",
+            "the offered load, not the server, set this figure: measure the capacity without --rate",
         )
     if busy >= THRESHOLDS["cpu_saturated_busy"]:
         gain = _gain_pct(f, cpu_bound=True)
@@ -314,9 +323,9 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
         assert f.t0_s is not None and f.app_wall_s is not None and f.parallelism is not None
         return verdict(
             "unclassified",
-            f"the app's wall time grew from t0 {_ms(f.t0_s)} to {_wall_text(f)} under load, {_ms(waited)} of it"
-            f" off-CPU: requests wait for each other inside the app; X x t0 = {f.parallelism:.2f} of"
-            f" {f.capacity} workers x threads, cores {100 * busy:.0f} % busy",
+            f"the app's wall time grew from t0 {_ms(f.t0_s)} to {_wall_text(f)} under load, {_ms(waited)} more"
+            f" off-CPU than t0 waited: requests wait for each other inside the app; X x t0 = {f.parallelism:.2f}"
+            f" of {f.capacity} workers x threads, cores {100 * busy:.0f} % busy",
             "find what the requests share (a lock, a connection pool, the database); compare more worker counts",
         )
     if f.app_wall_s is None:

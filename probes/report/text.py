@@ -273,7 +273,7 @@ KNOWN_PAIRS = (
 
 
 def _config_key(run: Run) -> tuple[object, ...]:
-    return (run.kind, run.workers, run.threads, run.front, run.socket, run.app)
+    return (run.kind, run.workers, run.threads, run.front, run.socket, run.app, run.concurrency)
 
 
 def _where(run: Run) -> str:
@@ -323,7 +323,7 @@ def comparisons(suite: Suite) -> list[str]:
         groups: dict[tuple[object, ...], list[Run]] = {}
         for run in usable:
             if run.path == path and run.app == "project":
-                groups.setdefault((run.workers, run.threads, run.front, run.socket), []).append(run)
+                groups.setdefault((run.workers, run.threads, run.front, run.socket, run.concurrency), []).append(run)
         for runs_here in groups.values():
             baseline = next((run for run in runs_here if run.kind == "gunicorn"), runs_here[0])
             for run in runs_here:
@@ -337,7 +337,13 @@ def comparisons(suite: Suite) -> list[str]:
         if run.app != "project":
             continue
         floor = next(
-            (other for other in usable if other.app == "null" and _config_key(other)[:5] == _config_key(run)[:5]),
+            (
+                other
+                for other in usable
+                if other.app == "null"
+                and _config_key(other)[:5] == _config_key(run)[:5]
+                and other.concurrency == run.concurrency
+            ),
             None,
         )
         if floor is not None:
