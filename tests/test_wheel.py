@@ -76,7 +76,13 @@ def install_servebench(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     run([sys.executable, "-m", "venv", venv], cwd=tmp_path, env=env, timeout_s=120)
     built = time.monotonic()
     # The wheel's dependencies come from the package index (or pip's cache), as for a user.
-    run([venv / "bin" / "python", "-m", "pip", "install", "-q", wheel], cwd=tmp_path, env=env, timeout_s=300)
+    # With the profile extra (py-spy), as the README tells a user who wants --profile.
+    run(
+        [venv / "bin" / "python", "-m", "pip", "install", "-q", f"{wheel}[profile]"],
+        cwd=tmp_path,
+        env=env,
+        timeout_s=300,
+    )
     installed = time.monotonic()
     # Shown with -rP (or on failure): what the new user waits for.
     print(f"wheel build + venv: {built - started:.1f} s, pip install of the wheel: {installed - built:.1f} s")
@@ -195,16 +201,53 @@ def work(request):
 """
 
 
-@pytest.mark.servers
-def test_compare_says_faster_after_a_view_got_twice_as_cheap(fresh_project: FreshProject) -> None:
-    """A before/after change of the user's own view: 8 ms of CPU, then 4 ms, compared from the saved results."""
-    project, python, env = fresh_project.directory, fresh_project.python, fresh_project.env
-    (project / "mysite" / "work.py").write_text(WORK_VIEW.format(spin_ms=8))
+def work_view(project: Path, *, spin_ms: int) -> None:
+    """The fresh project's /work/ view: spin_ms of CPU per request, in the user's own mysite/work.py."""
+    (project / "mysite" / "work.py").write_text(WORK_VIEW.format(spin_ms=spin_ms))
     urls = project / "mysite" / "urls.py"
     if "work/" not in urls.read_text():
         imports = ("from .views import hello\n", "from .views import hello\nfrom .work import work\n")
         patterns = ("urlpatterns = [\n", "urlpatterns = [\n    path('work/', work),\n")
         edit(urls, lambda text: text.replace(*imports).replace(*patterns))
+
+
+@pytest.mark.servers
+def test_explain_profiles_the_users_own_function_and_the_cpu_is_not_serialization(
+    fresh_project: FreshProject,
+) -> None:
+    """--explain --profile in a project that only installed the wheel: the fit, the profile, a kept rate."""
+    project, python, env = fresh_project.directory, fresh_project.python, fresh_project.env
+    work_view(project, spin_ms=4)
+    explain = [
+        python, "manage.py", "servebench", "--explain", "--url", "/work/", "--server", "gunicorn", "--front", "direct",
+        "--duration", "1", "--warmup", "0.3", "--repeat", "2", "--profile", "--json", project / "explain.json",
+    ]  # fmt: skip
+    output = run(explain, cwd=project, env=env, timeout_s=240)
+    runs = json.loads((project / "explain.json").read_text())["runs"]
+    assert [r["workers"] for r in runs] == [1, 2, 4]
+    # 4 ms of CPU per request on 2 cores: the CPU flattens X, not a wait; never "serialized".
+    scaling = runs[-1]["diagnosis"]["scaling"]
+    assert scaling["verdict"] == "cpu-bound, not serialized", scaling
+    assert not any(r["verdict"].startswith(("serialized", "partly")) for r in runs)
+    # py-spy from outside names the user's own view, in the user's own file.
+    for r in runs:
+        top = r["profile"]["top"][0]
+        assert (top["function"], Path(top["file"]).name) == ("work", "work.py"), r["profile"]["top"][:3]
+        assert top["self_pct"] >= 50
+        assert Path(r["profile"]["flamegraph"]).is_file()
+        assert r["profiled"]["cpu_s"]["profiler"] > 0  # py-spy's own CPU: a role of its own
+    assert "profile gunicorn w4 direct" in output and "top: work (work.py:" in output
+    # At a constant rate well under the capacity, nothing waits: rate-limited.
+    rate = [python, "manage.py", "servebench", "--url", "/work/", "--server", "gunicorn", "--workers", "2",
+            "--front", "direct", "--rate", "40", "--duration", "1", "--warmup", "0.3", "--repeat", "1"]  # fmt: skip
+    assert "rate-limited" in run(rate, cwd=project, env=env, timeout_s=120)
+
+
+@pytest.mark.servers
+def test_compare_says_faster_after_a_view_got_twice_as_cheap(fresh_project: FreshProject) -> None:
+    """A before/after change of the user's own view: 8 ms of CPU, then 4 ms, compared from the saved results."""
+    project, python, env = fresh_project.directory, fresh_project.python, fresh_project.env
+    work_view(project, spin_ms=8)
     sweep = [
         python, "manage.py", "servebench", "--url", "/work/", "--server", "gunicorn", "--workers", "1",
         "--duration", "1", "--warmup", "0.3", "--repeat", "3", "--front", "direct", "--json",
