@@ -55,7 +55,7 @@ class UslFit:
     @property
     def clear_peak(self) -> bool:
         """A peak the data shows: κ > 0 and more than twice its uncertainty (when there is one)."""
-        if self.peak_workers is None:
+        if self.peak_workers is None or self.peak_workers < 1:  # σ ≈ 1: X falls from the first worker on
             return False
         return self.coherency_err is None or self.coherency > 2 * self.coherency_err
 

@@ -54,7 +54,7 @@ def profile_lines(runs: list[Run]) -> list[str]:
         shares = ", ".join(
             f"{kind} {100 * share:.0f} %"
             for kind, share in sorted(profile.shares.items(), key=lambda i: -i[1])
-            if share
+            if share >= 0.005
         )
         top = "; ".join(
             f"{cost.function} ({Path(cost.file).name}:{cost.line}) {cost.self_pct:.0f} % self, {cost.total_pct:.0f} %"
@@ -62,6 +62,11 @@ def profile_lines(runs: list[Run]) -> list[str]:
             for cost in profile.top[:3]
             if cost.self_pct >= 1
         )
+        if not top:  # the project's own code is not where the time goes: say where it goes
+            top = "none of the project's functions; elsewhere: " + "; ".join(
+                f"{cost.function} ({cost.kind}, {Path(cost.file).name}:{cost.line}) {cost.self_pct:.0f} % self"
+                for cost in profile.elsewhere[:3]
+            )
         measured = Spread.of([sample.ok_per_s for sample in run.samples]).median
         ratio = f"{window.ok_per_s / measured:.2f}x the measured windows' r/s" if measured else "no measured r/s"
         profiler_us = window.cpu_us_per_request("profiler")
@@ -69,7 +74,7 @@ def profile_lines(runs: list[Run]) -> list[str]:
         lines.append(
             f"profile {run.label} ({profile.samples:,} samples, {profile.processes} serving process"
             f"{'es' if profile.processes != 1 else ''}): {shares};"
-            f" top: {top or 'no function of the project sampled'}; profiled window {ratio} ({cost}one window);"
+            f" top: {top}; profiled window {ratio} ({cost}one window);"
             f" flame graph: {profile.flamegraph}"
         )
     return lines
