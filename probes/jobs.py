@@ -10,7 +10,6 @@ already saved. A problem the user can fix is a JobError with one line.
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
@@ -97,13 +96,15 @@ def _saved_note(paths: Sequence[Path]) -> str:
     return f"; what finished is in {saved[0]}" if saved else ""
 
 
+def _why_failed(run: Run) -> str:
+    """'label: why' on one line: what broke (Launcher.explain), else the error or the quality's reason."""
+    why = run.failure.summary if run.failure else run.error or "; ".join(run.quality_reasons) or run.quality
+    return f"{run.label}: {why.splitlines()[0]}"
+
+
 def failed_lines(suite: Suite) -> list[str]:
     """'label: why' of each configuration that failed (a check that does not apply has not failed)."""
-    lines = []
-    for run in suite.runs:
-        if run.quality == "failing":
-            why = run.failure.summary if run.failure else run.error or "; ".join(run.quality_reasons) or run.quality
-            lines.append(f"{run.label}: {why.splitlines()[0]}")
+    lines = [_why_failed(run) for run in suite.runs if run.quality == "failing"]
     lines += [f"{c.label}: {c.reason.splitlines()[0]}" for c in suite.checks if not c.ok and c.applicable]
     return lines
 
@@ -118,19 +119,14 @@ def exit_line(suite: Suite) -> str | None:
         return f"no valid result: every run failed; {failed[0]}"
     broken = [run for run in suite.runs if run.error]
     if broken:
-        first = next(line for line in failed if line.startswith(broken[0].label)) if failed else broken[0].error
-        return f"{len(broken)} of {len(suite.runs)} configurations could not be measured; {first}"
+        return f"{len(broken)} of {len(suite.runs)} configurations could not be measured; {_why_failed(broken[0])}"
     return None
 
 
-def metadata(plan: Plan | None = None) -> Metadata:
+def metadata(plan: Plan) -> Metadata:
     """Where and how this run measures: the machine, the versions (nginx's too) and the command."""
     extra = {"nginx": version} if (version := nginx_version()) else {}
-    return Metadata.collect(
-        settings_module=project.settings_module(),
-        extra_versions=extra,
-        command=plan.command if plan is not None else tuple(sys.argv[1:]),
-    )
+    return Metadata.collect(settings_module=project.settings_module(), extra_versions=extra, command=plan.command)
 
 
 def _preflight(plan: Plan, warn: Progress) -> list[dict[str, str]]:

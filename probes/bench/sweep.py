@@ -57,7 +57,7 @@ class LoadPlan:
 
     def seconds_per_config(self) -> float:
         """A rough estimate for progress lines: start, warm-up, windows, memory, stop."""
-        return 3.0 + self.warmup_s + self.repeat * (self.duration_s + 0.3)
+        return 3.0 + self.warmup_s + (self.repeat + self.profile) * (self.duration_s + 0.3)
 
 
 def default_generator() -> str:

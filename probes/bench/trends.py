@@ -20,7 +20,13 @@ REPLACEABLE = ("serialized", "unclassified", "io-bound", "worker-limited")
 
 
 def _measured(run: Run) -> bool:
-    return bool(run.samples) and run.diagnosis is not None and run.quality not in ("failing", "client-bound")
+    """A closed-loop run with valid figures (an open loop's X is the offered rate, not the server's)."""
+    return (
+        bool(run.samples)
+        and run.diagnosis is not None
+        and run.rate is None
+        and run.quality not in ("failing", "client-bound")
+    )
 
 
 def _groups(runs: Sequence[Run], key: Callable[[Run], Hashable]) -> dict[Hashable, list[int]]:
@@ -91,7 +97,9 @@ def _scaled(run: Run, fitted: Scaling) -> Run:
     diagnosis = run.diagnosis
     assert diagnosis is not None
     fit = fitted.fit
-    if fit is None or fit.serial_fraction < SIGMA_THRESHOLDS["partly"] or run.workers * run.threads < 2:
+    # Only a serial fraction the repeats are sure of (σ minus its ± above the threshold) names the verdict.
+    surely = fit.serial_fraction - (fit.serial_fraction_err or 0.0) if fit is not None else 0.0
+    if fit is None or surely < SIGMA_THRESHOLDS["partly"] or run.workers * run.threads < 2:
         return replace(run, diagnosis=replace(diagnosis, scaling=fitted))
     if run.verdict not in REPLACEABLE:
         return replace(run, diagnosis=replace(diagnosis, scaling=fitted))
