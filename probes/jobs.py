@@ -174,7 +174,8 @@ def view_cost_job(plan: Plan, *, supervisor: Supervisor, progress: Progress) -> 
 def check_job(plan: Plan, *, supervisor: Supervisor, run_dir: Path, progress: Progress) -> Suite:
     """servebench --check: every configuration up, one request through it, down."""
     launcher = Launcher(run_dir=run_dir, supervisor=supervisor, memcached=None)
-    return Suite(metadata=metadata(plan), checks=check_configs(plan.configs, launcher, progress))
+    path = plan.targets[0].path if plan.targets else None  # --url or --probe: that path through each
+    return Suite(metadata=metadata(plan), checks=check_configs(plan.configs, launcher, progress, path=path))
 
 
 def sweep_job(

@@ -206,15 +206,16 @@ def _check_path(config: ServerConfig) -> str:
         return "/__servebench__/ready"  # the project does not route the probes
 
 
-def check_one(launcher: Launcher, config: ServerConfig) -> Check:
-    """Bring one configuration up, request the trivial probe through the full path, tear it down."""
+def check_one(launcher: Launcher, config: ServerConfig, *, path: str | None = None) -> Check:
+    """Bring one configuration up, request `path` (else the trivial probe) through the full path, tear it down."""
 
     def result(ok: bool, reason: str, **extra: object) -> Check:
         return Check(**config.describe(), ok=ok, reason=reason, **extra)  # type: ignore[arg-type]
 
     try:
         # The proof is the check's request through the full path; a failing one says what broke.
-        stack = launcher.start(config, proof=Proof(_check_path(config)))
+        target = path if path is not None and config.app == "project" else _check_path(config)
+        stack = launcher.start(config, proof=Proof(target))
     except NotApplicable as exc:
         return result(False, f"not applicable: {exc}", ready_s=0.0, applicable=False)
     except START_ERRORS as exc:
@@ -240,10 +241,12 @@ def check_one(launcher: Launcher, config: ServerConfig) -> Check:
     )
 
 
-def check_configs(configs: Sequence[ServerConfig], launcher: Launcher, progress: Progress) -> tuple[Check, ...]:
+def check_configs(
+    configs: Sequence[ServerConfig], launcher: Launcher, progress: Progress, *, path: str | None = None
+) -> tuple[Check, ...]:
     """servebench --check: every configuration up, one request through it, down."""
     checks = []
     for index, config in enumerate(configs, 1):
         progress(f"check {index}/{len(configs)}: {config.label}")
-        checks.append(check_one(launcher, config))
+        checks.append(check_one(launcher, config, path=path))
     return tuple(checks)

@@ -238,8 +238,9 @@ def _job(options: Mapping[str, Any]) -> str:
 
 
 def _targets(options: Mapping[str, Any], job: str) -> tuple[Target, ...]:
-    """What to measure: --url, or --probe (repeatable), or the default probes; --check loads nothing."""
-    if job == "check":
+    """What to measure: --url, or --probe (repeatable), or the default probes; --check requests
+    --url (or one --probe) through each configuration, by default the trivial probe."""
+    if job == "check" and options["url"] is None and not options["probe"]:
         return ()
     try:
         probes = [get_probe(name) for name in options["probe"] or []]
@@ -252,8 +253,8 @@ def _targets(options: Mapping[str, Any], job: str) -> tuple[Target, ...]:
     else:
         default = list(PROBES) if job == "view-cost" else [get_probe("trivial")]
         targets = [Target(probe.name, _probe_path(probe), probe) for probe in probes or default]
-    if job == "explain" and len(targets) > 1:
-        raise Refused("--explain diagnoses one URL: give one --probe or --url")
+    if job in ("explain", "check") and len(targets) > 1:
+        raise Refused(f"--{job} takes one URL: give one --probe or --url")
     return tuple(targets)
 
 

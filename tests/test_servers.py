@@ -184,3 +184,17 @@ def test_both_ways_uwsgi_names_a_dead_worker_are_read(line: str) -> None:
     from probes.bench.stack import LOG_WARNINGS
 
     assert any(pattern.match(line) for pattern in LOG_WARNINGS)
+
+
+def test_check_requests_the_url_it_is_given_through_each_configuration() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    argv = ["servebench", "--check", "--server", "gunicorn", "--workers", "1", "--front", "direct"]
+    out = StringIO()
+    call_command(*argv, "--url", "/probes/sleep/?ms=1", stdout=out, stderr=StringIO())
+    assert "gunicorn w1 direct " in out.getvalue() and "OK" in out.getvalue()
+    with pytest.raises(CommandError, match=r"gunicorn w1 direct: GET /probes/status/\?code=404 answered 404"):
+        call_command(*argv, "--url", "/probes/status/?code=404", stdout=StringIO(), stderr=StringIO())
