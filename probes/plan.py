@@ -254,7 +254,7 @@ def _targets(options: Mapping[str, Any], job: str) -> tuple[Target, ...]:
         default = list(PROBES) if job == "view-cost" else [get_probe("trivial")]
         targets = [Target(probe.name, _probe_path(probe), probe) for probe in probes or default]
     if job in ("explain", "check") and len(targets) > 1:
-        raise Refused(f"--{job} takes one URL: give one --probe or --url")
+        raise Refused(f"--{job} {'diagnoses' if job == 'explain' else 'checks'} one URL: give one --probe or --url")
     return tuple(targets)
 
 

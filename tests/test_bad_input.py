@@ -94,7 +94,7 @@ CASES: list[tuple[list[str], str]] = [
     (["--server", "flup-prefork", "--front", "direct"], "FastCGI servers (flup) need --front nginx"),
     (["--explain", "--probe", "trivial", "--probe", "sleep"], "--explain diagnoses one URL"),
     (["--check", "--explain"], "argument --explain: not allowed with argument --check"),
-    (["--check", "--probe", "trivial", "--probe", "cpu"], "--check takes one URL: give one --probe or --url"),
+    (["--check", "--probe", "trivial", "--probe", "cpu"], "--check checks one URL: give one --probe or --url"),
     # Reports: a format the extension does not name, and jobs without configurations under load.
     (["--report", "{tmp}/r.pdf"], "--report {tmp}/r.pdf: the extension says the format (.md, .csv, .html)"),
     (["--report", "{tmp}/nodir/r.md"], "--report {tmp}/nodir/r.md: its directory {tmp}/nodir cannot be used"),
