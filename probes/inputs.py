@@ -21,6 +21,7 @@ import psutil
 
 from . import project
 from .bench.files import UnsafeTarget, refuse_non_regular
+from .bench.frontends import NGINX_WORKER_CONNECTIONS
 from .bench.servers import ServerConfig
 from .bench.services import parse_address
 from .bench.sweep import LoadPlan
@@ -137,6 +138,11 @@ def check_machine(configs: Sequence[ServerConfig], load: LoadPlan | None, levels
         return
     connections = max(load.concurrency_for(config) for config in configs)
     connections = max([connections, *levels])
+    if any(config.front == "nginx" for config in configs) and 2 * connections > NGINX_WORKER_CONNECTIONS:
+        raise Refused(
+            f"--concurrency {connections}: behind nginx each connection holds two of its worker's"
+            f" {NGINX_WORKER_CONNECTIONS} connections; at most {NGINX_WORKER_CONNECTIONS // 2}, or --front direct"
+        )
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and connections + FD_RESERVE > soft:
         option = "--concurrency" if load.concurrency or levels else "the default concurrency (2 x workers x threads)"

@@ -18,6 +18,8 @@ from django.core.management import CommandError, call_command
 from probes.conf import results_dir
 from probes.inputs import WORKER_BYTES
 
+from .conftest import require_binary
+
 ROOT = Path(__file__).resolve().parent.parent
 # A refusal takes milliseconds; 2 s leaves room for a loaded CI machine, not for a started server.
 REFUSED_WITHIN_S = 2.0
@@ -35,7 +37,10 @@ CASES: list[tuple[list[str], str]] = [
     (["--threads", "0"], "--threads must be at least 1"),
     (["--server", "gunicorn-gthread", "--threads", "10000000"], "this machine allows"),
     # Connections: more than the open-file limit allows the load generator.
-    (["--concurrency", "100000000"], "--concurrency 100000000: the load generator needs 100000064 open files"),
+    (
+        ["--concurrency", "100000000", "--front", "direct"],
+        "--concurrency 100000000: the load generator needs 100000064 open files",
+    ),
     (["--concurrency", "0"], "--concurrency must be whole numbers of at least 1, not '0'"),
     (["--concurrency", "1.5"], "--concurrency takes whole numbers separated by commas, not '1.5'"),
     (["--concurrency", "1,4", "--rate", "100"], "--concurrency with several levels is a closed loop"),
@@ -162,6 +167,13 @@ def test_bad_input_is_refused_at_once_in_one_line(
     assert "\n" not in line and "\r" not in line and "Traceback" not in line
     assert excinfo.value.returncode != 0
     assert elapsed < REFUSED_WITHIN_S, f"refused after {elapsed:.2f} s"
+    nothing_starts()
+
+
+def test_more_connections_than_nginx_holds_are_refused(tmp_path: Path, nothing_starts: Callable[[], None]) -> None:
+    require_binary("nginx")
+    with pytest.raises(CommandError, match="--concurrency 3000: behind nginx each connection holds two of its"):
+        call_command("servebench", "--concurrency", "3000", "--front", "nginx", stdout=StringIO(), stderr=StringIO())
     nothing_starts()
 
 

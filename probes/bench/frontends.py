@@ -44,6 +44,10 @@ def _template(name: str) -> str:
     return folder.joinpath(name).read_text()
 
 
+# nginx/common.conf.in's worker_connections: each proxied request holds two (the client's, the upstream's).
+NGINX_WORKER_CONNECTIONS = 4096
+
+
 def render_nginx_config(*, upstream: Endpoint, port: int, run_dir: Path, backlog: int, workers: int = 1) -> str:
     """nginx.conf text for one front: listen on 127.0.0.1:port, pass to `upstream`."""
     location = "\n".join(
@@ -53,6 +57,7 @@ def render_nginx_config(*, upstream: Endpoint, port: int, run_dir: Path, backlog
     )
     values = {
         "workers": str(workers),
+        "worker_connections": str(NGINX_WORKER_CONNECTIONS),
         "run_dir": str(run_dir),
         # As root, nginx's workers would run as nobody and could not reach the
         # 0700 run directory (unix sockets, temp paths): keep them as root.
