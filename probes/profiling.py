@@ -3,6 +3,7 @@ beside the results, the project's own code told apart from the server's, Django'
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from .bench.files import create_private
@@ -54,4 +55,4 @@ class ProjectProfiling:
         kept = self.keep_as.with_name(f"{self.keep_as.name}-{self.recorded}.speedscope.json")
         if not create_private(kept, recording.path.read_text()):
             raise ProfilerUnavailable(f"no flame graph: {kept} exists already")
-        return Profile(**{**profile.__dict__, "flamegraph": str(kept)})
+        return replace(profile, flamegraph=str(kept))
