@@ -117,7 +117,10 @@ def test_a_thread_churning_server_holds_its_fds_flat_under_load(launcher: Launch
         pids = [info.pid for info in stack.server.session()]
         before = _open_fds(pids)
         sample, _ = measure_window(stack, replace(spec, duration_s=20.0), generator="wrk", service_pids={})
-        after = _open_fds(pids)
+        # The connections nginx still holds when the load stops close within moments; a leak stays.
+        deadline = time.monotonic() + 5.0
+        while (after := _open_fds(pids)) - before > 8 and time.monotonic() < deadline:
+            time.sleep(0.05)
     finally:
         stack.stop()
     assert sample.ok > 1000 and sample.requests == sample.ok, sample.errors or sample.status_counts
