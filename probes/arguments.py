@@ -123,7 +123,12 @@ def recorded_command(argv: list[str]) -> tuple[str, ...]:
     words: list[str] = []
     for word in argv:
         previous = words[-1] if words else ""
-        if previous in SECRET_VALUES or word.startswith(tuple(f"{option}=" for option in SECRET_VALUES)):
+        # argparse takes any unambiguous prefix (--hea): a prefix of a secret option is that option.
+        if _names_secret(previous) or ("=" in word and _names_secret(word.partition("=")[0])):
             word = word.partition(":")[0] + ": …"
         words.append(word)
     return tuple(words)
+
+
+def _names_secret(word: str) -> bool:
+    return word.startswith("--") and len(word) > 3 and any(option.startswith(word) for option in SECRET_VALUES)

@@ -283,7 +283,7 @@ def sweep_job(
                     instrument[target.path] = measured
         profiling = None
         if load.profile:
-            keep_as = plan.result_paths[0].with_suffix("")  # servebench-results/sweep-<stamp>-N.speedscope.json
+            keep_as = plan.result_paths[0].with_suffix("")  # flame graphs: profile-sweep-<stamp>-N.speedscope.json
             profiling = ProjectProfiling(
                 supervisor=supervisor, run_dir=run_dir, project_dir=launcher.directory, keep_as=keep_as
             )

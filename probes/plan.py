@@ -116,6 +116,8 @@ def build_plan(options: Mapping[str, Any], *, command: tuple[str, ...] = ()) -> 
     job = _job(options)
     if reports and job in ("check", "view-cost"):
         raise Refused(f"--report needs configurations under load: --{job} measures none")
+    if options.get("profile") and job in ("check", "view-cost"):
+        raise Refused(f"--profile samples configurations under load: --{job} puts none under load")
     check_numbers(options)
     check_memcached(options)
     headers = tuple(checked_header(raw) for raw in options["header"] or [])

@@ -25,7 +25,7 @@ class ProjectProfiling:
         self.supervisor = supervisor
         self.run_dir = run_dir
         self.project_dirs = [project_dir] if project_dir == PROBES_DIR.parent else [project_dir, PROBES_DIR]
-        self.keep_as = keep_as  # e.g. servebench-results/sweep-20261128-0500 (no suffix)
+        self.keep_as = keep_as  # e.g. servebench-results/sweep-20261128-050000: profile-sweep-...-N.speedscope.json
         self.recorded = 0
         self._refused: str | None = None  # ptrace refused once is refused for every configuration
 
@@ -52,7 +52,8 @@ class ProjectProfiling:
             probes_dir=PROBES_DIR,
             serving_pids=[int(pid) for pid in sample.served_by_pid] or None,
         )
-        kept = self.keep_as.with_name(f"{self.keep_as.name}-{self.recorded}.speedscope.json")
+        # Not sweep-*.json: the toolbar panel reads those as results.
+        kept = self.keep_as.with_name(f"profile-{self.keep_as.name}-{self.recorded}.speedscope.json")
         if not create_private(kept, recording.path.read_text()):
             raise ProfilerUnavailable(f"no flame graph: {kept} exists already")
         return replace(profile, flamegraph=str(kept))

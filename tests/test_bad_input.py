@@ -99,6 +99,7 @@ CASES: list[tuple[list[str], str]] = [
     (["--server", "flup-prefork", "--front", "direct"], "FastCGI servers (flup) need --front nginx"),
     (["--explain", "--probe", "trivial", "--probe", "sleep"], "--explain diagnoses one URL"),
     (["--check", "--explain"], "argument --explain: not allowed with argument --check"),
+    (["--view-cost", "--profile"], "--profile samples configurations under load: --view-cost puts none under load"),
     (["--check", "--probe", "trivial", "--probe", "cpu"], "--check checks one URL: give one --probe or --url"),
     # Reports: a format the extension does not name, and jobs without configurations under load.
     (["--report", "{tmp}/r.pdf"], "--report {tmp}/r.pdf: the extension says the format (.md, .csv, .html)"),

@@ -54,3 +54,27 @@ def test_concurrency_levels_of_one_configuration_give_its_knee() -> None:
     assert knee.littles_concurrency == 126.0 * 0.032
     assert knee.queueing_from == 4
     assert all(run.diagnosis.scaling is None for run in kneed)  # type: ignore[union-attr]  # one worker count
+
+
+def test_one_fit_is_said_once_though_the_default_connections_differ_per_worker_count() -> None:
+    from probes.report.trends import scaling_lines
+
+    runs = [
+        diagnosed(make_run(workers=n, x=x, app_wall_ms=10 * n, mean_ms=80, concurrency=max(8, 4 * n)), T0)
+        for n, x in ((1, 98), (2, 99), (4, 100))
+    ]
+    [line] = scaling_lines(with_trends(runs))
+    assert line.startswith("scaling gunicorn nginx/tcp: serialized (σ = ")
+    assert "what to do: σ = " in line  # the advice of the largest worker count, the one the fit decided
+
+
+def test_the_recorded_command_never_holds_a_header_value() -> None:
+    from probes.arguments import recorded_command
+
+    argv = ["servebench", "--header", "Authorization: Bearer s3cret", "--hea", "Cookie: sessionid=abc"]
+    argv += ["--header=X-Token: t0ken", "--workers", "1,2"]
+    recorded = recorded_command(argv)
+    assert not any(secret in word for word in recorded for secret in ("s3cret", "abc", "t0ken"))
+    assert recorded == (
+        "servebench", "--header", "Authorization: …", "--hea", "Cookie: …", "--header=X-Token: …", "--workers", "1,2",
+    )  # fmt: skip

@@ -21,8 +21,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
-
 from .supervisor import Child, StartFailed, Supervisor
 
 YAMA_SCOPE = Path("/proc/sys/kernel/yama/ptrace_scope")
@@ -85,10 +83,10 @@ def ptrace_refusal(
 
 @dataclass(frozen=True)
 class Recording:
-    """What one py-spy run left: its speedscope file, its own CPU over the window, its sample counts."""
+    """What one py-spy run left: its speedscope file and its sample counts (its CPU is the window's
+    `profiler` role, read by metrics.snapshot_cpu on its pid)."""
 
     path: Path
-    cpu_s: float  # py-spy's user + system CPU from ready to the end of the window: the `profiler` role
     samples: int
     errors: int  # stacks py-spy could not read (torn by --nonblocking); a few per thousand is normal
 
@@ -99,30 +97,14 @@ class ProfilerRun:
     def __init__(self, child: Child, output: Path) -> None:
         self.child = child
         self.output = output
-        self._process = psutil.Process(child.pid)
-        self._cpu_start = self._cpu_now()
-        self._cpu_last = self._cpu_start
 
     @property
     def pid(self) -> int:
         """py-spy's pid: the `profiler` role's root for metrics.snapshot_cpu."""
         return self.child.pid
 
-    def _cpu_now(self) -> float:
-        try:
-            times = self._process.cpu_times()
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            return self._cpu_last
-        self._cpu_last = times.user + times.system + times.children_user + times.children_system
-        return self._cpu_last
-
-    def cpu_s(self) -> float:
-        """py-spy's CPU since it attached."""
-        return self._cpu_now() - self._cpu_start
-
     def finish(self, *, timeout_s: float = 10.0) -> Recording:
         """End the recording now (SIGINT: py-spy writes its file), reap it; ProfilerUnavailable if no file."""
-        cpu_s = self.cpu_s()  # before the file is written: that work is after the window
         if self.child.popen.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.child.pid, signal.SIGINT)
@@ -135,7 +117,7 @@ class ProfilerRun:
         self.output.chmod(0o600)  # py-spy creates it by the umask; it names the project's files and lines
         done = _DONE.search(log)
         samples, errors = (int(done.group(1)), int(done.group(2))) if done else (0, 0)
-        return Recording(self.output, cpu_s, samples, errors)
+        return Recording(self.output, samples, errors)
 
 
 def _last_line(log: str) -> str:
@@ -170,7 +152,10 @@ def start_profiler(
     argv += ["--output", str(output), "--rate", str(rate_hz), "--duration", str(math.ceil(max_duration_s))]
     argv += ["--nonblocking", "--idle", "--full-filenames", "--function"]
     # A log of its own per recording: the readiness check must not read an earlier one's line.
-    child = supervisor.spawn(f"py-spy-{pid}-{len(supervisor.children)}", argv)
+    try:
+        child = supervisor.spawn(f"py-spy-{pid}-{len(supervisor.children)}", argv)
+    except OSError as exc:
+        raise ProfilerUnavailable(f"no profile: py-spy could not start ({exc.strerror or exc})", lasting=True) from None
 
     def sampling() -> bool:
         try:

@@ -67,6 +67,7 @@ class Scaling:
     load_limited_workers: tuple[int, ...] = ()  # connections ≤ workers: left out of the fit
     others_cores: float = 0.0  # cores other processes took, median over the points (a shared machine)
     reason: str = ""  # why there is no fit ("" when there is one)
+    unit: str = "workers"  # what N counts: "workers", or "workers x threads" for threaded servers
 
     @property
     def verdict(self) -> str | None:
@@ -89,13 +90,13 @@ class Scaling:
             return f" ± {value:.{digits}f}" if value is not None else ""
 
         text = (
-            f"over {', '.join(str(n) for n in fit.worker_counts)} workers:"
+            f"over {', '.join(str(n) for n in fit.worker_counts)} {self.unit}:"
             f" σ = {fit.serial_fraction:.2f}{err(fit.serial_fraction_err, 2)},"
             f" κ = {fit.coherency:.3f}{err(fit.coherency_err, 3)},"
             f" one worker {fit.single_worker_rps:,.0f}{err(fit.single_worker_rps_err, 0)} r/s"
         )
         if fit.clear_peak and fit.peak_workers is not None:
-            text += f"; X peaks at {fit.peak_workers:.1f} workers"
+            text += f"; X peaks at {fit.peak_workers:.1f} {self.unit}"
         text += f"; ~{fit.predicted_rps:,.0f} r/s predicted with {fit.predicted_at_workers}"
         if self.cpu_bound_workers:
             text += f"; left out at the CPU ceiling: {_counts(list(self.cpu_bound_workers))}"
@@ -112,6 +113,7 @@ class Scaling:
             "load_limited_workers": list(self.load_limited_workers),
             "others_cores": self.others_cores,
             "reason": self.reason,
+            "unit": self.unit,
             "verdict": self.verdict,
             "summary": self.summary(),
         }
@@ -127,6 +129,7 @@ class Scaling:
             load_limited_workers=tuple(data["load_limited_workers"]),
             others_cores=data.get("others_cores", 0.0),
             reason=data["reason"],
+            unit=data.get("unit", "workers"),
         )
 
 
@@ -203,18 +206,18 @@ def db_share_of_wait(
     return min(1.0, max(0.0, db_s - db_t0_s) / wait)
 
 
-def serial_advice(fit: UslFit, *, db_share: float | None) -> str:
+def serial_advice(fit: UslFit, *, db_share: float | None, unit: str = "workers") -> str:
     """What to do about a serial fraction, naming the database's share of the wait when it is known."""
     sigma = fit.serial_fraction
     if fit.clear_peak and fit.peak_workers:
-        cap = f"X peaks near {fit.peak_workers:.0f} workers"
+        cap = f"X peaks near {fit.peak_workers:.0f} {unit}"
     elif sigma <= 0:
-        cap = "X grows with the workers"
+        cap = f"X grows with the {unit}"
     else:
-        cap = f"no number of workers gives more than ~{fit.single_worker_rps / sigma:,.0f} r/s"
+        cap = f"no number of {unit} gives more than ~{fit.single_worker_rps / sigma:,.0f} r/s"
     head = (
         f"σ = {sigma:.2f}: {100 * sigma:.0f} % of a request's work runs one at a time; {cap};"
-        f" ~{fit.predicted_rps:,.0f} r/s expected with {fit.predicted_at_workers} workers"
+        f" ~{fit.predicted_rps:,.0f} r/s expected with {fit.predicted_at_workers} {unit}"
     )
     if db_share is None:
         return f"{head}: find what the requests share (a lock, a connection pool, the database)"

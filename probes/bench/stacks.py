@@ -47,7 +47,7 @@ SERVER_PATHS = (
     "/concurrent/futures/",
     "/threading.py",
 )
-SERVEBENCH_FILES = ("bench", "entry.py", "timing.py", "querytime.py")  # inside the probes package
+SERVEBENCH_FILES = ("bench", "entry.py", "entry_asgi.py", "timing.py", "querytime.py")  # inside the probes package
 _LIBRARY_PARTS = ("site-packages", "dist-packages")
 # A server frame whose innermost function is one of these waits for work: idle.
 WAITS = frozenset(

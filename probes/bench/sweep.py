@@ -23,7 +23,7 @@ from .loadgen import LoadgenError, LoadSpec
 from .memory import measure_tree_memory
 from .model import Failure, Run, Sample
 from .profiler import ProfilerRun, ProfilerUnavailable, Recording
-from .servers import ServerConfig
+from .servers import ServerConfig, get_kind
 from .stack import Stack
 from .stacks import Profile
 from .stats import Spread, assess_quality
@@ -151,6 +151,10 @@ def measure_config(
         if plan.warmup_s > 0:
             drive(_spec(plan, stack, concurrency, duration_s=plan.warmup_s), plan.generator, client_cores)
         spec = _spec(plan, stack, concurrency, duration_s=plan.duration_s)
+        # The wrapper's cost is measured on the WSGI path; under ASGI the app's CPU is the worker's
+        # whole CPU per request (asgistats), the wrapper's included: nothing to book apart there.
+        wsgi = get_kind(config.kind).interface == "wsgi"
+        instrument_s = plan.instrument_s_per_request if stack.stats_dir and wsgi else None
 
         def measure(beside: dict[str, int]) -> Sample:
             sample, _ = measure_window(
@@ -159,7 +163,7 @@ def measure_config(
                 generator=plan.generator,
                 service_pids={**service_pids, **beside},
                 client_cores=client_cores,
-                instrument_s_per_request=plan.instrument_s_per_request if stack.stats_dir else None,
+                instrument_s_per_request=instrument_s,
             )
             return sample
 

@@ -51,29 +51,35 @@ def points(run: Run) -> list[ScalingPoint]:
     ]
 
 
+def _configuration(run: Run) -> Hashable:
+    """One configuration, at any concurrency level."""
+    return (run.path, run.kind, run.workers, run.threads, run.front, run.socket, run.app)
+
+
+def levels_vary(runs: Sequence[Run]) -> bool:
+    """A concurrency sweep: some configuration ran at more than one concurrency level."""
+    return len({_configuration(run) for run in runs}) < len({(_configuration(run), run.concurrency) for run in runs})
+
+
 def with_trends(runs: Sequence[Run]) -> list[Run]:
     """The runs, their diagnoses given the scaling and the knee of the groups they belong to."""
     result = list(runs)
-
-    def configuration(run: Run) -> Hashable:  # one configuration, at any concurrency level
-        return (run.path, run.kind, run.workers, run.threads, run.front, run.socket, run.app)
-
-    levels_vary = len({configuration(run) for run in runs}) < len(
-        {(configuration(run), run.concurrency) for run in runs}
-    )
+    sweeping = levels_vary(runs)
 
     def server(run: Run) -> Hashable:  # one server and path; one level of a concurrency sweep
-        return (run.path, run.kind, run.threads, run.front, run.socket, run.app, run.concurrency if levels_vary else 0)
+        return (run.path, run.kind, run.threads, run.front, run.socket, run.app, run.concurrency if sweeping else 0)
 
     for members in _groups(runs, server).values():
         if len({runs[i].workers for i in members}) < MIN_WORKER_COUNTS:
             continue
         cores = runs[members[0]].samples[0].cores
         fitted = scaling([point for i in members for point in points(runs[i])], cores=cores)
+        if runs[members[0]].threads > 1:  # N counts threads too: say so
+            fitted = replace(fitted, unit="workers x threads")
         for i in members:
             result[i] = _scaled(result[i], fitted)
 
-    for members in _groups(runs, configuration).values():
+    for members in _groups(runs, _configuration).values():
         if len({runs[i].concurrency for i in members}) < MIN_LEVELS:
             continue
         rows = [
@@ -115,7 +121,7 @@ def _scaled(run: Run, fitted: Scaling) -> Run:
         diagnosis=replace(
             diagnosis,
             verdict=verdict,
-            advice=serial_advice(fit, db_share=share),
+            advice=serial_advice(fit, db_share=share, unit=fitted.unit),
             scaling=fitted,
         ),
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..bench.model import Run
 from ..bench.stats import Spread
+from ..bench.trends import levels_vary
 
 
 def _server(run: Run) -> str:
@@ -18,12 +19,13 @@ def _server(run: Run) -> str:
 def scaling_lines(runs: list[Run]) -> list[str]:
     """'scaling gunicorn direct: partly serialized (σ = 0.62) over 1, 2, 4 workers: σ = ...; what to do: ...'."""
     seen: dict[tuple[str, object], Run] = {}
+    sweeping = levels_vary(runs)  # one fit per level of a concurrency sweep, else one per server
     for run in runs:
         if run.diagnosis is not None and run.diagnosis.scaling is not None:
-            key = (_server(run) + (f" c={run.concurrency}" if len({r.concurrency for r in runs}) > 1 else ""),)
-            largest = seen.get((key[0], run.diagnosis.scaling))
+            key = (_server(run) + (f" c={run.concurrency}" if sweeping else ""), run.diagnosis.scaling)
+            largest = seen.get(key)
             if largest is None or run.workers > largest.workers:
-                seen[(key[0], run.diagnosis.scaling)] = run
+                seen[key] = run
     lines = []
     for (name, _), run in seen.items():
         assert run.diagnosis is not None and run.diagnosis.scaling is not None
