@@ -9,10 +9,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .bench.appstats import TimingWrapper
-from .bench.asgistats import ASGIApp, AsgiTimingWrapper
+
+if TYPE_CHECKING:  # a WSGI worker never loads the ASGI wrapper (nor asyncio for it)
+    from .bench.asgistats import ASGIApp, AsgiTimingWrapper
 
 WSGIApp = Callable[..., Iterable[bytes]]
 
@@ -27,6 +29,8 @@ def timed(app: WSGIApp, stats_dir: Path, *, django: bool) -> TimingWrapper:
 
 def timed_asgi(app: ASGIApp, stats_dir: Path, *, django: bool) -> AsgiTimingWrapper:
     """The ASGI app inside the ASGI timing wrapper, with the same Django hooks as timed()."""
+    from .bench.asgistats import AsgiTimingWrapper
+
     wrapper = AsgiTimingWrapper(app, stats_dir)
     if django:
         _hook(wrapper)

@@ -105,9 +105,8 @@ def _scaled(run: Run, fitted: Scaling) -> Run:
     fit = fitted.fit
     # Only a serial fraction the repeats are sure of (σ minus its ± above the threshold) names the verdict.
     surely = fit.serial_fraction - (fit.serial_fraction_err or 0.0) if fit is not None else 0.0
-    if fit is None or surely < SIGMA_THRESHOLDS["partly"] or run.workers * run.threads < 2:
-        return replace(run, diagnosis=replace(diagnosis, scaling=fitted))
-    if run.verdict not in REPLACEABLE:
+    one_worker = run.workers * run.threads < 2  # waits for nobody
+    if fit is None or surely < SIGMA_THRESHOLDS["partly"] or one_worker or run.verdict not in REPLACEABLE:
         return replace(run, diagnosis=replace(diagnosis, scaling=fitted))
     f = diagnosis.figures
     share = None

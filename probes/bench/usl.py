@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import random
+import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -158,11 +159,6 @@ def _bootstrap(
     return fits
 
 
-def _stdev(values: Sequence[float]) -> float:
-    mean = sum(values) / len(values)
-    return math.sqrt(sum((v - mean) ** 2 for v in values) / max(1, len(values) - 1))
-
-
 def fit_usl(points: Sequence[tuple[float, float]], *, bootstrap_rounds: int = _BOOTSTRAP_ROUNDS) -> UslFit:
     """Fit λ, σ, κ to (workers, r/s) points, one per repeat; NotEnoughPoints below 3 worker counts."""
     usable = _usable(points)
@@ -179,9 +175,9 @@ def fit_usl(points: Sequence[tuple[float, float]], *, bootstrap_rounds: int = _B
         m = min(len(xs) for xs in groups.values())
         widen = math.sqrt(m / (m - 1))
         errors = (
-            widen * _stdev([f[0] for f in fits]),
-            widen * _stdev([f[1] for f in fits]),
-            widen * _stdev([f[2] for f in fits]),
+            widen * statistics.stdev(f[0] for f in fits),
+            widen * statistics.stdev(f[1] for f in fits),
+            widen * statistics.stdev(f[2] for f in fits),
         )
     xs = [x for _, x in usable]
     mean = sum(xs) / len(xs)

@@ -31,9 +31,13 @@ class RunFigures:
     def name(self) -> str:
         """'gunicorn 4 nginx/tcp': what a chart's axis calls the configuration."""
         threads = f"x{self.run.threads}" if self.run.threads > 1 else ""
-        front = "direct" if self.run.front == "direct" else f"nginx/{self.run.socket}"
         null = " null" if self.run.app == "null" else ""
-        return f"{self.run.kind}{null} {self.run.workers}{threads} {front}"
+        return f"{self.run.kind}{null} {self.run.workers}{threads} {front_label(self.run)}"
+
+
+def front_label(run: Run) -> str:
+    """'direct' or 'nginx/tcp': the front as every report names it."""
+    return "direct" if run.front == "direct" else f"nginx/{run.socket}"
 
 
 def run_figures(run: Run) -> RunFigures:

@@ -8,7 +8,7 @@ from tabulate import tabulate
 
 from ..bench.model import Run, Suite
 from ..bench.stats import Spread
-from .figures import memory_series, run_figures
+from .figures import front_label, memory_series, run_figures
 from .trends import trend_lines
 
 
@@ -89,7 +89,7 @@ def _us(values: list[float]) -> str:
 def run_row(run: Run) -> list[str]:
     """One configuration's figures, medians over its repeats."""
     samples = run.samples
-    front = run.front if run.front == "direct" else f"nginx/{run.socket}"
+    front = front_label(run)
     if not samples:
         return [run.kind, str(run.workers), front, *["-"] * 8, run.quality]
     figures = run_figures(run)

@@ -8,12 +8,12 @@ from pathlib import Path
 from ..bench.model import Run
 from ..bench.stats import Spread
 from ..bench.trends import levels_vary
+from .figures import front_label
 
 
 def _server(run: Run) -> str:
     threads = f" x{run.threads}t" if run.threads > 1 else ""
-    front = "direct" if run.front == "direct" else f"nginx/{run.socket}"
-    return f"{run.kind}{threads} {front}" + (" null-app" if run.app == "null" else "")
+    return f"{run.kind}{threads} {front_label(run)}" + (" null-app" if run.app == "null" else "")
 
 
 def scaling_lines(runs: list[Run]) -> list[str]:
