@@ -117,11 +117,13 @@ def test_a_thread_churning_server_holds_its_fds_flat_under_load(launcher: Launch
         pids = [info.pid for info in stack.server.session()]
         before = _open_fds(pids)
         sample, _ = measure_window(stack, replace(spec, duration_s=20.0), generator="wrk", service_pids={})
-        # The connections nginx still holds when the load stops close within moments; a leak stays.
+        # nginx may keep up to one upstream connection per client connection open (16): that much is
+        # bounded; a leak per thread or per request (the bug: 60 -> 1,576 fds in 4 s) is not.
+        bound = spec.concurrency + 8
         deadline = time.monotonic() + 5.0
-        while (after := _open_fds(pids)) - before > 8 and time.monotonic() < deadline:
+        while (after := _open_fds(pids)) - before > bound and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
         stack.stop()
     assert sample.ok > 1000 and sample.requests == sample.ok, sample.errors or sample.status_counts
-    assert after - before <= 8, f"the server's open fds went from {before} to {after} in 20 s of load"
+    assert after - before <= bound, f"the server's open fds went from {before} to {after} in 20 s of load"
