@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from probes.bench.appstats import AppCounters, read_counters, total, window
+from probes.bench.appstats import AppCounters, read_counters, read_exceptions, total, window
 from probes.bench.asgistats import LAG_PERIOD_S
 from probes.bench.loadgen import LoadSpec
 from probes.bench.rundir import RunDir
@@ -153,10 +153,12 @@ def test_timing_counts_match_the_generators(launcher: Launcher, kind: str) -> No
             assert http_get(stack.port, "/probes/trivial-async/", host_header=launcher.host_header).status == 200
         assert http_get(stack.port, "/probes/status/?code=503", host_header=launcher.host_header).status == 503
         sequential = _settled(stack, before, 6)
+        # What a failure must show: which answers, what the app raised, what the server logged.
+        evidence = (sample.status_counts, read_exceptions(stack.stats_dir), stack.server.log_path.read_text()[-3000:])
     finally:
         stack.stop()
     _assert_gone(stack)
-    assert sample.requests == sample.ok and sample.errors == {}, sample.errors or sample.status_counts
+    assert sample.requests == sample.ok and sample.errors == {}, evidence
     assert sample.requests <= counted.requests <= sample.requests + concurrency
     assert 1 <= counted.sampled_requests < counted.requests  # one in 16 measured
     assert counted.sampled_wall_ns > 0 and counted.exceptions == 0 and counted.server_errors == 0

@@ -56,6 +56,30 @@ def test_every_request_is_counted_and_a_rendered_response_is_served_as_it_is(sta
     assert counted.server_errors == 0
 
 
+def test_the_counters_file_is_opened_once_per_process_however_many_threads_start_at_once(stats_dir: Path) -> None:
+    """A threaded server's first requests arrive together: a second open would truncate the first's counts."""
+    first = TimingWrapper(_view(), stats_dir)  # type: ignore[arg-type]
+    for _ in range(3):
+        call_once(first, "/", host="127.0.0.1")
+    second = TimingWrapper(_view(), stats_dir)  # type: ignore[arg-type]
+    barrier = threading.Barrier(8)
+    opened: list[object] = []
+
+    def first_request() -> None:
+        barrier.wait()
+        opened.append(second.counters())
+
+    threads = [threading.Thread(target=first_request) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(counters) for counters in opened}) == 1 and opened[0] is first.counters()
+    for _ in range(2):
+        call_once(second, "/", host="127.0.0.1")
+    assert total(read_counters(stats_dir)).requests == 5
+
+
 def test_a_slow_view_has_every_request_measured(stats_dir: Path) -> None:
     def slow(environ: dict[str, object], start_response: object) -> HttpResponse:
         threading.Event().wait(0.006)

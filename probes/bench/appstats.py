@@ -191,7 +191,18 @@ class _ProcessCounters:
     """This process's counters, kept in its mmap'ed file (updated in place under a lock)."""
 
     # Slots: fewer memory lines touched per request (the view's own work evicts them between requests).
-    __slots__ = ("pid", "stats_dir", "lock", "acquire", "release", "map", "values", "exceptions", "countdown")
+    __slots__ = (
+        "pid",
+        "stats_dir",
+        "lock",
+        "acquire",
+        "release",
+        "map",
+        "values",
+        "exceptions",
+        "countdown",
+        "__weakref__",
+    )
 
     def __init__(self, stats_dir: Path) -> None:
         self.pid = os.getpid()
@@ -262,6 +273,31 @@ class _ProcessCounters:
             write_atomic(self.stats_dir / f"{self.pid}.exceptions", json.dumps(rows))
 
 
+_opening = threading.Lock()
+_opened: weakref.WeakValueDictionary[Path, _ProcessCounters] = weakref.WeakValueDictionary()
+
+
+def _forget_opened() -> None:
+    global _opening
+    _opening = threading.Lock()  # a fork may happen while another thread holds it
+    _opened.clear()
+
+
+os.register_at_fork(after_in_child=_forget_opened)
+
+
+def process_counters(stats_dir: Path) -> _ProcessCounters:
+    """This process's counters file in stats_dir, opened once, however many threads ask for it at once.
+
+    (Opened twice, the second open would truncate the file under the first's map: counts lost, or SIGBUS.)
+    """
+    with _opening:
+        counters = _opened.get(stats_dir)
+        if counters is None:
+            counters = _opened[stats_dir] = _ProcessCounters(stats_dir)
+        return counters
+
+
 def _queue_ns(raw: str, now_ns: int) -> int:
     """Wait before the app from nginx's "t=SECONDS.MMM" ($msec); -1 when unreadable."""
     try:
@@ -293,7 +329,7 @@ class TimingWrapper:
     def counters(self) -> _ProcessCounters:
         counters = self._counters
         if counters is None:
-            counters = self._counters = _ProcessCounters(self.stats_dir)
+            counters = self._counters = process_counters(self.stats_dir)
         return counters
 
     def record_exception(self, *_: Any, **__: Any) -> None:

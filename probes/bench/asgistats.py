@@ -40,7 +40,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .appstats import _REQUESTS, _ProcessCounters, _queue_ns
+from .appstats import _REQUESTS, _ProcessCounters, _queue_ns, process_counters
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -86,7 +86,7 @@ class AsgiTimingWrapper:
     def counters(self) -> _ProcessCounters:
         counters = self._counters
         if counters is None:
-            counters = self._counters = _ProcessCounters(self.stats_dir)
+            counters = self._counters = process_counters(self.stats_dir)
             self._cpu_mark_ns, self._requests_mark = time.process_time_ns(), 0
         return counters
 
