@@ -15,7 +15,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from .bench.appstats import STATS_DIR_ENV
+from .bench.appstats import LISTS_UNCLOSED_ENV, STATS_DIR_ENV
 from .bench.nullapp import READY_BODY, READY_PATH
 from .timing import timed
 
@@ -39,7 +39,9 @@ def _load_target() -> tuple[WSGIApp, bool]:
 def _build() -> WSGIApp:
     target, is_django = _load_target()
     stats_dir = os.environ.get(STATS_DIR_ENV)
-    return timed(target, Path(stats_dir), django=is_django) if stats_dir else target
+    if not stats_dir:
+        return target
+    return timed(target, Path(stats_dir), django=is_django, lists_closed=os.environ.get(LISTS_UNCLOSED_ENV) != "1")
 
 
 _app = _build()

@@ -19,9 +19,9 @@ if TYPE_CHECKING:  # a WSGI worker never loads the ASGI wrapper (nor asyncio for
 WSGIApp = Callable[..., Iterable[bytes]]
 
 
-def timed(app: WSGIApp, stats_dir: Path, *, django: bool) -> TimingWrapper:
+def timed(app: WSGIApp, stats_dir: Path, *, django: bool, lists_closed: bool = True) -> TimingWrapper:
     """The app inside the timing wrapper; for a Django app, with its queries and exceptions recorded."""
-    wrapper = TimingWrapper(app, stats_dir)
+    wrapper = TimingWrapper(app, stats_dir, lists_closed=lists_closed)
     if django:
         _hook(wrapper)
     return wrapper

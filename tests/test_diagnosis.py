@@ -173,6 +173,19 @@ def test_the_saturation_threshold_is_the_tables() -> None:
     assert diagnose(below, T0).verdict != "cpu-saturated"
 
 
+def test_a_machine_full_of_another_process_is_not_cpu_saturated() -> None:
+    """A 30 ms sleep while something else filled the cores: no verdict is this configuration's."""
+    kwargs = {"x": 100.0, "app_wall_ms": 30.0, "app_cpu_ms": 0.5, "server_cpu_ms": 1.0, "mean_ms": 40.0}
+    shared = diagnose(make_run(busy=0.95, **kwargs), ViewTime(0.030, 0.0005, "in-process"))
+    assert shared.verdict == "machine-shared", shared.why
+    assert "its own roles used 6 %" in shared.why
+    # The same run with the cores idle is the view's wait, not the machine.
+    assert diagnose(make_run(busy=0.06, **kwargs), ViewTime(0.030, 0.0005, "in-process")).verdict == "io-bound"
+    # Its own roles fill the cores: saturated, whatever else ran.
+    hungry = make_run(x=180.0, busy=0.95, app_wall_ms=20, app_cpu_ms=10, server_cpu_ms=10.5)
+    assert diagnose(hungry, T0).verdict == "cpu-saturated"
+
+
 def test_one_worker_cannot_wait_for_another() -> None:
     # One worker whose wall grew because it shared the CPU: busy, not contended.
     run = make_run(workers=1, x=272.0, app_wall_ms=3.2, app_cpu_ms=1.2, server_cpu_ms=1.6, mean_ms=29.0, busy=0.49)

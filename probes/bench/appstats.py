@@ -73,9 +73,9 @@ _FILE_SIZE = mmap.PAGESIZE
 _SAMPLE_EVERY_REQUEST_NS = 5_000_000
 _SAMPLE_PERIOD = 16
 _MAX_EXCEPTIONS = 5  # distinct exceptions kept per process
-# Servers that never call close() on a list body (PEP 3333 says they must): granian 2.x joins a list
-# and drops it. A sampled request there gets a _TimedBody, whose close() they do call.
-_NO_CLOSE_ON_LISTS = frozenset({"Granian"})
+# Set to "1" for a server that never calls close() on a list body (PEP 3333 says it must): granian 2.x
+# joins a list and drops it. A sampled request there gets a _TimedBody, whose close() it does call.
+LISTS_UNCLOSED_ENV = "SERVEBENCH_LISTS_UNCLOSED"
 
 
 @dataclass(frozen=True)
@@ -315,11 +315,12 @@ def _forget_counters(wrapper: weakref.ref[TimingWrapper]) -> None:
 class TimingWrapper:
     """WSGI middleware: the app's wall time (and sampled thread CPU) in the app call, the body and close()."""
 
-    __slots__ = ("app", "stats_dir", "_counters", "__weakref__")
+    __slots__ = ("app", "stats_dir", "lists_closed", "_counters", "__weakref__")
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], stats_dir: Path) -> None:
+    def __init__(self, app: Callable[..., Iterable[bytes]], stats_dir: Path, *, lists_closed: bool = True) -> None:
         self.app = app
         self.stats_dir = stats_dir
+        self.lists_closed = lists_closed  # the server calls close() on a list body (see LISTS_UNCLOSED_ENV)
         self._counters: _ProcessCounters | None = None
         # Created lazily in the process that serves: a preforking server loads
         # the app in its master, whose counters no worker may share. (A weak
@@ -365,7 +366,7 @@ class TimingWrapper:
             raise
         wall = time.perf_counter_ns() - wall0
         cpu = time.thread_time_ns() - cpu0
-        if getattr(result, "streaming", None) is False and environ.get("SERVER_SOFTWARE") not in _NO_CLOSE_ON_LISTS:
+        if self.lists_closed and getattr(result, "streaming", None) is False:
             # A Django response, already rendered: the server gets its chunks as a list.
             body = _Rendered(result)
             body.response, body.counters, body.wall, body.cpu, body.queue_ns = result, counters, wall, cpu, queue_ns

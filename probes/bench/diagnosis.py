@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from .findings import Diagnosis, Figures, ViewTime
 from .model import Run, Sample
-from .stats import median
+from .stats import SHARED_MACHINE, median
 
 # Every threshold of the verdicts, in one table (tests/test_diagnosis.py checks each).
 THRESHOLDS = {
@@ -34,7 +34,9 @@ THRESHOLDS = {
     "grown_wait": 0.2,  # >= this x t0: some of the wait is inside the app
     "grown_cpu": 1.5,  # app CPU under load >= this x t0's CPU: the view costs more CPU under the server
     "rate_kept": 0.97,  # an open-loop run served >= this x the offered rate: the rate was the limit
-    "queue_excess": 1.5,  # queue >= this x what Little's law gives for C > workers: a wait before the app
+    "queue_excess": 1.5,
+    # CPU outside every role, as a share of all cores, that makes a full machine someone else's (stats.SHARED_MACHINE).
+    "shared_machine": SHARED_MACHINE,  # queue >= this x what Little's law gives for C > workers: a wait before the app
 }
 # nginx's $msec has millisecond resolution and is truncated: on average it
 # stamps 0.5 ms early, which would read as queue time.
@@ -234,6 +236,16 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
             f" {_short(f.machine_cpu_per_request_s)} of CPU per request the {f.cores} cores could serve"
             f" ~{headroom:,.0f} r/s{wait_text}{_cpu_text(f)}",
             "the offered load, not the server, set this figure: measure the capacity without --rate",
+        )
+    # The cores no role of this configuration used: another process, when it is a large share.
+    others = f.cpu_per_request_s.get("unattributed", 0.0) * f.throughput_rps / f.cores if f.cores else 0.0
+    saturated = THRESHOLDS["cpu_saturated_busy"]
+    if busy >= saturated and others >= THRESHOLDS["shared_machine"] and busy - others < saturated:
+        return verdict(
+            "machine-shared",
+            f"cores {100 * busy:.0f} % busy, {100 * others:.0f} % of them outside this configuration's"
+            f" roles (another process); its own roles used {100 * (busy - others):.0f} %",
+            "measure again on a quiet machine: with the cores shared, this figure is not the configuration's",
         )
     if busy >= THRESHOLDS["cpu_saturated_busy"]:
         gain = _gain_pct(f, cpu_bound=True)

@@ -84,6 +84,8 @@ class ServerKind:
     # Serves many requests at once inside one worker process (an event loop, greenlets):
     # a waiting view does not hold the worker.
     concurrent_in_worker: bool = False
+    # Calls close() on a list body, as PEP 3333 says (granian 2.x does not): the timing wrapper is told once.
+    closes_list_bodies: bool = True
 
     def protocol(self, front: str) -> str | None:
         return self.upstream_protocol if front == "nginx" else self.direct_protocol
@@ -321,6 +323,7 @@ KINDS: dict[str, ServerKind] = {
             _master_plus_workers,
             _modern("granian"),
             threads_apply=True,
+            closes_list_bodies=False,
         ),
         ServerKind(
             "uvicorn",
