@@ -136,8 +136,12 @@ def _thread_clock_us() -> float:
     return min(timeit.repeat(time.thread_time_ns, number=100_000, repeat=5)) / 100_000 * 1e6
 
 
-def under_load(kinds: list[str], *, pairs: int, duration_s: float, concurrency: int, path: str = TRIVIAL) -> None:
-    print(f"\nunder load: {path}, 1 worker behind nginx/tcp, wrk -c{concurrency}, {duration_s:g} s windows")
+def under_load(
+    kinds: list[str], *, pairs: int, duration_s: float, concurrency: int, path: str = TRIVIAL, control: bool = False
+) -> None:
+    """control: an A/A run, "timed" is a second plain server started the same way; its ratio is the method's bias."""
+    what = "A/A control: both plain, the first started against the second" if control else "timed against plain"
+    print(f"\nunder load ({what}): {path}, 1 worker behind nginx/tcp, wrk -c{concurrency}, {duration_s:g} s windows")
     print(f"  {'server':<16} {'timed r/s':>10} {'plain r/s':>10} {'timed/plain':>12} {'range':>13}  target")
     for kind in kinds:
         with ExitStack() as stack:
@@ -145,7 +149,9 @@ def under_load(kinds: list[str], *, pairs: int, duration_s: float, concurrency: 
             for label, timing in (("timed", True), ("plain", False)):
                 run_dir = stack.enter_context(RunDir()).path
                 supervisor = stack.enter_context(Supervisor(run_dir))
-                launcher = Launcher(run_dir=run_dir, supervisor=supervisor, memcached=None, timing=timing)
+                launcher = Launcher(
+                    run_dir=run_dir, supervisor=supervisor, memcached=None, timing=timing and not control
+                )
                 stacks[label] = launcher.start(ServerConfig(kind, 1, front="nginx"))
                 stack.callback(stacks[label].stop)
             rps: dict[str, list[float]] = {"timed": [], "plain": []}
@@ -266,6 +272,7 @@ def main() -> None:
     parser.add_argument("--in-process-pairs", type=int, default=21)
     parser.add_argument("--callgrind", action="store_true", help="also count the instructions (valgrind)")
     parser.add_argument("--no-load", action="store_true", help="in-process figures only")
+    parser.add_argument("--control", action="store_true", help="under load, plain against plain: the A/A bias")
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     plain_us = in_process(args.in_process_pairs)
@@ -274,7 +281,7 @@ def main() -> None:
     if args.no_load:
         return
     kinds = args.server or [kind.name for kind in KINDS.values() if kind.missing() is None]
-    under_load(kinds, pairs=args.pairs, duration_s=args.duration, concurrency=args.concurrency)
+    under_load(kinds, pairs=args.pairs, duration_s=args.duration, concurrency=args.concurrency, control=args.control)
     if args.hand:
         against_hand(pairs=max(3, args.pairs // 2), duration_s=args.duration)
 

@@ -33,10 +33,9 @@ def loop_lag_ms(run: Run) -> float | None:
 
 def advice(run: Run, diagnosis: Diagnosis) -> str | None:
     """What concurrency inside one worker would do for this run, or None where it does not apply."""
-    # machine-shared: another process's load set the figures, nothing in them is the view's.
     if run.workers != 1 or not run.samples or run.quality in ("failing", "client-bound"):
         return None
-    if diagnosis.verdict == "machine-shared":
+    if diagnosis.verdict == "machine-shared":  # another process's load set the figures, not the view
         return None
     kind = KINDS.get(run.kind)
     f = diagnosis.figures

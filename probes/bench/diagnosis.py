@@ -34,9 +34,9 @@ THRESHOLDS = {
     "grown_wait": 0.2,  # >= this x t0: some of the wait is inside the app
     "grown_cpu": 1.5,  # app CPU under load >= this x t0's CPU: the view costs more CPU under the server
     "rate_kept": 0.97,  # an open-loop run served >= this x the offered rate: the rate was the limit
-    "queue_excess": 1.5,
-    # CPU outside every role, as a share of all cores, that makes a full machine someone else's (stats.SHARED_MACHINE).
-    "shared_machine": SHARED_MACHINE,  # queue >= this x what Little's law gives for C > workers: a wait before the app
+    "queue_excess": 1.5,  # queue >= this x what Little's law gives for C > workers: a wait before the app
+    # CPU outside every role, as a share of all cores, that makes a full machine another process's.
+    "shared_machine": SHARED_MACHINE,
 }
 # nginx's $msec has millisecond resolution and is truncated: on average it
 # stamps 0.5 ms early, which would read as queue time.
