@@ -186,6 +186,21 @@ def test_a_machine_full_of_another_process_is_not_cpu_saturated() -> None:
     assert diagnose(hungry, T0).verdict == "cpu-saturated"
 
 
+def test_an_event_loop_overlapping_waits_is_limited_by_the_connections_not_its_one_worker() -> None:
+    """uvicorn, one worker, a 30 ms async sleep at 16 connections: ~16 requests inside the worker at once."""
+    kwargs = {"workers": 1, "concurrency": 16, "x": 314.0, "mean_ms": 50.5, "app_wall_ms": 50.0, "busy": 0.28}
+    run = replace(make_run(app_cpu_ms=0.6, server_cpu_ms=1.8, **kwargs), kind="uvicorn")
+    result = diagnose(run, ViewTime(0.0315, 0.0006, "in-process"))
+    assert result.verdict == "load-limited", result.why
+    assert "X x app wall = 15.7 > 1 worker: uvicorn overlaps the waits of the 16 connections' requests" in result.why
+    assert "until a worker fills its core (~556 r/s at 1.8 ms of its CPU per request)" in result.advice
+    # The same figures from a sync worker cannot be: it is not read as an overlap there.
+    assert diagnose(replace(run, kind="gunicorn"), ViewTime(0.0315, 0.0006, "in-process")).verdict != "load-limited"
+    # A loop that fills its core is the worker's limit, not the connections'.
+    busy_loop = replace(make_run(app_cpu_ms=0.6, server_cpu_ms=3.0, **kwargs), kind="uvicorn")
+    assert diagnose(busy_loop, ViewTime(0.0315, 0.0006, "in-process")).verdict == "worker-limited"
+
+
 def test_one_worker_cannot_wait_for_another() -> None:
     # One worker whose wall grew because it shared the CPU: busy, not contended.
     run = make_run(workers=1, x=272.0, app_wall_ms=3.2, app_cpu_ms=1.2, server_cpu_ms=1.6, mean_ms=29.0, busy=0.49)

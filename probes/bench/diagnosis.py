@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from .findings import Diagnosis, Figures, ViewTime
 from .model import Run, Sample
+from .servers import KINDS
 from .stats import SHARED_MACHINE, median
 
 # Every threshold of the verdicts, in one table (tests/test_diagnosis.py checks each).
@@ -29,6 +30,8 @@ THRESHOLDS = {
     "at_capacity_high": 1.30,
     "waiting_wall_per_cpu": 2.0,  # app wall >= this x app CPU: the app mostly waits
     "process_busy": 0.85,  # a serving process's CPU / wall: a whole core (the GIL caps a process at one)
+    # X x app wall >= this x workers: requests overlap inside the workers (an event loop, greenlets)
+    "overlapped": 1.5,
     # Off-CPU time (app wall - app CPU - run-queue wait) that load added, in units of t0:
     "inflated_wait": 0.5,  # >= this x t0: requests wait for one another inside the app
     "grown_wait": 0.2,  # >= this x t0: some of the wait is inside the app
@@ -309,6 +312,23 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
             f"{serving} serving process{'es' if serving > 1 else ''}, each {100 * f.process_busy:.0f} % of a core"
             f" (a Python process runs on one core at a time), cores {100 * busy:.0f} % busy",
             f"more worker processes help, up to the {f.cores} cores: ~{expected:,.0f} r/s expected with {f.cores}",
+        )
+    kind = KINDS.get(run.kind)
+    inside = f.throughput_rps * f.app_wall_s if f.app_wall_s else 0.0  # Little's law on the app
+    if kind is not None and kind.concurrent_in_worker and inside >= THRESHOLDS["overlapped"] * f.capacity:
+        # An event loop (or greenlets) holds every connection at once: below a full core per
+        # worker, the connections, not the workers, set X.
+        cpu_s = sum(f.cpu_per_request_s.get(role, 0.0) for role in ("server", "view", "instrument"))
+        worker_cap = f.capacity / cpu_s if cpu_s else math.inf
+        cpu_cap = f.cores / f.machine_cpu_per_request_s if f.machine_cpu_per_request_s else math.inf
+        return verdict(
+            "load-limited",
+            f"X x app wall = {inside:.1f} > {f.capacity} worker{'s' if f.capacity > 1 else ''}: {run.kind} overlaps"
+            f" the waits of the {f.concurrency} connections' requests, app wall {_ms(f.app_wall_s)}"
+            f" of which {_short(f.app_cpu_s)} CPU, each worker {100 * f.process_busy:.0f} % of a core:"
+            " the connections, not the workers, set this figure",
+            f"raise --concurrency: X grows with the connections until a worker fills its core"
+            f" (~{worker_cap:,.0f} r/s at {_short(cpu_s)} of its CPU per request) or the cores (~{cpu_cap:,.0f} r/s)",
         )
     if f.app_wall_s and not inflated:
         at_capacity = f.throughput_rps * f.app_wall_s / f.capacity
