@@ -15,8 +15,9 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from .bench.appstats import LISTS_UNCLOSED_ENV, STATS_DIR_ENV
+from .bench.appstats import KIND_ENV, STATS_DIR_ENV
 from .bench.nullapp import READY_BODY, READY_PATH
+from .bench.servers import KINDS
 from .timing import timed
 
 WSGIApp = Callable[..., Iterable[bytes]]
@@ -41,7 +42,14 @@ def _build() -> WSGIApp:
     stats_dir = os.environ.get(STATS_DIR_ENV)
     if not stats_dir:
         return target
-    return timed(target, Path(stats_dir), django=is_django, lists_closed=os.environ.get(LISTS_UNCLOSED_ENV) != "1")
+    kind = KINDS.get(os.environ.get(KIND_ENV, ""))
+    return timed(
+        target,
+        Path(stats_dir),
+        django=is_django,
+        lists_closed=kind.closes_list_bodies if kind else True,
+        shares_cpu=kind.concurrent_in_worker if kind else False,
+    )
 
 
 _app = _build()

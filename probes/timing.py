@@ -19,9 +19,14 @@ if TYPE_CHECKING:  # a WSGI worker never loads the ASGI wrapper (nor asyncio for
 WSGIApp = Callable[..., Iterable[bytes]]
 
 
-def timed(app: WSGIApp, stats_dir: Path, *, django: bool, lists_closed: bool = True) -> TimingWrapper:
-    """The app inside the timing wrapper; for a Django app, with its queries and exceptions recorded."""
-    wrapper = TimingWrapper(app, stats_dir, lists_closed=lists_closed)
+def timed(
+    app: WSGIApp, stats_dir: Path, *, django: bool, lists_closed: bool = True, shares_cpu: bool = False
+) -> TimingWrapper:
+    """The app inside the timing wrapper; for a Django app, with its queries and exceptions recorded.
+
+    lists_closed, shares_cpu: what the server kind says (servers.ServerKind.closes_list_bodies, .concurrent_in_worker).
+    """
+    wrapper = TimingWrapper(app, stats_dir, lists_closed=lists_closed, shares_cpu=shares_cpu)
     if django:
         _hook(wrapper)
     return wrapper

@@ -247,3 +247,28 @@ def test_a_cpu_bound_view_under_an_event_loop_is_told_async_will_not_help(launch
     result = diagnose(run, ViewTime(0.010, 0.010, "in-process"))
     said = advice(run, result)
     assert said is not None and said.startswith("async will not help"), (result.verdict, result.why)
+
+
+@pytest.mark.parametrize("kind", ["gunicorn-gevent", "uvicorn"])
+def test_overlapping_requests_are_not_charged_their_neighbours_cpu(launcher: Launcher, kind: str) -> None:
+    """16 waits at once in one worker: a request's CPU is its share of the worker's, never more than the
+    worker spent per request (a thread's clock would charge each one the CPU of all it overlapped)."""
+    require_kind(kind)
+    from probes.bench.diagnosis import figures
+
+    path = "/probes/sleep/?ms=20" if kind == "gunicorn-gevent" else "/probes/sleep-async/?ms=20"
+    plan = LoadPlan(
+        path=path,
+        host_header=launcher.host_header,
+        generator="builtin",
+        concurrency=16,
+        duration_s=2.0,
+        warmup_s=0.5,
+        repeat=1,
+    )
+    run = measure_config(ServerConfig(kind, 1), plan, start=launcher.start, service_pids={})
+    assert run.quality != "failing", run.quality_reasons
+    [sample] = run.samples
+    worker_s = (sample.cpu_s.get("server", 0.0) + sample.cpu_s.get("instrument", 0.0)) / sample.requests
+    app_cpu_s = figures(run, None).app_cpu_s
+    assert app_cpu_s is not None and 0 < app_cpu_s <= 1.25 * worker_s, (app_cpu_s, worker_s)

@@ -73,9 +73,8 @@ _FILE_SIZE = mmap.PAGESIZE
 _SAMPLE_EVERY_REQUEST_NS = 5_000_000
 _SAMPLE_PERIOD = 16
 _MAX_EXCEPTIONS = 5  # distinct exceptions kept per process
-# Set to "1" for a server that never calls close() on a list body (PEP 3333 says it must): granian 2.x
-# joins a list and drops it. A sampled request there gets a _TimedBody, whose close() it does call.
-LISTS_UNCLOSED_ENV = "SERVEBENCH_LISTS_UNCLOSED"
+# The server kind the entry runs under (servers.KINDS): what the wrapper must know of it is decided once.
+KIND_ENV = "SERVEBENCH_SERVER_KIND"
 
 
 @dataclass(frozen=True)
@@ -201,6 +200,9 @@ class _ProcessCounters:
         "values",
         "exceptions",
         "countdown",
+        "shares_cpu",
+        "cpu_mark_ns",
+        "requests_mark",
         "__weakref__",
     )
 
@@ -218,6 +220,11 @@ class _ProcessCounters:
         self.values = memoryview(self.map).cast("q")
         self.exceptions: dict[tuple[str, str, str], int] = {}
         self.countdown = _SAMPLE_PERIOD  # not the first request: it pays for the cold start
+        # Requests that run at once on one thread (an event loop, greenlets): a thread's CPU clock
+        # would charge a request its neighbours' CPU. Each sampled one gets the process's CPU
+        # since the last sample per request completed since, instead.
+        self.shares_cpu = False
+        self.cpu_mark_ns, self.requests_mark = time.process_time_ns(), 0
 
     def count(self, status: int) -> None:
         """One request that was not sampled."""
@@ -233,6 +240,10 @@ class _ProcessCounters:
         self.countdown = 1 if wall_ns >= _SAMPLE_EVERY_REQUEST_NS else _SAMPLE_PERIOD
         v = self.values
         with self.lock:
+            if self.shares_cpu:
+                now, done = time.process_time_ns(), v[_REQUESTS] + 1
+                cpu_ns = (now - self.cpu_mark_ns) // max(1, done - self.requests_mark)
+                self.cpu_mark_ns, self.requests_mark = now, done
             v[_REQUESTS] += 1
             v[_SAMPLED] += 1
             v[_WALL] += wall_ns
@@ -315,12 +326,20 @@ def _forget_counters(wrapper: weakref.ref[TimingWrapper]) -> None:
 class TimingWrapper:
     """WSGI middleware: the app's wall time (and sampled thread CPU) in the app call, the body and close()."""
 
-    __slots__ = ("app", "stats_dir", "lists_closed", "_counters", "__weakref__")
+    __slots__ = ("app", "stats_dir", "lists_closed", "shares_cpu", "_counters", "__weakref__")
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], stats_dir: Path, *, lists_closed: bool = True) -> None:
+    def __init__(
+        self,
+        app: Callable[..., Iterable[bytes]],
+        stats_dir: Path,
+        *,
+        lists_closed: bool = True,
+        shares_cpu: bool = False,
+    ) -> None:
         self.app = app
         self.stats_dir = stats_dir
-        self.lists_closed = lists_closed  # the server calls close() on a list body (see LISTS_UNCLOSED_ENV)
+        self.lists_closed = lists_closed  # the server calls close() on a list body (servers.ServerKind)
+        self.shares_cpu = shares_cpu  # requests run at once on one thread: see _ProcessCounters.shares_cpu
         self._counters: _ProcessCounters | None = None
         # Created lazily in the process that serves: a preforking server loads
         # the app in its master, whose counters no worker may share. (A weak
@@ -331,6 +350,7 @@ class TimingWrapper:
         counters = self._counters
         if counters is None:
             counters = self._counters = process_counters(self.stats_dir)
+            counters.shares_cpu = self.shares_cpu
         return counters
 
     def record_exception(self, *_: Any, **__: Any) -> None:

@@ -40,7 +40,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .appstats import _REQUESTS, _ProcessCounters, _queue_ns, process_counters
+from .appstats import _ProcessCounters, _queue_ns, process_counters
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -71,15 +71,13 @@ def _forget(wrapper: weakref.ref[AsgiTimingWrapper]) -> None:
 class AsgiTimingWrapper:
     """ASGI middleware: counts every HTTP request, measures one in 16 (wall, the process's CPU share, queue)."""
 
-    __slots__ = ("app", "stats_dir", "_counters", "_lag_task", "_cpu_mark_ns", "_requests_mark", "__weakref__")
+    __slots__ = ("app", "stats_dir", "_counters", "_lag_task", "__weakref__")
 
     def __init__(self, app: ASGIApp, stats_dir: Path) -> None:
         self.app = app
         self.stats_dir = stats_dir
         self._counters: _ProcessCounters | None = None
         self._lag_task: asyncio.Task[None] | None = None
-        self._cpu_mark_ns = 0
-        self._requests_mark = 0
         # Created lazily in the process that serves (a forking server loads the app before it forks).
         os.register_at_fork(after_in_child=partial(_forget, weakref.ref(self)))
 
@@ -87,7 +85,7 @@ class AsgiTimingWrapper:
         counters = self._counters
         if counters is None:
             counters = self._counters = process_counters(self.stats_dir)
-            self._cpu_mark_ns, self._requests_mark = time.process_time_ns(), 0
+            counters.shares_cpu = True  # one event loop: a CPU share, not a thread clock
         return counters
 
     def record_exception(self, *_: Any, **__: Any) -> None:
@@ -99,14 +97,6 @@ class AsgiTimingWrapper:
     def _start_lag_probe(self, counters: _ProcessCounters) -> None:
         # One task per process (the servers here run one loop per worker), kept for its lifetime.
         self._lag_task = asyncio.get_running_loop().create_task(_measure_lag(counters))
-
-    def _cpu_share_ns(self, counters: _ProcessCounters) -> int:
-        """The process's CPU since the last sample, per request completed since (this one included)."""
-        now = time.process_time_ns()
-        done = counters.values[_REQUESTS] + 1
-        share = (now - self._cpu_mark_ns) // max(1, done - self._requests_mark)
-        self._cpu_mark_ns, self._requests_mark = now, done
-        return share
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -144,11 +134,11 @@ class AsgiTimingWrapper:
             await self.app(scope, receive, send_status)
         except BaseException:
             wall = time.perf_counter_ns() - wall0
-            counters.add_sampled(wall, self._cpu_share_ns(counters), queue_ns, 500)
+            counters.add_sampled(wall, 0, queue_ns, 500)  # its CPU: the process's share (shares_cpu)
             self._failed(counters)
             raise
         wall = time.perf_counter_ns() - wall0
-        counters.add_sampled(wall, self._cpu_share_ns(counters), queue_ns, status)
+        counters.add_sampled(wall, 0, queue_ns, status)
 
     @staticmethod
     def _failed(counters: _ProcessCounters) -> None:

@@ -84,7 +84,8 @@ class ServerKind:
     # Serves many requests at once inside one worker process (an event loop, greenlets):
     # a waiting view does not hold the worker.
     concurrent_in_worker: bool = False
-    # Calls close() on a list body, as PEP 3333 says (granian 2.x does not): the timing wrapper is told once.
+    # Calls close() on a list body, as PEP 3333 says (granian 2.x does not). The timing wrapper
+    # is told this and concurrent_in_worker once per worker (appstats.KIND_ENV).
     closes_list_bodies: bool = True
 
     def protocol(self, front: str) -> str | None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .appstats import LISTS_UNCLOSED_ENV, STATS_DIR_ENV
+from .appstats import KIND_ENV, STATS_DIR_ENV
 from .frontends import start_nginx
 from .nullapp import READY_BODY, READY_PATH
 from .ports import ensure_free, free_port
@@ -147,9 +147,7 @@ def start_stack(
         env = {**env, "SERVEBENCH_TARGET_APP": kind.null_app}
     if stats_dir is not None:
         stats_dir.mkdir(mode=0o700, exist_ok=True)
-        env = {**env, STATS_DIR_ENV: str(stats_dir)}
-        if not kind.closes_list_bodies:
-            env[LISTS_UNCLOSED_ENV] = "1"
+        env = {**env, STATS_DIR_ENV: str(stats_dir), KIND_ENV: kind.name}
     # Every path the servers and nginx are given is absolute (run_dir is): nothing of
     # servebench's lands in cwd, which is the project's, as under runserver.
     server = supervisor.spawn(name, kind.build_argv(config, upstream, backlog), env=env, cwd=cwd)
