@@ -13,6 +13,7 @@ import pytest
 from probes.bench.appstats import AppCounters, read_counters, read_exceptions, total, window
 from probes.bench.asgistats import LAG_PERIOD_S
 from probes.bench.loadgen import LoadSpec
+from probes.bench.model import Run
 from probes.bench.rundir import RunDir
 from probes.bench.servers import KINDS, Endpoint, ServerConfig, build_matrix, get_kind
 from probes.bench.services import Memcached
@@ -197,6 +198,22 @@ def test_asgi_wall_cpu_and_event_loop_lag(launcher: Launcher, kind: str) -> None
     assert counted.loop_lag_ns / counted.loop_ticks < ms * 1e6  # a loop that waits is on time
 
 
+def _one_worker_run(launcher: Launcher, kind: str, path: str, *, concurrency: int, duration_s: float) -> Run:
+    """One measured window (after a warm-up) of one worker of kind on path, direct, with the built-in client."""
+    plan = LoadPlan(
+        path=path,
+        host_header=launcher.host_header,
+        generator="builtin",
+        concurrency=concurrency,
+        duration_s=duration_s,
+        warmup_s=0.5,
+        repeat=1,
+    )
+    run = measure_config(ServerConfig(kind, 1), plan, start=launcher.start, service_pids={})
+    assert run.quality != "failing", run.quality_reasons
+    return run
+
+
 def test_async_at_one_worker_does_eight_times_what_a_sync_worker_does_on_a_wait(launcher: Launcher) -> None:
     """The issue's bar: sleep-async?ms=30 on one uvicorn worker at 16 connections >= 8x one sync gunicorn
     worker on sleep?ms=30 (16 connections can overlap at most 16 waits: about 15x expected)."""
@@ -205,17 +222,7 @@ def test_async_at_one_worker_does_eight_times_what_a_sync_worker_does_on_a_wait(
     from probes.bench.diagnosis import ViewTime, diagnose
 
     def measure(kind: str, path: str) -> tuple[float, str, str | None]:
-        plan = LoadPlan(
-            path=path,
-            host_header=launcher.host_header,
-            generator="builtin",
-            concurrency=16,
-            duration_s=3.0,
-            warmup_s=0.5,
-            repeat=1,
-        )
-        run = measure_config(ServerConfig(kind, 1), plan, start=launcher.start, service_pids={})
-        assert run.quality != "failing", run.quality_reasons
+        run = _one_worker_run(launcher, kind, path, concurrency=16, duration_s=3.0)
         result = diagnose(run, ViewTime(0.030, 0.0005, "in-process"))
         return result.figures.throughput_rps, result.verdict, advice(run, result)
 
@@ -233,17 +240,7 @@ def test_a_cpu_bound_view_under_an_event_loop_is_told_async_will_not_help(launch
     from probes.bench.concurrency import advice
     from probes.bench.diagnosis import ViewTime, diagnose
 
-    plan = LoadPlan(
-        path="/probes/cpu/?ms=10",
-        host_header=launcher.host_header,
-        generator="builtin",
-        concurrency=8,
-        duration_s=2.0,
-        warmup_s=0.5,
-        repeat=1,
-    )
-    run = measure_config(ServerConfig("uvicorn", 1), plan, start=launcher.start, service_pids={})
-    assert run.quality != "failing", run.quality_reasons
+    run = _one_worker_run(launcher, "uvicorn", "/probes/cpu/?ms=10", concurrency=8, duration_s=2.0)
     result = diagnose(run, ViewTime(0.010, 0.010, "in-process"))
     said = advice(run, result)
     assert said is not None and said.startswith("async will not help"), (result.verdict, result.why)
@@ -257,17 +254,7 @@ def test_overlapping_requests_are_not_charged_their_neighbours_cpu(launcher: Lau
     from probes.bench.diagnosis import figures
 
     path = "/probes/sleep/?ms=20" if kind == "gunicorn-gevent" else "/probes/sleep-async/?ms=20"
-    plan = LoadPlan(
-        path=path,
-        host_header=launcher.host_header,
-        generator="builtin",
-        concurrency=16,
-        duration_s=2.0,
-        warmup_s=0.5,
-        repeat=1,
-    )
-    run = measure_config(ServerConfig(kind, 1), plan, start=launcher.start, service_pids={})
-    assert run.quality != "failing", run.quality_reasons
+    run = _one_worker_run(launcher, kind, path, concurrency=16, duration_s=2.0)
     [sample] = run.samples
     worker_s = (sample.cpu_s.get("server", 0.0) + sample.cpu_s.get("instrument", 0.0)) / sample.requests
     app_cpu_s = figures(run, None).app_cpu_s
