@@ -206,7 +206,7 @@ class _ProcessCounters:
         "__weakref__",
     )
 
-    def __init__(self, stats_dir: Path) -> None:
+    def __init__(self, stats_dir: Path, *, shares_cpu: bool = False) -> None:
         self.pid = os.getpid()
         self.stats_dir = stats_dir
         self.lock = threading.Lock()
@@ -223,7 +223,7 @@ class _ProcessCounters:
         # Requests that run at once on one thread (an event loop, greenlets): a thread's CPU clock
         # would charge a request its neighbours' CPU. Each sampled one gets the process's CPU
         # since the last sample per request completed since, instead.
-        self.shares_cpu = False
+        self.shares_cpu = shares_cpu
         self.cpu_mark_ns, self.requests_mark = time.process_time_ns(), 0
 
     def count(self, status: int) -> None:
@@ -297,7 +297,7 @@ def _forget_opened() -> None:
 os.register_at_fork(after_in_child=_forget_opened)
 
 
-def process_counters(stats_dir: Path) -> _ProcessCounters:
+def process_counters(stats_dir: Path, *, shares_cpu: bool = False) -> _ProcessCounters:
     """This process's counters file in stats_dir, opened once, however many threads ask for it at once.
 
     (Opened twice, the second open would truncate the file under the first's map: counts lost, or SIGBUS.)
@@ -305,7 +305,7 @@ def process_counters(stats_dir: Path) -> _ProcessCounters:
     with _opening:
         counters = _opened.get(stats_dir)
         if counters is None:
-            counters = _opened[stats_dir] = _ProcessCounters(stats_dir)
+            counters = _opened[stats_dir] = _ProcessCounters(stats_dir, shares_cpu=shares_cpu)
         return counters
 
 
@@ -349,8 +349,7 @@ class TimingWrapper:
     def counters(self) -> _ProcessCounters:
         counters = self._counters
         if counters is None:
-            counters = self._counters = process_counters(self.stats_dir)
-            counters.shares_cpu = self.shares_cpu
+            counters = self._counters = process_counters(self.stats_dir, shares_cpu=self.shares_cpu)
         return counters
 
     def record_exception(self, *_: Any, **__: Any) -> None:

@@ -84,8 +84,8 @@ class AsgiTimingWrapper:
     def counters(self) -> _ProcessCounters:
         counters = self._counters
         if counters is None:
-            counters = self._counters = process_counters(self.stats_dir)
-            counters.shares_cpu = True  # one event loop: a CPU share, not a thread clock
+            # One event loop: a CPU share, not a thread clock.
+            counters = self._counters = process_counters(self.stats_dir, shares_cpu=True)
         return counters
 
     def record_exception(self, *_: Any, **__: Any) -> None:

@@ -91,6 +91,7 @@ def _sample_figures(sample: Sample) -> dict[str, float | None]:
         "memcached": per_request["memcached"],
         "database": sample.cpu_s.get("database", 0.0) / requests,
         "machine": sample.machine_busy_s / requests,
+        "others": sample.others_share,
         "process_busy": (
             (sample.cpu_s.get("server", 0.0) + sample.cpu_s.get("instrument", 0.0))
             / sample.wall_s
@@ -137,6 +138,7 @@ def figures(run: Run, t0: ViewTime | None) -> Figures:
         machine_cpu_per_request_s=machine,
         serving_processes=max((len(sample.served_by_pid) for sample in run.samples), default=0),
         process_busy=_median_of(rows, "process_busy") or 0.0,
+        others_busy=_median_of(rows, "others") or 0.0,
     )
 
 
@@ -240,8 +242,7 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
             f" ~{headroom:,.0f} r/s{wait_text}{_cpu_text(f)}",
             "the offered load, not the server, set this figure: measure the capacity without --rate",
         )
-    # The cores no role of this configuration used: another process, when it is a large share.
-    others = f.cpu_per_request_s.get("unattributed", 0.0) * f.throughput_rps / f.cores if f.cores else 0.0
+    others = f.others_busy  # the cores no role of this configuration used: another process, when large
     saturated = THRESHOLDS["cpu_saturated_busy"]
     if busy >= saturated and others >= THRESHOLDS["shared_machine"] and busy - others < saturated:
         return verdict(

@@ -204,9 +204,7 @@ def judge(run: Run) -> tuple[str, tuple[str, ...]]:
         errors=_summed([s.errors for s in samples]),
         status_counts=_summed([s.status_counts for s in samples]),
         redirect_location=next((s.redirect_location for s in samples if s.redirect_location), None),
-        unattributed_share=Spread.of(
-            [max(0.0, s.unexplained_cpu_s) / (s.wall_s * s.cores) for s in samples if s.wall_s and s.cores]
-        ).median,
+        unattributed_share=Spread.of([s.others_share for s in samples if s.wall_s and s.cores]).median,
     )
 
 
