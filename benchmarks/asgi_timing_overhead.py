@@ -27,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from timing_overhead import under_load  # noqa: E402  (sets Django up)
 
-from probes.bench.rundir import RunDir  # noqa: E402
-from probes.bench.servers import KINDS  # noqa: E402
-from probes.project import host_header  # noqa: E402
-from probes.timing import timed_asgi  # noqa: E402
+from probes.bench.processes.rundir import RunDir
+from probes.bench.servers.kinds import KINDS
+from probes.job.project import host_header
+from probes.worker.hooks import timed_asgi
 
 ASYNC_TRIVIAL = "/probes/trivial-async/"
 SYNC_TRIVIAL = "/probes/trivial/"
@@ -106,7 +106,7 @@ def in_process(pairs: int, calls: int) -> None:
         uvloop = None
     from django.core.asgi import get_asgi_application
 
-    from probes.bench.nullapp import asgi_application as null_app
+    from probes.worker.nullapp import asgi_application as null_app
 
     plain = get_asgi_application()
     with RunDir() as stats, RunDir() as null_stats:

@@ -18,12 +18,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from probes.bench.frontends import SYSTEM_PATH  # noqa: E402
-from probes.bench.knee import knee  # noqa: E402
+from probes.bench.judge.knee import knee  # noqa: E402
 from probes.bench.loadgen import LoadSpec, run_load  # noqa: E402
-from probes.bench.ports import accepts_connections, free_port  # noqa: E402
-from probes.bench.rundir import RunDir  # noqa: E402
-from probes.bench.supervisor import Supervisor  # noqa: E402
+from probes.bench.processes.ports import accepts_connections, free_port  # noqa: E402
+from probes.bench.processes.rundir import RunDir  # noqa: E402
+from probes.bench.processes.supervisor import Supervisor  # noqa: E402
+from probes.bench.servers.nginx import SYSTEM_PATH  # noqa: E402
 
 APP = """\
 import time

@@ -24,9 +24,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from probes.bench.loadgen import LoadResult, LoadSpec, start_load  # noqa: E402
-from probes.bench.ports import accepts_connections, free_port  # noqa: E402
-from probes.bench.supervisor import Child, Supervisor  # noqa: E402
+from probes.bench.loadgen import LoadResult, LoadSpec, start_load
+from probes.bench.processes.ports import accepts_connections, free_port
+from probes.bench.processes.supervisor import Child, Supervisor
 
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 NGINX_CONF = """\

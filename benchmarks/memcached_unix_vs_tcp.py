@@ -37,14 +37,14 @@ def main() -> None:
     django.setup()
     from tabulate import tabulate
 
-    from probes import project
-    from probes.bench.rundir import RunDir
-    from probes.bench.servers import ServerConfig
-    from probes.bench.services import start_memcached
-    from probes.bench.supervisor import Supervisor
-    from probes.bench.sweep import LoadPlan, sweep
+    from probes.bench.measure.sweep import LoadPlan, sweep
+    from probes.bench.processes.rundir import RunDir
+    from probes.bench.processes.supervisor import Supervisor
+    from probes.bench.servers.kinds import ServerConfig
+    from probes.bench.servers.services import start_memcached
     from probes.catalog import get_probe
-    from probes.launcher import Launcher
+    from probes.job import project
+    from probes.job.launcher import Launcher
 
     config = ServerConfig(args.server, args.workers)
     plan = LoadPlan(

@@ -44,8 +44,8 @@ def main() -> None:
     django.setup()
     from tabulate import tabulate
 
-    from probes.bench.model import Suite
-    from probes.bench.stats import Spread
+    from probes.bench.model.results import Suite
+    from probes.bench.model.stats import Spread
 
     with tempfile.TemporaryDirectory() as tmp:
         suites = {}

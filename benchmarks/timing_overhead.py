@@ -42,17 +42,17 @@ django.setup()
 
 from django.core.servers.basehttp import get_internal_wsgi_application  # noqa: E402
 
-from probes.bench.frontends import SYSTEM_PATH, start_nginx  # noqa: E402
 from probes.bench.loadgen import LoadSpec  # noqa: E402
-from probes.bench.ports import accepts_connections, free_port  # noqa: E402
-from probes.bench.rundir import RunDir  # noqa: E402
-from probes.bench.servers import KINDS, Endpoint, ServerConfig, listen_backlog  # noqa: E402
-from probes.bench.supervisor import Supervisor  # noqa: E402
-from probes.bench.viewcost import measure_instrument_cost  # noqa: E402
-from probes.bench.window import measure_window  # noqa: E402
-from probes.launcher import Launcher  # noqa: E402
-from probes.project import host_header  # noqa: E402
-from probes.timing import timed_in_process  # noqa: E402
+from probes.bench.measure.t0 import measure_instrument_cost  # noqa: E402
+from probes.bench.measure.window import measure_window  # noqa: E402
+from probes.bench.processes.ports import accepts_connections, free_port  # noqa: E402
+from probes.bench.processes.rundir import RunDir  # noqa: E402
+from probes.bench.processes.supervisor import Supervisor  # noqa: E402
+from probes.bench.servers.kinds import KINDS, Endpoint, ServerConfig, listen_backlog  # noqa: E402
+from probes.bench.servers.nginx import SYSTEM_PATH, start_nginx  # noqa: E402
+from probes.job.launcher import Launcher  # noqa: E402
+from probes.job.project import host_header  # noqa: E402
+from probes.worker.hooks import timed_in_process  # noqa: E402
 
 TRIVIAL = "/probes/trivial/"
 TARGET = {"uwsgi": 0.97}  # the floor per kind; 0.98 for the others
@@ -80,9 +80,9 @@ import django
 django.setup()
 from pathlib import Path
 from django.core.servers.basehttp import get_internal_wsgi_application
-from probes.bench.viewcost import call_once
-from probes.project import host_header
-from probes.timing import timed_in_process
+from probes.bench.measure.t0 import call_once
+from probes.job.project import host_header
+from probes.worker.hooks import timed_in_process
 app, host = get_internal_wsgi_application(), host_header()
 with timed_in_process(app, Path(sys.argv[3])) as wrapped:
     target = wrapped if sys.argv[1] == "wrapped" else app

@@ -1,4 +1,4 @@
-"""ASGI application of the demo site (what uvicorn and granian-asgi run, through probes.entry_asgi)."""
+"""ASGI application of the demo site (what uvicorn and granian-asgi run, through probes.worker.asgi)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from .bench.files import private_dir
+from .bench.processes.files import private_dir
 
 DEFAULTS: dict[str, Any] = {
     # Where results are saved; None: ./servebench-results under the working directory.

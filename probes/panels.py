@@ -19,11 +19,11 @@ from typing import Any
 from debug_toolbar.panels import Panel
 from django.http import HttpRequest, HttpResponse
 
-from .bench.appstats import DbTally
-from .bench.metadata import usable_cores
-from .bench.model import FormatError, Suite
+from .bench.model.metadata import usable_cores
+from .bench.model.results import FormatError, Suite
+from .bench.timing.counters import DbTally
 from .conf import results_dir
-from .querytime import time_queries
+from .worker.querytime import time_queries
 
 # The result files that hold load runs: the sweep's and --explain's.
 RUN_GLOBS = ("sweep-*.json", "explain-*.json")

@@ -27,7 +27,7 @@ from django.template.backends.django import DjangoTemplates
 from django.template.backends.jinja2 import Jinja2
 
 from .conf import lock_dir
-from .sessions import PROBE_SESSION_AGE_S, probe_store_class
+from .job.sessions import PROBE_SESSION_AGE_S, probe_store_class
 
 SESSION_ENGINES = {
     "db": "django.contrib.sessions.backends.db",

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from probes.bench.files import UnsafeTarget, create_private, read_private
-from probes.dburl import database_from_url
+from probes.bench.processes.files import UnsafeTarget, create_private, read_private
+from probes.job.dburl import database_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("SERVEBENCH_VAR_DIR", BASE_DIR / "var"))

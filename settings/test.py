@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from probes.bench.files import private_dir
+from probes.bench.processes.files import private_dir
 
 from .base import *  # noqa: F403
 

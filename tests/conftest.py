@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from probes.bench.rundir import RunDir
-from probes.bench.services import Memcached, start_memcached
-from probes.bench.supervisor import Supervisor
+from probes.bench.processes.rundir import RunDir
+from probes.bench.processes.supervisor import Supervisor
+from probes.bench.servers.services import Memcached, start_memcached
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 SYSTEM_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
@@ -75,7 +75,7 @@ def memcached() -> Iterator[Memcached]:
     """A private memcached for the whole session, started and stopped by the engine."""
     require_binary("memcached")
     with RunDir() as directory, Supervisor(directory.path) as sup:
-        # TCP: tests/test_probes.py reads it with host and port (the default, a unix socket, is tested
+        # TCP: tests/unit/app/test_probes.py reads it with host and port (the default, a unix socket, is tested
         # in test_memcached.py).
         yield start_memcached(sup, transport="tcp")
 

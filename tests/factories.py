@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from probes.bench.model import Metadata, Run
-from probes.bench.servers import ServerConfig
-from probes.bench.sweep import LoadPlan, unmeasured_run
+from probes.bench.measure.sweep import LoadPlan, unmeasured_run
+from probes.bench.model.results import Metadata, Run
+from probes.bench.servers.kinds import ServerConfig
 
 METADATA = Metadata(
     created_utc="2026-11-26T00:00:00+00:00",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..bench.model import Suite
+from ..bench.model.results import Suite
+from .csv import csv_report
 from .html import html_report
 from .markdown import markdown_report
-from .spreadsheet import csv_report
-from .text import check_table, explain_report, sweep_table, view_cost_table
+from .terminal import check_table, explain_report, sweep_table, view_cost_table
 
 # --report's formats (the file's extension picks one, plan.REPORT_FORMATS).
 RENDERERS: dict[str, Callable[[Suite], str]] = {"markdown": markdown_report, "csv": csv_report, "html": html_report}

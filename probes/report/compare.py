@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from ..bench.model import FORMAT, Metadata, Run, Suite
-from ..bench.stats import Spread, median
+from ..bench.model.results import FORMAT, Metadata, Run, Suite
+from ..bench.model.stats import Spread, median
 
 # Two-sided 95 % critical values of Student's t by degrees of freedom (index = df, 1..30),
 # the standard table pyperf also uses; beyond 30 the values approach 1.960.

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import jinja2
 
-from ..bench.model import Run, Suite
-from .figures import PERCENTILES, ROLES, command_line, machine_line, memory_series, run_figures
-from .text import comparisons, instrument_line, memory_models, t0_line, target_paths, why_lines
-from .trends import trend_lines
+from ..bench.model.results import Run, Suite
+from .lines import PERCENTILES, ROLES, command_line, machine_line, memory_series, run_figures
+from .sweep_lines import trend_lines
+from .terminal import comparisons, instrument_line, memory_models, t0_line, target_paths, why_lines
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "probes"
 LABEL_W = 230  # px left of a bar chart's plot, for the configuration names

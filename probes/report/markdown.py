@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ..bench.model import Run, Suite
-from .figures import command_line, machine_line
-from .text import (
+from ..bench.model.results import Run, Suite
+from .lines import command_line, machine_line
+from .sweep_lines import trend_lines
+from .terminal import (
     SWEEP_HEADERS,
     comparisons,
     failure_lines,
@@ -15,7 +16,6 @@ from .text import (
     target_paths,
     why_lines,
 )
-from .trends import trend_lines
 
 # Right-aligned columns: the figures (a GitHub table aligns them with ---:).
 NUMERIC = {"workers", "conns", "r/s median (min–max)", "p50 ms", "p99 ms", "errors", "USS/worker MB", "total PSS MB"}

@@ -8,15 +8,7 @@ result = load.wait()
 from __future__ import annotations
 
 from .dispatch import run_in_process
-from .model import (
-    ERROR_KINDS,
-    GENERATORS,
-    LoadgenError,
-    LoadgenUnavailable,
-    LoadResult,
-    LoadSpec,
-    latency_summary_ms,
-)
+from .model import ERROR_KINDS, GENERATORS, LoadgenError, LoadgenUnavailable, LoadResult, LoadSpec, latency_summary_ms
 from .process import LoadProcess, deadline_s, run_load, start_load
 
 __all__ = [

@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..files import write_atomic
-from ..supervisor import die_with_parent
+from ..processes.files import write_atomic
+from ..processes.supervisor import die_with_parent
 from .model import LoadgenError, LoadgenUnavailable, LoadResult, LoadSpec, ceil_s, nonzero
 
 _MARKER = "SERVEBENCH_JSON "

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..supervisor import die_with_parent
+from ..processes.supervisor import die_with_parent
 from .adapters import check_supported
 from .model import LoadgenError, LoadResult, LoadSpec, ceil_s
 

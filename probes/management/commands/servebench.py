@@ -10,11 +10,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...arguments import add_arguments, recorded_command
-from ...bench.files import write_atomic
-from ...bench.model import Suite
-from ...jobs import Interrupted, JobError, exit_line, run_job
-from ...plan import Plan, Refused, build_plan
+from ...bench.model.results import Suite
+from ...bench.processes.files import write_atomic
+from ...cli.arguments import add_arguments, recorded_command
+from ...cli.plan import Plan, Refused, build_plan
+from ...job.run import Interrupted, JobError, exit_line, run_job
 from ...report import RENDERERS, terminal_report
 from ...report.compare import compare, render_comparison, slower_beyond
 

@@ -1,0 +1,253 @@
+"""What a py-spy profile says: the application's costliest functions, and where the samples went.
+
+Read from py-spy's speedscope JSON (`--full-filenames --function --idle`): every
+sample is a stack, root first, under "process PID:cmdline" frames. A frame's kind
+comes from its file: servebench's own code, the database driver, the server,
+Django, the project, or other (the standard library, third-party packages). A
+sample belongs to the kind of its innermost classified frame: a view computing in
+`json` is the view's, Django's SQLite backend waiting on a lock is the database's.
+A sample in the server's code whose innermost function waits (select, accept,
+sleep...) is idle: the worker waits for a request. Shares count the serving
+processes only (those with a sample in a request), so the arbiter's sleep is no idle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+# Substrings of a file path, checked in this order (servebench's engine before the project it sits in).
+DATABASE_PATHS = (
+    "/django/db/backends/",
+    "/sqlite3/",
+    "/psycopg/",
+    "/psycopg2/",
+    "/MySQLdb/",
+    "/pymysql/",
+    "/oracledb/",
+)
+SERVER_PATHS = (
+    "/gunicorn/",
+    "/pyuwsgi",
+    "/uwsgidecorators",
+    "/flup/",
+    "/waitress/",
+    "/granian/",
+    "/uvicorn/",
+    "/asyncio/",
+    "/socketserver.py",
+    "/selectors.py",
+    # A thread pool's machinery (gunicorn gthread, waitress): the server's threads, outside any request.
+    "/concurrent/futures/",
+    "/threading.py",
+)
+SERVEBENCH_FILES = ("bench", "worker")  # inside the probes package: the engine and what runs inside the servers
+_LIBRARY_PARTS = ("site-packages", "dist-packages")
+# A server frame whose innermost function is one of these waits for work: idle.
+WAITS = frozenset(
+    {"select", "poll", "wait", "accept", "sleep", "recv", "recv_into", "readinto", "acquire", "get", "_worker"}
+    | {"wait_for_signals"}
+)
+SHARES = ("view", "database", "server", "servebench", "idle", "other")
+_PROCESS = re.compile(r"^process (\d+):")
+
+
+@dataclass(frozen=True)
+class FunctionCost:
+    """One function's share of the samples: itself (self) and with what it calls (total), in %."""
+
+    function: str
+    file: str
+    line: int
+    self_pct: float
+    total_pct: float
+    kind: str  # project, django, database, server, servebench, other
+
+
+@dataclass(frozen=True)
+class FlameNode:
+    """One box of the flame graph: a function at a depth, over a share of the samples (icicle, root on top)."""
+
+    depth: int
+    start: float  # fraction of the samples to its left
+    width: float  # fraction of the samples in it and what it calls
+    function: str
+    kind: str
+
+
+# The flame graph the reports draw: boxes of at least this share of the samples, down to this depth.
+FLAME_MIN_WIDTH = 0.005
+FLAME_MAX_DEPTH = 40
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The profile of one measured window."""
+
+    samples: int  # of the serving processes, every thread, idle included
+    processes: int  # serving processes sampled
+    shares: dict[str, float]  # fractions of `samples` by SHARES
+    top: tuple[FunctionCost, ...]  # the project's functions by self samples
+    elsewhere: tuple[FunctionCost, ...]  # the busiest functions outside the project, idle left out
+    flamegraph: str  # the speedscope file (speedscope.app opens it)
+    flame: tuple[FlameNode, ...] = ()  # its boxes, for the HTML report
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Profile:
+        return cls(
+            samples=data["samples"],
+            processes=data["processes"],
+            shares=dict(data["shares"]),
+            top=tuple(FunctionCost(**item) for item in data["top"]),
+            elsewhere=tuple(FunctionCost(**item) for item in data["elsewhere"]),
+            flamegraph=data["flamegraph"],
+            flame=tuple(FlameNode(**item) for item in data.get("flame", ())),
+        )
+
+
+@dataclass(frozen=True)
+class Classifier:
+    """Tells a frame's kind by its file."""
+
+    project_dirs: tuple[str, ...]  # the application's code (the user's project; the probes package too)
+    probes_dir: str  # servebench's package: its engine files are servebench's, never the project's
+
+    @classmethod
+    def of(cls, project_dirs: Sequence[Path], probes_dir: Path) -> Classifier:
+        return cls(tuple(_dir(path) for path in project_dirs), _dir(probes_dir))
+
+    def kind(self, file: str) -> str:
+        if file.startswith(self.probes_dir) and file[len(self.probes_dir) :].split("/")[0] in SERVEBENCH_FILES:
+            return "servebench"
+        if any(part in file for part in DATABASE_PATHS):
+            return "database"
+        if any(part in file for part in SERVER_PATHS):
+            return "server"
+        if "/django/" in file:
+            return "django"
+        if any(file.startswith(d) for d in self.project_dirs) and not any(p in file for p in _LIBRARY_PARTS):
+            return "project"
+        return "other"
+
+
+def _dir(path: Path) -> str:
+    return os.path.realpath(path).rstrip("/") + "/"
+
+
+def _category(kinds: Sequence[str], leaf_name: str) -> str:
+    """The sample's share: the kind of its innermost classified frame (kinds are root first)."""
+    for kind in reversed(kinds):
+        if kind in ("project", "django"):
+            return "view"
+        if kind == "server":
+            return "idle" if leaf_name.rsplit(".", 1)[-1] in WAITS else "server"
+        if kind in ("database", "servebench"):
+            return kind
+    return "idle" if not kinds else "other"
+
+
+def read_speedscope(
+    path: Path,
+    *,
+    project_dirs: Sequence[Path],
+    probes_dir: Path,
+    serving_pids: Sequence[int] | None = None,
+    limit: int = 15,
+) -> Profile:
+    """Read py-spy's speedscope file into a Profile; serving_pids None: those with a sample in a request."""
+    data = json.loads(path.read_text())
+    frames = data["shared"]["frames"]
+    classify = Classifier.of(project_dirs, probes_dir)
+    kinds = [classify.kind(frame.get("file") or "") for frame in frames]
+    pids = [int(m.group(1)) if (m := _PROCESS.match(frame["name"])) else None for frame in frames]
+    rows = []  # (pid, python frame indexes root first, category)
+    for profile in data["profiles"]:
+        for stack in profile["samples"]:
+            pid = next((pids[i] for i in reversed(stack) if pids[i] is not None), None)
+            python = [i for i in stack if pids[i] is None]
+            leaf = frames[python[-1]]["name"] if python else ""
+            rows.append((pid, python, _category([kinds[i] for i in python], leaf)))
+    if serving_pids is None:
+        serving = {pid for pid, _, category in rows if category in ("view", "database", "servebench")}
+    else:
+        serving = set(serving_pids)
+    rows = [row for row in rows if row[0] in serving]
+    total = len(rows)
+    shares = Counter(category for _, _, category in rows)
+    # One function per (name, file): with py-spy's --function every frame is one already; without it, lines merge.
+    keys = [(frame["name"], frame.get("file") or "") for frame in frames]
+    first_line: dict[tuple[str, str], int] = {}
+    for key, frame in zip(keys, frames, strict=True):
+        line = int(frame.get("line") or 0)
+        first_line[key] = min(line, first_line.get(key, line))
+    kind_of = dict(zip(keys, kinds, strict=True))
+    self_counts: Counter[tuple[str, str]] = Counter()
+    total_counts: Counter[tuple[str, str]] = Counter()
+    for _, python, category in rows:
+        if python and category != "idle":
+            self_counts[keys[python[-1]]] += 1
+        total_counts.update({keys[i] for i in python})
+
+    def costs(chosen: Sequence[tuple[str, str]]) -> tuple[FunctionCost, ...]:
+        ranked = sorted(chosen, key=lambda key: (-self_counts[key], -total_counts[key], key))
+        return tuple(
+            FunctionCost(
+                function=key[0],
+                file=key[1],
+                line=first_line[key],
+                self_pct=100 * self_counts[key] / total,
+                total_pct=100 * total_counts[key] / total,
+                kind=kind_of[key],
+            )
+            for key in ranked[:limit]
+        )
+
+    project = [key for key in total_counts if kind_of[key] == "project"]
+    others = [key for key in total_counts if kind_of[key] != "project" and self_counts[key]]
+    return Profile(
+        samples=total,
+        processes=len(serving),
+        shares={name: shares[name] / total if total else 0.0 for name in SHARES},
+        top=costs(project),
+        elsewhere=costs(others),
+        flamegraph=str(path),
+        flame=flame_nodes([[keys[i] for i in python] for _, python, _ in rows], kind_of),
+    )
+
+
+def flame_nodes(
+    stacks: Sequence[Sequence[tuple[str, str]]], kind_of: dict[tuple[str, str], str]
+) -> tuple[FlameNode, ...]:
+    """The boxes of an icicle graph of the stacks (root first): each function's share under its caller."""
+    total = len(stacks)
+    if not total:
+        return ()
+    tree: dict[tuple[str, str], Any] = {}
+    counts: Counter[tuple[tuple[str, str], ...]] = Counter()
+    for stack in stacks:
+        node = tree
+        for depth, key in enumerate(stack[:FLAME_MAX_DEPTH]):
+            node = node.setdefault(key, {})
+            counts[tuple(stack[: depth + 1])] += 1
+    nodes: list[FlameNode] = []
+
+    def walk(children: dict[tuple[str, str], Any], prefix: tuple[tuple[str, str], ...], start: int) -> None:
+        for key in sorted(children, key=lambda k: (k[0], k[1])):
+            path = (*prefix, key)
+            width = counts[path]
+            if width / total >= FLAME_MIN_WIDTH:
+                nodes.append(FlameNode(len(prefix), start / total, width / total, key[0], kind_of.get(key, "other")))
+                walk(children[key], path, start)
+            start += width
+
+    walk(tree, (), 0)
+    return tuple(nodes)

@@ -1,0 +1,272 @@
+"""One sweep: for each configuration start, warm up, load, sample, stop; then judge and diagnose.
+
+The engine never prints: progress goes through a callback, and every finished
+Run goes to `on_run` at once, judged (its data quality) and diagnosed (its
+verdict), so a crash or Ctrl-C keeps what was measured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from ..judge.across_runs import with_trends
+from ..judge.concurrency import with_advice
+from ..judge.rules import diagnose, t0_from_runs
+from ..loadgen import LoadgenError, LoadSpec
+from ..model.diagnosis import ViewTime
+from ..model.results import Failure, Run, Sample
+from ..model.stats import Spread, assess_quality
+from ..servers.kinds import ServerConfig, get_kind
+from ..servers.nginx import SYSTEM_PATH
+from ..servers.stack import Stack
+from .memory import measure_tree_memory
+from .pyspy import ProfilerRun, ProfilerUnavailable, Recording
+from .speedscope import Profile
+from .window import drive, measure_window, pin_stack, pinning
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """How each configuration is loaded."""
+
+    path: str
+    host_header: str
+    generator: str = "builtin"
+    concurrency: int | None = None  # None: above the worker count (2 x workers x threads, at least 8)
+    duration_s: float = 2.0
+    warmup_s: float = 1.0
+    repeat: int = 3
+    keepalive: bool = True
+    rate: float | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    max_requests: int = 1_000_000
+    timeout_s: float = 10.0
+    pin: bool = False  # the load generator on the last core, servers and nginx on the others
+    instrument_s_per_request: float | None = None  # the timing wrapper's own CPU, measured in-process
+    timing: bool = True  # the servers run the timing wrapper (False: --no-timing, the plain app)
+    profile: bool = False  # one more window per configuration with py-spy attached (--profile)
+
+    def concurrency_for(self, config: ServerConfig) -> int:
+        return self.concurrency or max(8, 2 * config.workers * config.threads)
+
+    def seconds_per_config(self) -> float:
+        """A rough estimate for progress lines: start, warm-up, windows, memory, stop."""
+        return 3.0 + self.warmup_s + (self.repeat + self.profile) * (self.duration_s + 0.3)
+
+
+def default_generator() -> str:
+    """wrk when installed (the built-in client trails it by up to 25 % on connection-per-request
+    servers, benchmarks/loadgen_vs_wrk.py), else the built-in one."""
+    return "wrk" if shutil.which("wrk", path=SYSTEM_PATH) else "builtin"
+
+
+StartStack = Callable[[ServerConfig], Stack]
+Progress = Callable[[str], None]  # the engine's one way to speak: a line of progress
+Explain = Callable[[Run], Failure | None]  # what broke in a failing run (the launcher knows its logs)
+
+
+def _spec(plan: LoadPlan, stack: Stack, concurrency: int, *, duration_s: float) -> LoadSpec:
+    return LoadSpec(
+        path=plan.path,
+        port=stack.port,
+        host_header=plan.host_header,
+        headers=plan.headers,
+        concurrency=concurrency,
+        duration_s=duration_s,
+        warmup_s=0.0,
+        max_requests=plan.max_requests,
+        keepalive=plan.keepalive,
+        rate=plan.rate,
+        timeout_s=plan.timeout_s,
+    )
+
+
+def unmeasured_run(config: ServerConfig, plan: LoadPlan) -> Run:
+    """The Run of a configuration before anything was measured."""
+    return Run(
+        **config.describe(),  # type: ignore[arg-type]
+        path=plan.path,
+        concurrency=plan.concurrency_for(config),
+        keepalive=plan.keepalive,
+        generator=plan.generator,
+        rate=plan.rate,
+        timing=plan.timing,
+    )
+
+
+class Profiling(Protocol):
+    """py-spy for --profile: started on a configuration's server, its recording read (the launcher knows where)."""
+
+    def start(self, stack: Stack, *, window_s: float) -> ProfilerRun: ...
+
+    def read(self, recording: Recording, sample: Sample) -> Profile: ...
+
+
+def _profiled(
+    stack: Stack, measure: Callable[[dict[str, int]], Sample], profiling: Profiling, window_s: float
+) -> tuple[Sample | None, Profile | None, str]:
+    """One more window with py-spy attached: (its sample, the profile, "") or what stopped it, in one line."""
+    try:
+        profiler = profiling.start(stack, window_s=window_s)
+    except ProfilerUnavailable as exc:
+        return None, None, str(exc)
+    try:
+        sample = measure({"profiler": profiler.pid})
+    except BaseException:
+        with contextlib.suppress(ProfilerUnavailable):
+            profiler.finish()
+        raise
+    try:
+        return sample, profiling.read(profiler.finish(), sample), ""
+    except (ProfilerUnavailable, ValueError, KeyError, OSError) as exc:
+        return sample, None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def measure_config(
+    config: ServerConfig,
+    plan: LoadPlan,
+    *,
+    start: StartStack,
+    service_pids: dict[str, int],
+    profiling: Profiling | None = None,
+) -> Run:
+    """Start one configuration, warm it, measure plan.repeat windows (and one profiled with --profile),
+    take its memory, stop it."""
+    concurrency = plan.concurrency_for(config)
+    base = unmeasured_run(config, plan)
+    stack = start(config)
+    samples: list[Sample] = []
+    profiled: tuple[Sample | None, Profile | None, str] = (None, None, "")
+    pins = pinning(os.sched_getaffinity(0)) if plan.pin else None
+    client_cores = pins[0] if pins else None
+    try:
+        if pins:
+            pin_stack(stack, pins[1])
+        if plan.warmup_s > 0:
+            drive(_spec(plan, stack, concurrency, duration_s=plan.warmup_s), plan.generator, client_cores)
+        spec = _spec(plan, stack, concurrency, duration_s=plan.duration_s)
+        # The wrapper's cost is measured on the WSGI path; under ASGI the app's CPU is the worker's
+        # whole CPU per request (asgistats), the wrapper's included: nothing to book apart there.
+        wsgi = get_kind(config.kind).interface == "wsgi"
+        instrument_s = plan.instrument_s_per_request if stack.stats_dir and wsgi else None
+
+        def measure(beside: dict[str, int]) -> Sample:
+            sample, _ = measure_window(
+                stack,
+                spec,
+                generator=plan.generator,
+                service_pids={**service_pids, **beside},
+                client_cores=client_cores,
+                instrument_s_per_request=instrument_s,
+            )
+            return sample
+
+        samples += [measure({}) for _ in range(plan.repeat)]
+        if profiling is not None and plan.profile:
+            profiled = _profiled(stack, measure, profiling, plan.duration_s)
+        # After the windows: USS/PSS readings are slow and must not blur them.
+        memory = tuple(p.to_dict() for p in measure_tree_memory(stack.server.pid).processes)
+        nginx_memory = tuple(p.to_dict() for p in measure_tree_memory(stack.front.pid).processes) if stack.front else ()
+    except LoadgenError as exc:
+        stack.stop()
+        return replace(base, samples=tuple(samples), error=str(exc), warnings=tuple(stack.log_warnings()))
+    finally:
+        stack.stop()
+    warnings = tuple(stack.log_warnings())
+    run = replace(base, samples=tuple(samples), memory=memory, nginx_memory=nginx_memory, warnings=warnings)
+    run = replace(run, profiled=profiled[0], profile=profiled[1], profile_note=profiled[2])
+    quality, reasons = judge(run)
+    return replace(run, quality=quality, quality_reasons=reasons)
+
+
+def judge(run: Run) -> tuple[str, tuple[str, ...]]:
+    """The run's data quality from its samples (medians over the repeats)."""
+    samples = run.samples
+    if not samples:
+        return "failing", (run.error or "nothing was measured",)
+    client_cores = Spread.of([s.cpu_s.get("client", 0.0) / s.duration_s for s in samples if s.duration_s]).median
+    client_us = [v for s in samples if (v := s.cpu_us_per_request("client")) is not None]
+    server_us = [v for s in samples if (v := s.cpu_us_per_request("server")) is not None]
+    return assess_quality(
+        requests=sum(s.requests for s in samples),
+        ok=sum(s.ok for s in samples),
+        client_cores=client_cores,
+        client_us_per_request=Spread.of(client_us).median if client_us else None,
+        server_us_per_request=Spread.of(server_us).median if server_us else None,
+        throughput_cv=Spread.of([s.ok_per_s for s in samples]).cv,
+        overflow_warnings=len(run.warnings),
+        errors=_summed([s.errors for s in samples]),
+        status_counts=_summed([s.status_counts for s in samples]),
+        redirect_location=next((s.redirect_location for s in samples if s.redirect_location), None),
+        unattributed_share=Spread.of([s.others_share for s in samples if s.wall_s and s.cores]).median,
+    )
+
+
+def _summed(counts: Sequence[dict[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for item in counts:
+        for key, value in item.items():
+            total[key] = total.get(key, 0) + value
+    return total
+
+
+def sweep(
+    configs: Sequence[ServerConfig],
+    plan: LoadPlan,
+    *,
+    start: StartStack,
+    service_pids: dict[str, int],
+    progress: Progress,
+    on_run: Callable[[Run], None],
+    start_errors: tuple[type[BaseException], ...] = (),
+    t0: ViewTime | None = None,
+    explain: Explain | None = None,
+    levels: Sequence[int | None] = (None,),
+    profiling: Profiling | None = None,
+) -> list[Run]:
+    """Measure every configuration in turn; each Run reaches on_run judged and diagnosed.
+
+    Each configuration runs at each concurrency level (None: the plan's). A configuration that
+    fails to start is a failing Run; `explain` says what broke in a failing one. t0 is the
+    view's uncontended time (in-process); without it, the app's own time in a 1-worker run
+    of the sweep stands in. Returns the runs again once the findings across them are known
+    (trends.py: the scaling over worker counts, the knee over connections).
+    """
+    runs: list[Run] = []
+    started = time.monotonic()
+    todo = [(config, level) for config in configs for level in levels]
+    for index, (config, level) in enumerate(todo):
+        left_s = (len(todo) - index) * plan.seconds_per_config()
+        at = replace(plan, concurrency=level) if level is not None else plan
+        label = config.label + (f" c={level}" if len(levels) > 1 else "")
+        progress(f"[{index + 1}/{len(todo)}] {label} — about {left_s:.0f} s left")
+        try:
+            run = measure_config(config, at, start=start, service_pids=service_pids, profiling=profiling)
+        except start_errors as exc:
+            run = replace(unmeasured_run(config, at), error=str(exc), quality_reasons=(str(exc).splitlines()[0],))
+        run = replace(run, label=label)
+        if run.quality == "failing" and explain is not None and (failure := explain(run)) is not None:
+            run = replace(run, failure=failure, quality_reasons=(failure.summary, *run.quality_reasons[1:]))
+        run = diagnosed(run, t0 or t0_from_runs(run.path, runs))
+        runs.append(run)
+        on_run(run)
+        assert run.diagnosis is not None
+        rate = run.diagnosis.figures.throughput_rps if run.samples else 0.0
+        progress(f"    {label}: {rate:,.0f} r/s, {run.quality}, {run.verdict}")
+        if run.profile_note and run.profile_note != (runs[-2].profile_note if len(runs) > 1 else ""):
+            progress(f"    {run.profile_note}; going on without a profile")
+    progress(f"done: {len(runs)} configurations in {time.monotonic() - started:.0f} s")
+    # Across configurations: the scaling over worker counts, the knee over connections.
+    return with_trends(runs)
+
+
+def diagnosed(run: Run, t0: ViewTime | None) -> Run:
+    """The run with its verdict and the numbers behind it."""
+    result = with_advice(run, diagnose(run, t0))
+    return replace(run, verdict=result.verdict, diagnosis=result)

@@ -1,0 +1,108 @@
+"""One measured window: the load, the CPU of every role, the app's own counters, the run queue."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+from dataclasses import replace
+
+from ..loadgen import LoadResult, LoadSpec, start_load
+from ..model.results import Sample
+from ..servers.stack import Stack
+from ..timing import counters as appstats
+from .cpu import cpu_between, snapshot_cpu
+
+
+def _self_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def pinning(cores: set[int]) -> tuple[set[int], set[int]] | None:
+    """(client cores, server cores) for --pin, or None with fewer than 2 cores."""
+    if len(cores) < 2:
+        return None
+    last = max(cores)
+    return {last}, cores - {last}
+
+
+def pin_stack(stack: Stack, server_cores: set[int]) -> None:
+    """Pin every process of the server's and nginx's sessions; workers forked later inherit it."""
+    for child in (stack.server, stack.front):
+        if child is None:
+            continue
+        for info in child.session():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.sched_setaffinity(info.pid, server_cores)
+
+
+def drive(spec: LoadSpec, generator: str, client_cores: set[int] | None) -> LoadResult:
+    """Put the spec's load on the server (from the client's cores when pinned); the generator's result."""
+    with start_load(spec, generator=generator) as load:
+        if client_cores is not None:
+            # Before it opens a connection: wrk or ab, started by it, inherit the mask.
+            with contextlib.suppress(ProcessLookupError):
+                os.sched_setaffinity(load.pid, client_cores)
+        return load.wait()
+
+
+def measure_window(
+    stack: Stack,
+    spec: LoadSpec,
+    *,
+    generator: str,
+    service_pids: dict[str, int],
+    client_cores: set[int] | None = None,
+    instrument_s_per_request: float | None = None,
+) -> tuple[Sample, dict[int, appstats.AppCounters]]:
+    """One measured window: CPU of every role, the app's own counters, the generator's figures.
+
+    service_pids: a role per process tree beside the server (memcached, the database, the profiler).
+    """
+    roles = {"server": [stack.server.pid], **{name: [pid] for name, pid in service_pids.items()}}
+    if stack.front is not None:
+        roles["nginx"] = [stack.front.pid]
+    stats_dir = stack.stats_dir
+    app_before = appstats.read_counters(stats_dir) if stats_dir else {}
+    # Every process of the server's tree: a worker whose counters file appears within the window counts too.
+    runq_before = appstats.run_queue_ns(info.pid for info in stack.server.tree()) if stats_dir else {}
+    cpu_before, self_before = snapshot_cpu(roles), _self_cpu_s()
+    result = drive(spec, generator, client_cores)
+    cpu_after, self_after = snapshot_cpu(roles), _self_cpu_s()
+    per_process = appstats.window(app_before, appstats.read_counters(stats_dir)) if stats_dir else {}
+    runq_after = appstats.run_queue_ns(per_process)
+    cpu = cpu_between(cpu_before, cpu_after)
+    cpu_s = {role.role: role.total_s for role in cpu.roles}
+    # The generator reports the CPU of its own measured window (getrusage in
+    # the child): its interpreter start-up is not charged to it.
+    cpu_s["client"] = (result.cpu_user_s or 0.0) + (result.cpu_system_s or 0.0)
+    cpu_s["servebench"] = max(0.0, self_after - self_before)
+    app = appstats.total(per_process)
+    if instrument_s_per_request and "server" in cpu_s:
+        # The timing wrapper runs in the server's processes: its cost is a role of
+        # its own, never the view's (which it does not time) nor the server's.
+        cpu_s["instrument"] = min(cpu_s["server"], instrument_s_per_request * app.requests)
+        cpu_s["server"] -= cpu_s["instrument"]
+    runq_ns = sum(max(0, runq_after[pid] - runq_before.get(pid, 0)) for pid in runq_after)
+    server_cpu_ns = 1e9 * (cpu_s.get("server", 0.0) + cpu_s.get("instrument", 0.0))
+    if runq_ns and server_cpu_ns:
+        # Read per process from outside; the app's part of it in proportion to its CPU.
+        app = replace(app, app_runq_ns=round(runq_ns * min(1.0, app.app_cpu_ns / server_cpu_ns)))
+    sample = Sample(
+        generator=result.generator,
+        duration_s=result.duration_s,
+        requests=result.requests,
+        ok=result.ok,
+        errors=dict(result.errors),
+        status_counts={str(code): count for code, count in result.status_counts.items()},
+        redirect_location=result.redirect_location,
+        latency_ms=dict(result.latency_ms),
+        cpu_s=cpu_s,
+        machine_busy_s=cpu.machine_busy_s,
+        wall_s=cpu.wall_s,
+        cores=cpu.cores,
+        app=app.to_dict(),
+        served_by_pid={str(pid): counters.requests for pid, counters in per_process.items() if counters.requests},
+    )
+    return sample, per_process

@@ -1,0 +1,262 @@
+"""The one result model: frozen dataclasses with versioned JSON (pyperf's Run -> Suite idea)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ..measure.speedscope import Profile
+from ..processes.files import write_atomic
+from .diagnosis import Diagnosis
+from .metadata import Metadata
+from .tracebacks import ExceptionSeen
+
+FORMAT = "servebench/1"
+
+
+class FormatError(ValueError):
+    """A JSON file that is not a servebench result of a version we read."""
+
+
+@dataclass(frozen=True)
+class InstrumentCost:
+    """What the timing wrapper adds to one request of `path`, in-process: CPU µs, wrapped minus plain."""
+
+    path: str
+    us_per_request: float  # median of the alternated pairs' differences
+    us_min: float
+    us_max: float
+    pairs: int
+    calls_per_block: int
+    plain_us_per_request: float  # the plain app's CPU per call, median of its blocks
+    reference: str | None = None  # what was measured instead of the view at `path`, when it was too slow
+
+
+@dataclass(frozen=True)
+class ViewCost:
+    """One probe's cost measured in-process: no socket, no server; the floor."""
+
+    name: str
+    path: str
+    status: int
+    iterations: int
+    wall_us_median: float
+    wall_us_p90: float
+    wall_us_min: float
+    cpu_us_median: float
+    response_bytes: int
+    spread_pct: float  # (p90 - median) / median: how noisy the figure is
+
+    @property
+    def per_worker_rps(self) -> float:
+        """What one single-threaded worker can do at most: 1 / wall time."""
+        return 1e6 / self.wall_us_median if self.wall_us_median > 0 else float("inf")
+
+    def machine_rps(self, cores: int) -> float:
+        """What the machine's cores can do at most if the view's CPU were all: cores / CPU time."""
+        return cores * 1e6 / self.cpu_us_median if self.cpu_us_median > 0 else float("inf")
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Something asked for that could not be measured here, and why."""
+
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Configured:
+    """What identifies a configuration in every result (servers.ServerConfig.describe())."""
+
+    label: str
+    kind: str
+    workers: int
+    threads: int
+    front: str
+    socket: str
+    app: str
+
+
+@dataclass(frozen=True)
+class Check(Configured):
+    """One configuration brought up, requested through the full path, and torn down."""
+
+    ok: bool
+    reason: str  # why it failed, or "" when ok
+    ready_s: float
+    processes: dict[str, int] = field(default_factory=dict)
+    expected_server_processes: int = 0
+    warnings: tuple[str, ...] = ()
+    applicable: bool = True  # False: the configuration cannot exist (FastCGI without nginx); not a failure
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One measured window of one configuration (one repeat)."""
+
+    generator: str
+    duration_s: float
+    requests: int
+    ok: int
+    errors: dict[str, int]
+    status_counts: dict[str, int]
+    redirect_location: str | None
+    latency_ms: dict[str, float]  # p50, p90, p99, max, mean
+    cpu_s: dict[str, float]  # CPU seconds per role in the window: client, server, nginx, memcached, servebench
+    machine_busy_s: float  # all cores, from /proc/stat
+    wall_s: float
+    cores: int
+    app: dict[str, int]  # the timing wrapper's AppCounters over the window (ns, counts)
+    served_by_pid: dict[str, int]  # requests each server process completed in the window
+
+    @property
+    def ok_per_s(self) -> float:
+        return self.ok / self.duration_s if self.duration_s > 0 else 0.0
+
+    def cpu_us_per_request(self, role: str) -> float | None:
+        """CPU µs one role spent per completed request (None when it was not measured)."""
+        if role not in self.cpu_s or not self.requests:
+            return None
+        return 1e6 * self.cpu_s[role] / self.requests
+
+    @property
+    def unexplained_cpu_s(self) -> float:
+        """Machine CPU no role accounts for (other processes, kernel, the client's start-up)."""
+        return self.machine_busy_s - sum(self.cpu_s.values())
+
+    @property
+    def others_share(self) -> float:
+        """That CPU as a share of all the cores over the window: large, another process shared the machine."""
+        capacity_s = self.wall_s * self.cores
+        return max(0.0, self.unexplained_cpu_s) / capacity_s if capacity_s > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What broke in a configuration: its answer before the load, what was raised, what Django decided."""
+
+    summary: str  # one line: the why line of the run
+    status: int | None = None  # the target's status through the configuration (None: no answer, or never up)
+    in_process_status: int | None = None  # the same request in servebench's own process (None: not tried)
+    exceptions: tuple[ExceptionSeen, ...] = ()  # the first distinct ones, from the server and its log
+    decided: str = ""  # what Django decided for a 3xx/4xx (the host to allow, CSRF, no URL matched, Location)
+    logs: tuple[str, ...] = ()  # the logs kept for it (server, nginx)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Failure:
+        values = _fields_of(cls, data)
+        values["exceptions"] = tuple(_build(ExceptionSeen, item) for item in data.get("exceptions", ()))
+        values["logs"] = tuple(data.get("logs", ()))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Run(Configured):
+    """One configuration under load: its repeats, memory, and how far to trust it."""
+
+    path: str
+    concurrency: int
+    keepalive: bool
+    generator: str
+    rate: float | None = None  # open loop: the offered r/s (--rate); None: closed loop
+    samples: tuple[Sample, ...] = ()
+    memory: tuple[dict[str, Any], ...] = ()  # every process of the server tree (metrics.ProcessMemory)
+    nginx_memory: tuple[dict[str, Any], ...] = ()
+    quality: str = "failing"  # ok, noisy, client-bound or failing
+    quality_reasons: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    error: str = ""  # why it could not be measured at all
+    verdict: str = ""  # what binds it (diagnosis.py), "" until diagnosed
+    diagnosis: Diagnosis | None = None  # the why, the advice and the numbers behind the verdict
+    failure: Failure | None = None  # what broke, when it failed
+    timing: bool = True  # the timing wrapper ran inside the server (False: --no-timing, no app figures)
+    # --profile: one more window with py-spy attached (its r/s beside the measured ones' is what
+    # profiling costs), what it recorded, or why there is no profile.
+    profiled: Sample | None = None
+    profile: Profile | None = None
+    profile_note: str = ""
+
+    @property
+    def workers_memory(self) -> tuple[dict[str, Any], ...]:
+        return tuple(p for p in self.memory if p["role"] == "worker")
+
+    @property
+    def total_pss_bytes(self) -> int:
+        return sum(int(p["pss_bytes"]) for p in self.memory)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Run:
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        values["samples"] = tuple(_build(Sample, item) for item in data.get("samples", ()))
+        for name in ("memory", "nginx_memory", "quality_reasons", "warnings"):
+            values[name] = tuple(data.get(name, ()))
+        values["failure"] = Failure.from_dict(data["failure"]) if data.get("failure") else None
+        values["diagnosis"] = Diagnosis.from_dict(data["diagnosis"]) if data.get("diagnosis") else None
+        values["profiled"] = _build(Sample, data["profiled"]) if data.get("profiled") else None
+        values["profile"] = Profile.from_dict(data["profile"]) if data.get("profile") else None
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Suite:
+    """Everything one servebench invocation measured."""
+
+    metadata: Metadata
+    view_costs: tuple[ViewCost, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    checks: tuple[Check, ...] = ()
+    runs: tuple[Run, ...] = ()
+    notes: tuple[str, ...] = ()
+    preflight: tuple[dict[str, str], ...] = ()  # the project's settings that make figures lie or cap them
+    housekeeping: dict[str, Any] = field(default_factory=dict)  # what servebench created and removed
+    instrument: tuple[InstrumentCost, ...] = ()  # the timing wrapper's own cost, per target
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"format": FORMAT, **asdict(self)}
+        # A diagnosis says how it is written (the scaling fit's figures at its top).
+        data["runs"] = [
+            {**item, "diagnosis": run.diagnosis.to_dict() if run.diagnosis else None}
+            for item, run in zip(data["runs"], self.runs, strict=True)
+        ]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Suite:
+        if data.get("format") != FORMAT:
+            raise FormatError(f"not a {FORMAT} result (format: {data.get('format')!r})")
+        return cls(
+            metadata=Metadata.from_dict(data["metadata"]),
+            view_costs=tuple(_build(ViewCost, item) for item in data.get("view_costs", ())),
+            skipped=tuple(_build(Skipped, item) for item in data.get("skipped", ())),
+            runs=tuple(Run.from_dict(item) for item in data.get("runs", ())),
+            notes=tuple(data.get("notes", ())),
+            preflight=tuple(data.get("preflight", ())),
+            instrument=tuple(_build(InstrumentCost, item) for item in data.get("instrument", ())),
+            housekeeping=dict(data.get("housekeeping", {})),
+            checks=tuple(
+                _build(Check, {**item, "warnings": tuple(item.get("warnings", ()))}) for item in data.get("checks", ())
+            ),
+        )
+
+    def dump(self, path: Path) -> None:
+        """Write as JSON, atomically and never through a planted link (files.write_atomic)."""
+        write_atomic(path, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> Suite:
+        try:
+            return cls.from_dict(json.loads(path.read_text()))
+        except json.JSONDecodeError as exc:
+            raise FormatError(f"{path}: not JSON ({exc})") from None
+
+
+def _fields_of(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    return {key: value for key, value in data.items() if key in names}
+
+
+def _build(cls: type, data: dict[str, Any]) -> Any:
+    return cls(**_fields_of(cls, data))

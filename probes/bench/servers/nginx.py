@@ -1,0 +1,90 @@
+"""The front of a configuration: nginx (rendered from the probes.nginx templates) or direct."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from importlib import resources
+from pathlib import Path
+
+from ..processes.supervisor import Child, Supervisor
+from .kinds import Endpoint
+
+SYSTEM_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+_PLACEHOLDER = re.compile(r"@([a-z_]+)@")
+
+
+class FrontUnavailable(RuntimeError):
+    """nginx is not installed or lacks what the configuration needs."""
+
+
+def nginx_binary() -> str | None:
+    """nginx's path (Debian keeps it in /usr/sbin, often not on a user's PATH)."""
+    return shutil.which("nginx", path=SYSTEM_PATH)
+
+
+def nginx_version() -> str | None:
+    """nginx's version string, e.g. '1.22.1'."""
+    binary = nginx_binary()
+    if binary is None:
+        return None
+    out = subprocess.run([binary, "-v"], capture_output=True, text=True, timeout=10).stderr
+    match = re.search(r"nginx/(\S+)", out)
+    return match.group(1) if match else None
+
+
+def _template(name: str) -> str:
+    try:
+        folder = resources.files("probes.nginx")
+    except ModuleNotFoundError:
+        # A checkout, not an installed wheel: the templates are in ../nginx.
+        folder = resources.files("probes").joinpath("..", "nginx")
+    return folder.joinpath(name).read_text()
+
+
+# nginx/common.conf.in's worker_connections: each proxied request holds two (the client's, the upstream's).
+NGINX_WORKER_CONNECTIONS = 4096
+
+
+def render_nginx_config(*, upstream: Endpoint, port: int, run_dir: Path, backlog: int, workers: int = 1) -> str:
+    """nginx.conf text for one front: listen on 127.0.0.1:port, pass to `upstream`."""
+    location = "\n".join(
+        f"            {line}"
+        for line in _template(f"{upstream.protocol}.conf").splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    values = {
+        "workers": str(workers),
+        "worker_connections": str(NGINX_WORKER_CONNECTIONS),
+        "run_dir": str(run_dir),
+        # As root, nginx's workers would run as nobody and could not reach the
+        # 0700 run directory (unix sockets, temp paths): keep them as root.
+        "user": "user root;" if os.geteuid() == 0 else "",
+        "upstream": upstream.nginx_address,
+        "port": str(port),
+        "backlog": str(backlog),
+        "location": location,
+    }
+
+    def fill(match: re.Match[str]) -> str:
+        return values[match.group(1)]
+
+    return _PLACEHOLDER.sub(fill, _template("common.conf.in"))
+
+
+def start_nginx(
+    supervisor: Supervisor, *, upstream: Endpoint, port: int, run_dir: Path, backlog: int, workers: int = 1
+) -> Child:
+    """Write the config into run_dir and start nginx in the foreground (daemon off)."""
+    binary = nginx_binary()
+    if binary is None:
+        raise FrontUnavailable("nginx is not installed (Debian: apt-get install nginx)")
+    conf = run_dir / f"nginx-{port}.conf"
+    conf.write_text(
+        render_nginx_config(upstream=upstream, port=port, run_dir=run_dir, backlog=backlog, workers=workers)
+    )
+    # -e: the error log before the config is read goes to the run dir too, not /var/log.
+    argv = [binary, "-c", str(conf), "-p", str(run_dir), "-e", str(run_dir / "nginx-error.log")]
+    return supervisor.spawn(f"nginx-{port}", argv)

@@ -1,0 +1,134 @@
+"""The command's options: the one table of what servebench accepts (checked in plan.build_plan)."""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+
+from ..bench.loadgen import GENERATORS
+from ..bench.servers.kinds import KINDS
+from ..catalog import PROBES
+
+# Options whose values may carry a secret: the command line servebench records shows their name only.
+SECRET_VALUES = ("--header",)
+
+
+def add_arguments(parser: ArgumentParser) -> None:
+    """Every option of `manage.py servebench`."""
+    job = parser.add_mutually_exclusive_group()
+    job.add_argument(
+        "--view-cost",
+        action="store_true",
+        help="measure each probe view in-process (no server): the floor of every later figure",
+    )
+    job.add_argument(
+        "--explain",
+        action="store_true",
+        help="diagnose one URL: a focused sweep over 1, 2 and 4 workers, then why it caps where it caps",
+    )
+    job.add_argument(
+        "--check",
+        action="store_true",
+        help="bring every configuration up, request it through the full path, tear it down",
+    )
+    names = ", ".join(p.name for p in PROBES)
+    parser.add_argument("--probe", action="append", metavar="NAME", help=f"a probe (repeatable): {names}")
+    parser.add_argument("--url", metavar="PATH", help="a path of this project to load, e.g. /shop/?page=2")
+    parser.add_argument("--server", action="append", metavar="KIND", help=f"repeatable: {', '.join(KINDS)}")
+    parser.add_argument("--workers", metavar="N,N", help="worker counts (default: 1,4; --check: 2)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn-gthread worker")
+    parser.add_argument("--front", action="append", choices=("nginx", "direct"), help="repeatable")
+    parser.add_argument("--socket", action="append", choices=("tcp", "unix"), help="upstream behind nginx")
+    parser.add_argument("--loadgen", choices=GENERATORS, help="load generator (default: wrk if installed)")
+    parser.add_argument(
+        "--concurrency",
+        metavar="N,N",
+        help="connections; a list (1,2,4,8,16) runs each level as a configuration and finds the knee"
+        " (default: 2 x workers x threads, at least 8)",
+    )
+    parser.add_argument("--duration", type=float, default=2.0, help="seconds per measured window")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per configuration")
+    parser.add_argument("--repeat", type=int, default=3, help="measured windows per configuration")
+    parser.add_argument("--no-keepalive", action="store_true", help="a new connection per request (as ab)")
+    parser.add_argument("--rate", type=float, help="constant rate in r/s (latency corrected for omission)")
+    parser.add_argument("--header", action="append", metavar="'NAME: VALUE'", help="extra request header")
+    parser.add_argument(
+        "--pin", action="store_true", help="load generator on the last core, servers and nginx on the others"
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="one more window per configuration with py-spy attached: the top functions, a flame graph",
+    )
+    parser.add_argument("--null-app", action="store_true", help="also run each server with the null app")
+    parser.add_argument(
+        "--database",
+        choices=("project", "postgres"),
+        default="project",
+        help="the project's database (default) or, for the demo site, a throwaway PostgreSQL",
+    )
+    parser.add_argument("--login-as", metavar="USERNAME", help="send a session cookie of this existing user")
+    parser.add_argument(
+        "--allow-remote-backends",
+        action="store_true",
+        help="run although a database or cache of the project is on another machine (it gets loaded too)",
+    )
+    parser.add_argument("--strict", action="store_true", help="refuse to run when a preflight check warns")
+    parser.add_argument("--json", metavar="PATH", help="also write the results to this JSON file")
+    parser.add_argument(
+        "--wide", action="store_true", help="every figure in the terminal's table (it fits 120 columns without)"
+    )
+    parser.add_argument(
+        "--report",
+        action="append",
+        metavar="PATH",
+        help="repeatable: write a report, its format by extension (.md, .csv, .html); '-': Markdown to stdout",
+    )
+    parser.add_argument(
+        "--from",
+        dest="from_json",
+        metavar="RESULTS.json",
+        help="render a saved result (its table and any --report) without measuring anything",
+    )
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("A.json", "B.json"),
+        help="compare two saved results, B against A (faster, slower, not significant); runs nothing",
+    )
+    parser.add_argument(
+        "--min-change", type=float, metavar="PCT", help="with --compare: a change under PCT %% is noise (5)"
+    )
+    parser.add_argument(
+        "--fail-if-slower",
+        type=float,
+        metavar="PCT",
+        help="with --compare: exit 1 when B is significantly slower than A by more than PCT %%",
+    )
+    parser.add_argument("--memcached", metavar="HOST:PORT", help="use this memcached instead of starting one")
+    parser.add_argument(
+        "--memcached-tcp",
+        action="store_true",
+        help="start servebench's memcached on a loopback TCP port (default: a unix socket only you can reach)",
+    )
+    parser.add_argument("--keep-run-dir", action="store_true", help="keep logs and configs of the run")
+    parser.add_argument(
+        "--no-timing",
+        action="store_true",
+        help="servers run the project's plain app, without the timing wrapper (no app figures)",
+    )
+
+
+def recorded_command(argv: list[str]) -> tuple[str, ...]:
+    """The arguments as the results record them: a header's value (a token, a cookie) never written."""
+    words: list[str] = []
+    for word in argv:
+        previous = words[-1] if words else ""
+        # argparse takes any unambiguous prefix (--hea): a prefix of a secret option is that option.
+        if _names_secret(previous) or ("=" in word and _names_secret(word.partition("=")[0])):
+            word = word.partition(":")[0] + ": …"
+        words.append(word)
+    return tuple(words)
+
+
+def _names_secret(word: str) -> bool:
+    return word.startswith("--") and len(word) > 3 and any(option.startswith(word) for option in SECRET_VALUES)

@@ -1,0 +1,349 @@
+"""The command's arguments turned into one frozen Plan before anything starts.
+
+Every input is checked here (inputs.py: each one on its own; here: how they combine): bad
+input is refused in milliseconds, in one line that names the option and why. What is left
+to fail later needs the servers themselves (a view that breaks, a port taken meanwhile).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+from ..bench.loadgen import LoadgenError, LoadSpec
+from ..bench.loadgen.adapters import check_supported
+from ..bench.measure.sweep import LoadPlan, default_generator
+from ..bench.model.results import FormatError, Suite
+from ..bench.servers.kinds import KINDS, ServerConfig, build_matrix, get_kind
+from ..bench.servers.nginx import nginx_binary
+from ..catalog import PROBES, Probe, get_probe
+from ..conf import get_config
+from ..job import project
+from ..report.compare import CompareError, load_for_compare
+from .backends import remote_backends
+from .inputs import (
+    Refused,
+    check_database,
+    check_machine,
+    check_memcached,
+    check_numbers,
+    checked_header,
+    checked_url,
+    first_line,
+    output_path,
+    positive_ints,
+    results_path,
+)
+
+DEFAULT_WORKERS = {"check": "2", "sweep": "1,4", "explain": "1,2,4"}
+# --explain: a focused sweep of one or two server kinds.
+EXPLAIN_KINDS = ("gunicorn", "uwsgi")
+
+REPORT_FORMATS = {".md": "markdown", ".csv": "csv", ".html": "html"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One URL of a sweep: a probe, or a path of the project (--url)."""
+
+    name: str
+    path: str
+    probe: Probe | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    """One --report: its format, and its file (None: Markdown to stdout)."""
+
+    format: str  # markdown, csv or html
+    path: Path | None
+
+
+@dataclass(frozen=True)
+class Comparing:
+    """--compare A B: two saved results, B against A."""
+
+    a: Suite
+    b: Suite
+    min_change_pct: float
+    fail_if_slower_pct: float | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a servebench invocation will do, validated."""
+
+    job: str  # sweep, explain, check or view-cost
+    targets: tuple[Target, ...]
+    configs: tuple[ServerConfig, ...]  # none for view-cost
+    load: LoadPlan | None  # sweep and explain only
+    result_paths: tuple[Path, ...]
+    memcached_address: str | None = None
+    memcached_transport: str = "unix"
+    services_required: bool = True  # view-cost without --probe skips a probe whose service is missing
+    login_as: str | None = None
+    database: str = "project"
+    timing: bool = True
+    strict: bool = False
+    keep_run_dir: bool = False
+    reports: tuple[Report, ...] = ()
+    saved: Suite | None = None  # --from: the result to render; nothing is measured
+    comparing: Comparing | None = None  # --compare: nothing is measured
+    wide: bool = False  # every figure in the terminal's table
+    levels: tuple[int, ...] = ()  # --concurrency 1,2,4: each level a configuration of its own (the knee)
+    command: tuple[str, ...] = ()  # the arguments as given, recorded in the results (arguments.recorded_command)
+
+    @property
+    def max_workers(self) -> int:
+        return max((config.workers for config in self.configs), default=1)
+
+
+def build_plan(options: Mapping[str, Any], *, command: tuple[str, ...] = ()) -> Plan:
+    """The Plan of the command's parsed options; Refused (one line) for anything that cannot run."""
+    reports = tuple(_report(text) for text in options.get("report") or [])
+    if options.get("compare"):
+        return _compare_plan(options, reports)
+    for name in ("min_change", "fail_if_slower"):
+        if options.get(name) is not None:
+            raise Refused(f"--{name.replace('_', '-')} goes with --compare A.json B.json")
+    if options.get("from_json") is not None:
+        return _render_plan(options, reports)
+    job = _job(options)
+    if reports and job in ("check", "view-cost"):
+        raise Refused(f"--report needs configurations under load: --{job} measures none")
+    if options.get("profile") and job in ("check", "view-cost"):
+        raise Refused(f"--profile samples configurations under load: --{job} puts none under load")
+    check_numbers(options)
+    check_memcached(options)
+    headers = tuple(checked_header(raw) for raw in options["header"] or [])
+    try:
+        # The settings servebench reads, at once: unknown SERVEBENCH keys, a cache or
+        # database it cannot place are refused here.
+        get_config()
+        host = project.host_header()
+        remote = remote_backends(memcached=options["memcached"])
+    except (ValueError, TypeError, LookupError, ImproperlyConfigured) as exc:
+        raise Refused(f"settings: {first_line(exc)}") from None
+    if remote and not options["allow_remote_backends"]:
+        raise Refused(
+            f"refusing to run: {', '.join(remote)} is not on this machine (or servebench cannot tell where it"
+            " is), and servebench would load-test shared infrastructure (--allow-remote-backends to do it anyway)"
+        )
+    targets = _targets(options, job)
+    configs = _configs(options, job)
+    levels = _levels(options)
+    load = _load_plan(options, targets[0].path, host, headers, levels) if job in ("sweep", "explain") else None
+    check_machine(configs, load, levels)
+    check_database(options, load)
+    json_path = output_path(options["json"], "--json") if options["json"] is not None else None
+    try:
+        results = results_path(job)  # last: it creates RESULTS_DIR
+    except (ValueError, TypeError) as exc:
+        raise Refused(f"settings: {first_line(exc)}") from None
+    paths = (results, *([json_path] if json_path else []))
+    return Plan(
+        job=job,
+        targets=targets,
+        configs=configs,
+        load=load,
+        result_paths=paths,
+        memcached_address=options["memcached"],
+        memcached_transport="tcp" if options["memcached_tcp"] else "unix",
+        services_required=job != "view-cost" or bool(options["probe"]),
+        login_as=options["login_as"],
+        database=options["database"],
+        timing=not options["no_timing"],
+        strict=options["strict"],
+        keep_run_dir=options["keep_run_dir"],
+        reports=reports,
+        wide=bool(options.get("wide")),
+        command=command,
+        levels=levels if len(levels) > 1 else (),
+    )
+
+
+def _render_plan(options: Mapping[str, Any], reports: tuple[Report, ...]) -> Plan:
+    """--from RESULTS.json: a saved result rendered again; nothing starts, nothing is written but the reports."""
+    job = _job(options)
+    if job != "sweep":
+        raise Refused(f"--from renders a saved result: it measures nothing, so it takes no --{job}")
+    saved = load_saved(options["from_json"])
+    if reports and not saved.runs:
+        raise Refused(f"--from {options['from_json']}: it has no configurations under load to report on")
+    return Plan(
+        job="render",
+        targets=(),
+        configs=(),
+        load=None,
+        result_paths=(),
+        reports=reports,
+        saved=saved,
+        wide=bool(options.get("wide")),
+    )
+
+
+def _compare_plan(options: Mapping[str, Any], reports: tuple[Report, ...]) -> Plan:
+    """--compare A B: two saved results loaded and checked; nothing starts."""
+    if reports or options.get("from_json") is not None or _job(options) != "sweep":
+        raise Refused("--compare reads two saved results: it takes no job, --from or --report")
+    limits = {"--min-change": options.get("min_change"), "--fail-if-slower": options.get("fail_if_slower")}
+    for name, value in limits.items():
+        if value is not None and not (math.isfinite(value) and 0 <= value <= 1000):
+            raise Refused(f"{name} takes a percentage from 0 to 1000, not {value:g}")
+    try:
+        a, b = (load_for_compare(Path(path)) for path in options["compare"])
+    except CompareError as exc:
+        raise Refused(str(exc)) from None
+    min_change = options.get("min_change")
+    comparing = Comparing(a, b, 5.0 if min_change is None else min_change, options.get("fail_if_slower"))
+    return Plan(job="compare", targets=(), configs=(), load=None, result_paths=(), comparing=comparing)
+
+
+def load_saved(text: str) -> Suite:
+    """The Suite saved in a servebench JSON file; Refused (one line) for anything else."""
+    path = Path(text)
+    try:
+        return Suite.load(path)
+    except FormatError as exc:
+        raise Refused(f"--from {text}: {first_line(exc).removeprefix(f'{path}: ')}") from None
+    except OSError as exc:
+        raise Refused(f"--from {text}: {exc.strerror or type(exc).__name__}") from None
+    except UnicodeDecodeError:
+        raise Refused(f"--from {text}: not JSON (not UTF-8 text)") from None
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        # servebench/1 on the label, but not its shape (edited, truncated, another tool's file).
+        raise Refused(f"--from {text}: not a servebench result ({type(exc).__name__}: {first_line(exc)})") from None
+
+
+def _report(text: str) -> Report:
+    """--report PATH: '-' is Markdown on stdout; otherwise the extension says the format."""
+    if text == "-":
+        return Report("markdown", None)
+    suffix = Path(text).suffix.lower()
+    if suffix not in REPORT_FORMATS:
+        known = ", ".join(REPORT_FORMATS)
+        raise Refused(f"--report {text}: the extension says the format ({known}), or '-' for Markdown on stdout")
+    return Report(REPORT_FORMATS[suffix], output_path(text, "--report"))
+
+
+def _job(options: Mapping[str, Any]) -> str:
+    if options["view_cost"]:
+        return "view-cost"
+    if options["check"]:
+        return "check"
+    return "explain" if options["explain"] else "sweep"
+
+
+def _targets(options: Mapping[str, Any], job: str) -> tuple[Target, ...]:
+    """What to measure: --url, or --probe (repeatable), or the default probes; --check requests
+    --url (or one --probe) through each configuration, by default the trivial probe."""
+    if job == "check" and options["url"] is None and not options["probe"]:
+        return ()
+    try:
+        probes = [get_probe(name) for name in options["probe"] or []]
+    except LookupError as exc:
+        raise Refused(exc.args[0]) from None
+    if options["url"] is not None and probes:
+        raise Refused("give --url or --probe, not both")
+    if options["url"] is not None:
+        targets = [Target(options["url"], checked_url(options["url"]))]
+    else:
+        default = list(PROBES) if job == "view-cost" else [get_probe("trivial")]
+        targets = [Target(probe.name, _probe_path(probe), probe) for probe in probes or default]
+    if job in ("explain", "check") and len(targets) > 1:
+        raise Refused(f"--{job} {'diagnoses' if job == 'explain' else 'checks'} one URL: give one --probe or --url")
+    return tuple(targets)
+
+
+def _probe_path(probe: Probe) -> str:
+    try:
+        return probe.path()
+    except LookupError as exc:
+        raise Refused(f"{exc.args[0]}, or give --url /a/path/of/yours/") from None
+
+
+def _kinds(options: Mapping[str, Any], job: str) -> list[str]:
+    if options["server"]:
+        try:
+            kinds = [get_kind(name) for name in options["server"]]
+        except LookupError as exc:
+            raise Refused(exc.args[0]) from None
+        for kind in kinds:
+            if reason := kind.missing():
+                raise Refused(f"{kind.name} cannot run here: {reason}")
+        return [kind.name for kind in kinds]
+    runnable = [kind.name for kind in KINDS.values() if kind.missing() is None]
+    if job == "explain":
+        return [name for name in runnable if name in EXPLAIN_KINDS] or runnable[:1]
+    return runnable
+
+
+def _configs(options: Mapping[str, Any], job: str) -> tuple[ServerConfig, ...]:
+    if job == "view-cost":
+        return ()
+    workers = options["workers"]
+    counts = positive_ints(DEFAULT_WORKERS[job] if workers is None else workers, "--workers")
+    default_fronts = ["nginx", "direct"] if job == "check" else ["nginx"]
+    if not nginx_binary():
+        default_fronts = ["direct"]
+    fronts = options["front"] or default_fronts
+    if "nginx" in fronts and not nginx_binary():
+        raise Refused("--front nginx: nginx is not installed (Debian: apt-get install nginx)")
+    kinds = _kinds(options, job)
+    configs = build_matrix(
+        kinds=kinds, workers=counts, fronts=fronts, sockets=options["socket"] or ["tcp"], threads=options["threads"]
+    )
+    if not configs:
+        raise Refused("no configuration can run: FastCGI servers (flup) need --front nginx")
+    if job == "check":
+        configs += [ServerConfig(kind, 1, front=configs[0].front, app="null") for kind in kinds]
+    elif options["null_app"]:
+        configs += [replace(config, app="null") for config in configs]
+    return tuple(configs)
+
+
+def _levels(options: Mapping[str, Any]) -> tuple[int, ...]:
+    """--concurrency N or N,N,...: the connection counts (empty: the default per configuration)."""
+    text = options["concurrency"]
+    if text is None:
+        return ()
+    levels = tuple(dict.fromkeys(positive_ints(str(text), "--concurrency")))
+    if len(levels) > 1 and options["rate"] is not None:
+        raise Refused("--concurrency with several levels is a closed loop; --rate sets the load instead")
+    return levels
+
+
+def _load_plan(
+    options: Mapping[str, Any], path: str, host: str, headers: tuple[tuple[str, str], ...], levels: tuple[int, ...]
+) -> LoadPlan:
+    generator = options["loadgen"] or ("builtin" if options["rate"] is not None else default_generator())
+    if options["rate"] is not None and generator != "builtin":
+        raise Refused(f"--rate needs --loadgen builtin: {generator} cannot hold a constant rate")
+    if options["login_as"] is not None and generator == "ab":
+        raise Refused("--login-as: ab takes its cookie on its command line, where every local user can read it")
+    load = LoadPlan(
+        path=path,
+        host_header=host,
+        generator=generator,
+        concurrency=levels[0] if len(levels) == 1 else None,
+        duration_s=options["duration"],
+        warmup_s=options["warmup"],
+        repeat=options["repeat"],
+        keepalive=not options["no_keepalive"],
+        rate=options["rate"],
+        headers=headers,
+        pin=options["pin"],
+        profile=bool(options.get("profile")),
+    )
+    try:
+        # What the generator itself refuses (a missing binary, credentials on ab's command line).
+        spec = LoadSpec(path=path, port=1, host_header=host, headers=headers, duration_s=load.duration_s)
+        check_supported(spec, generator)
+    except (ValueError, LoadgenError) as exc:
+        raise Refused(f"--loadgen {generator}: {first_line(exc)}") from None
+    return load

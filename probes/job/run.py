@@ -1,0 +1,313 @@
+"""The one job entry point: a Plan run inside the user's project, its results saved as they come.
+
+`run_job(plan, ...)` brings up what the plan needs (a private run directory, one
+supervisor, memcached, the database), runs its job (sweep, explain, check or
+view-cost) and returns the Suite; the engine judges and diagnoses every run.
+Whatever happens, every process it started is stopped and each finished run is
+already saved. A problem the user can fix is a JobError with one line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+
+from ..bench.loadgen import LoadgenError
+from ..bench.measure.sweep import Progress, sweep
+from ..bench.model.diagnosis import ViewTime
+from ..bench.model.results import InstrumentCost, Metadata, Run, Suite, ViewCost
+from ..bench.processes.orphans import reclaim_orphans
+from ..bench.processes.rundir import RunDir
+from ..bench.processes.supervisor import StartFailed, Supervisor, signals_raise
+from ..bench.servers.nginx import nginx_version
+from ..checks import preflight
+from ..cli.plan import Plan
+from . import failures, project, sessions
+from .launcher import START_ERRORS, Launcher, Proof, check_configs
+from .profiling import ProjectProfiling
+from .services import JobError, prepare_database, provide_database, provide_services
+from .sessions import PROBE_SESSION_AGE_S
+from .t0 import instrument_cost, t0_cost, view_cost
+
+
+class Interrupted(JobError):
+    """Ctrl-C or SIGTERM: every process servebench started was stopped (exit status 130)."""
+
+
+def run_job(plan: Plan, *, progress: Progress, warn: Progress) -> Suite:
+    """Run the plan's job; its results are saved to plan.result_paths after each configuration."""
+    warnings = _preflight(plan, warn) if plan.load is not None else []
+    for message in reclaim_orphans():  # what an earlier, killed servebench left running
+        progress(message)
+    run_dir = RunDir(keep=plan.keep_run_dir)
+    latest: list[Suite] = []
+
+    def on_suite(suite: Suite) -> None:
+        save(suite, plan.result_paths)  # a crash or Ctrl-C keeps what finished
+        latest[:] = [suite]
+
+    try:
+        with signals_raise(), Supervisor(run_dir.path) as supervisor:
+            if plan.job == "view-cost":
+                suite = view_cost_job(plan, supervisor=supervisor, progress=progress)
+            elif plan.job == "check":
+                suite = check_job(plan, supervisor=supervisor, run_dir=run_dir.path, progress=progress)
+            else:
+                suite = sweep_job(
+                    plan,
+                    supervisor=supervisor,
+                    run_dir=run_dir.path,
+                    progress=progress,
+                    on_suite=on_suite,
+                    preflight=warnings,
+                )
+        on_suite(suite)
+        return suite
+    except (StartFailed, LoadgenError, RuntimeError, ValueError, OverflowError) as exc:  # JobError too
+        raise JobError(str(exc).splitlines()[0] + _saved_note(plan.result_paths)) from None
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"interrupted: every process servebench started was stopped{_saved_note(plan.result_paths)}"
+        ) from None
+    finally:
+        # The logs of the configurations that failed say why: they are kept, the rest goes.
+        run_dir.keep_logs = any(failed_lines(suite) for suite in latest)
+        run_dir.cleanup()
+        if plan.keep_run_dir:
+            warn(f"run directory kept: {run_dir.path}")
+        elif run_dir.keep_logs:
+            warn(f"logs of the failing configurations kept in {run_dir.path}")
+
+
+def save(suite: Suite, paths: Sequence[Path]) -> None:
+    """Write the suite to every result path (atomically); JobError naming the path that cannot be written."""
+    for path in paths:
+        try:
+            suite.dump(path)
+        except OSError as exc:
+            raise JobError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def _saved_note(paths: Sequence[Path]) -> str:
+    saved = [path for path in paths if path.exists()]
+    return f"; what finished is in {saved[0]}" if saved else ""
+
+
+def _why_failed(run: Run) -> str:
+    """'label: why' on one line: what broke (Launcher.explain), else the error or the quality's reason."""
+    why = run.failure.summary if run.failure else run.error or "; ".join(run.quality_reasons) or run.quality
+    return f"{run.label}: {why.splitlines()[0]}"
+
+
+def failed_lines(suite: Suite) -> list[str]:
+    """'label: why' of each configuration that failed (a check that does not apply has not failed)."""
+    lines = [_why_failed(run) for run in suite.runs if run.quality == "failing"]
+    lines += [f"{c.label}: {c.reason.splitlines()[0]}" for c in suite.checks if not c.ok and c.applicable]
+    return lines
+
+
+def exit_line(suite: Suite) -> str | None:
+    """The one line a command exits non-zero with, or None when the job gave a valid result."""
+    failed = failed_lines(suite)
+    checks = [check for check in suite.checks if not check.ok and check.applicable]
+    if checks:
+        return f"{len(checks)} of {len(suite.checks)} configurations failed; {failed[0]}"
+    if suite.runs and all(run.quality == "failing" for run in suite.runs):
+        return f"no valid result: every run failed; {failed[0]}"
+    broken = [run for run in suite.runs if run.error]
+    if broken:
+        return f"{len(broken)} of {len(suite.runs)} configurations could not be measured; {_why_failed(broken[0])}"
+    return None
+
+
+def metadata(plan: Plan) -> Metadata:
+    """Where and how this run measures: the machine, the versions (nginx's too) and the command."""
+    extra = {"nginx": version} if (version := nginx_version()) else {}
+    return Metadata.collect(settings_module=project.settings_module(), extra_versions=extra, command=plan.command)
+
+
+def _preflight(plan: Plan, warn: Progress) -> list[dict[str, str]]:
+    """The project's settings that would make the figures lie or cap them, said before the sweep."""
+    warnings = preflight(workers=plan.max_workers)
+    for warning in warnings:
+        warn(f"{warning['id']}: {warning['msg']} (fix: {warning['hint']})")
+    if plan.strict and warnings:
+        raise JobError(f"--strict: {len(warnings)} preflight warning(s), first {warnings[0]['id']}")
+    return warnings
+
+
+def view_cost_job(plan: Plan, *, supervisor: Supervisor, progress: Progress) -> Suite:
+    """Measure each target in-process; probes whose service is missing are skipped with the reason."""
+    probes = [target.probe for target in plan.targets if target.probe is not None]
+    services = provide_services(
+        plan.targets,
+        supervisor=supervisor,
+        memcached_address=plan.memcached_address,
+        required=plan.services_required,
+        memcached_transport=plan.memcached_transport,
+        progress=progress,
+    )
+    skipped_names = {item.name for item in services.skipped}
+    prepare_database(probes)
+    app = project.wsgi_application()
+    host = project.host_header()
+    costs: list[ViewCost] = []
+    try:
+        for target in plan.targets:
+            if target.name in skipped_names:
+                continue
+            progress(f"view cost: {target.name}")
+            costs.append(view_cost(app, target.name, target.path, host))
+    finally:
+        deleted = sessions.delete_probe_sessions() if any(probe.needs_db for probe in probes) else 0
+    return Suite(
+        metadata=metadata(plan),
+        view_costs=tuple(costs),
+        skipped=services.skipped,
+        housekeeping={"probe_sessions_deleted": deleted},
+    )
+
+
+def check_job(plan: Plan, *, supervisor: Supervisor, run_dir: Path, progress: Progress) -> Suite:
+    """servebench --check: every configuration up, one request through it, down."""
+    launcher = Launcher(run_dir=run_dir, supervisor=supervisor, memcached=None)
+    path = plan.targets[0].path if plan.targets else None  # --url or --probe: that path through each
+    return Suite(metadata=metadata(plan), checks=check_configs(plan.configs, launcher, progress, path=path))
+
+
+def sweep_job(
+    plan: Plan,
+    *,
+    supervisor: Supervisor,
+    run_dir: Path,
+    progress: Progress,
+    on_suite: Callable[[Suite], None],
+    preflight: Sequence[dict[str, str]] = (),
+) -> Suite:
+    """servebench's sweep: each target under each configuration, saved after each run.
+
+    Before its load, each configuration must answer the target 2xx once (Proof); one that does
+    not is stopped at once and its Run says what broke (Launcher.explain). Without timing the
+    servers run the project's plain app, no timing wrapper (no app figures).
+    """
+    assert plan.load is not None  # build_plan gives sweeps a load plan
+    load, targets = plan.load, plan.targets
+    probes = [target.probe for target in targets if target.probe is not None]
+    probe_paths = {target.path for target in targets if target.probe and target.probe.name.startswith("session-")}
+    measured_on = metadata(plan)
+    housekeeping: dict[str, object] = {}
+    runs: list[Run] = []
+    costs: dict[str, ViewCost | None] = {}
+    instrument: dict[str, InstrumentCost] = {}
+
+    def suite() -> Suite:
+        return Suite(
+            metadata=measured_on,
+            view_costs=tuple(cost for cost in costs.values() if cost is not None),
+            runs=tuple(runs),
+            preflight=tuple(preflight),
+            housekeeping=dict(housekeeping),
+            instrument=tuple(instrument.values()),
+        )
+
+    def on_run(run: Run) -> None:
+        runs.append(run)
+        on_suite(suite())
+
+    def remove_probe_sessions() -> None:
+        housekeeping["probe_sessions_created"] = sum(
+            sample.ok for run in runs if run.path in probe_paths for sample in run.samples
+        )
+        housekeeping["probe_sessions_deleted"] = sessions.delete_probe_sessions()
+        housekeeping["probe_sessions_in_caches"] = f"expire {PROBE_SESSION_AGE_S} s after creation"
+
+    def forget_login(key: str) -> None:
+        sessions.delete_session(key)
+        housekeeping["login_sessions_deleted"] = 1
+
+    # Undone in reverse order however the sweep ends: the login session, the
+    # probe sessions, then the throwaway database.
+    with contextlib.ExitStack() as undo:
+        services = provide_services(
+            targets,
+            supervisor=supervisor,
+            memcached_address=plan.memcached_address,
+            required=True,
+            memcached_transport=plan.memcached_transport,
+            progress=progress,
+        )
+        extra_env, service_pids, remove_database = provide_database(
+            plan.database, supervisor=supervisor, run_dir=run_dir, progress=progress
+        )
+        undo.callback(remove_database)
+        prepare_database(probes)
+        if probe_paths or plan.login_as is not None:
+            # Sessions an earlier, killed run left in the database (probe ones, a still-valid login).
+            for message in sessions.remove_stale_sessions():
+                progress(message)
+        if probe_paths:
+            undo.callback(remove_probe_sessions)
+        if plan.login_as is not None:
+            if project.owns_sqlite():
+                raise JobError("--login-as needs the project's own database: the demo's are fresh copies without users")
+            run_s = len(plan.configs) * len(targets) * max(1, len(plan.levels)) * load.seconds_per_config()
+            cookie, login_key = sessions.login_session(plan.login_as, expiry_s=sessions.login_expiry_s(run_s))
+            housekeeping["login_sessions_created"] = 1
+            undo.callback(forget_login, login_key)
+            load = replace(load, headers=(*load.headers, ("Cookie", f"{cookie}={login_key}")))
+        launcher = Launcher(
+            run_dir=run_dir,
+            supervisor=supervisor,
+            memcached=services.memcached,
+            extra_env=extra_env,
+            between=sessions.delete_probe_sessions,
+            timing=plan.timing,
+        )
+        if services.memcached and services.memcached.child:
+            service_pids["memcached"] = services.memcached.child.pid
+        app = project.wsgi_application()
+        proofs = {}
+        for target in targets:
+            # Once in-process with the plan's headers: says what Django decides if a server fails it.
+            here = failures.replay(
+                app, target.path, host=launcher.host_header, headers=load.headers, root=launcher.directory
+            )
+            proofs[target.path] = Proof(target.path, load.headers, here, timeout_s=load.timeout_s)
+            cost = costs[target.path] = t0_cost(app, target, launcher.host_header, here.status, progress)
+            if plan.timing and cost is not None:
+                measured = instrument_cost(app, cost, launcher.host_header, run_dir, progress)
+                if measured is not None:
+                    instrument[target.path] = measured
+        profiling = None
+        if load.profile:
+            keep_as = plan.result_paths[0].with_suffix("")  # flame graphs: profile-sweep-<stamp>-N.speedscope.json
+            profiling = ProjectProfiling(
+                supervisor=supervisor, run_dir=run_dir, project_dir=launcher.directory, keep_as=keep_as
+            )
+        for target in targets:
+            wrapper, cost = instrument.get(target.path), costs[target.path]
+            measured = sweep(
+                plan.configs,
+                replace(
+                    load,
+                    path=target.path,
+                    timing=plan.timing,
+                    instrument_s_per_request=max(0.0, wrapper.us_per_request) / 1e6 if wrapper else None,
+                ),
+                start=partial(launcher.start, proof=proofs[target.path]),
+                service_pids=service_pids,
+                progress=progress,
+                on_run=on_run,
+                start_errors=START_ERRORS,
+                levels=plan.levels or (None,),
+                t0=ViewTime(cost.wall_us_median / 1e6, cost.cpu_us_median / 1e6, "in-process") if cost else None,
+                explain=launcher.explain,
+                profiling=profiling,
+            )
+            # The same runs, now with what only the whole sweep shows (scaling, knee).
+            runs[len(runs) - len(measured) :] = measured
+            on_suite(suite())
+    return suite()

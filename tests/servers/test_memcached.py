@@ -1,0 +1,68 @@
+"""servebench's own memcached: a unix socket in the 0700 run directory that other users cannot reach."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from django.core.cache import caches
+
+from probes.bench.processes.supervisor import Supervisor
+from probes.bench.servers.services import Memcached, start_memcached
+from tests.conftest import as_other_user, require_binary
+
+CONNECT = """
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect(sys.argv[1])
+    s.sendall(b"version\\r\\n")
+    print("connected", s.recv(64))
+except OSError as exc:
+    print("refused", exc.errno)
+"""
+
+
+@pytest.fixture
+def unix_memcached(supervisor: Supervisor) -> Memcached:
+    require_binary("memcached")
+    return start_memcached(supervisor)
+
+
+@pytest.mark.servers
+def test_it_listens_on_a_private_socket_only(unix_memcached: Memcached, run_dir: Path) -> None:
+    path = unix_memcached.unix_socket
+    assert path is not None and path.parent == run_dir
+    assert unix_memcached.address == f"unix:{path}"
+    assert stat.S_ISSOCK(path.stat().st_mode) and path.stat().st_mode & 0o777 == 0o600
+    assert unix_memcached.child is not None
+    assert psutil.Process(unix_memcached.child.pid).net_connections(kind="inet") == []  # no TCP, no UDP
+
+
+@pytest.mark.servers
+def test_another_user_cannot_connect(unix_memcached: Memcached) -> None:
+    done = as_other_user(["python3", "-c", CONNECT, str(unix_memcached.unix_socket)])
+    assert done.stdout.startswith("refused 13"), done.stdout + done.stderr  # EACCES
+
+
+@pytest.mark.servers
+def test_django_uses_the_address_as_its_location(unix_memcached: Memcached, settings: Any) -> None:
+    settings.CACHES = {
+        **settings.CACHES,
+        "unix": {"BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache", "LOCATION": unix_memcached.address},
+    }
+    caches["unix"].set("k", {"v": 1})
+    assert caches["unix"].get("k") == {"v": 1}
+    caches["unix"].close()
+
+
+@pytest.mark.servers
+def test_tcp_only_when_asked(supervisor: Supervisor) -> None:
+    require_binary("memcached")
+    tcp = start_memcached(supervisor, transport="tcp")
+    assert tcp.unix_socket is None and tcp.address == f"127.0.0.1:{tcp.port}"
+    with pytest.raises(ValueError, match="unix or tcp"):
+        start_memcached(supervisor, transport="udp")

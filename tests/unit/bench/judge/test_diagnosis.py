@@ -1,0 +1,263 @@
+"""Verdicts on runs built in memory: each rule of the threshold table, exactly."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from probes.bench.judge.rules import THRESHOLDS, ViewTime, diagnose, figures
+from probes.bench.model.results import Run, Sample
+from tests.factories import gunicorn_run
+
+
+def make_run(
+    *,
+    workers: int = 4,
+    x: float = 100.0,
+    mean_ms: float = 40.0,
+    busy: float = 0.3,
+    app_wall_ms: float = 10.0,
+    app_cpu_ms: float = 1.0,
+    server_cpu_ms: float = 1.5,
+    nginx_cpu_ms: float = 0.2,
+    concurrency: int = 8,
+    quality: str = "ok",
+    queue_ms: float | None = None,
+    runq_ms: float = 0.0,
+    instrument_cpu_ms: float = 0.0,
+    timed: bool = True,
+) -> Run:
+    duration = 2.0
+    requests = int(x * duration)
+    served = requests
+    app = {
+        "requests": served,
+        "app_wall_ns": int(app_wall_ms * 1e6 * served),
+        "app_cpu_ns": int(app_cpu_ms * 1e6 * served),
+        "queue_ns": int(((queue_ms or 0) + 0.5) * 1e6 * served) if queue_ms is not None else 0,
+        "queued_requests": served if queue_ms is not None else 0,
+        "db_ns": 0,
+        "db_queries": 0,
+        "exceptions": 0,
+        "server_errors": 0,
+        "app_runq_ns": int(runq_ms * 1e6 * served),
+    }
+    sample = Sample(
+        generator="wrk",
+        duration_s=duration,
+        requests=requests,
+        ok=requests,
+        errors={},
+        status_counts={"200": requests},
+        redirect_location=None,
+        latency_ms={"p50": mean_ms, "p90": mean_ms, "p99": mean_ms, "max": mean_ms, "mean": mean_ms},
+        cpu_s={
+            "server": server_cpu_ms / 1000 * requests,
+            "nginx": nginx_cpu_ms / 1000 * requests,
+            "client": 0.05 / 1000 * requests,
+            **({"instrument": instrument_cpu_ms / 1000 * requests} if instrument_cpu_ms else {}),
+        },
+        machine_busy_s=busy * duration * 2,
+        wall_s=duration,
+        cores=2,
+        app=app if timed else {},
+        served_by_pid={"1": served} if timed else {},
+    )
+    return gunicorn_run(workers, path="/x/", concurrency=concurrency, samples=(sample,), quality=quality)
+
+
+T0 = ViewTime(wall_s=0.010, cpu_s=0.001, source="in-process")
+
+
+def test_littles_law_and_parallelism() -> None:
+    f = figures(make_run(x=100.0, mean_ms=40.0), T0)
+    assert f.in_flight == pytest.approx(4.0)
+    assert f.parallelism == pytest.approx(1.0)
+    assert f.cpu_per_request_s["view"] == pytest.approx(0.001)
+    assert f.cpu_per_request_s["server"] == pytest.approx(0.0005)  # 1.5 ms minus the view's 1 ms
+
+
+def test_failing_and_client_bound_come_first() -> None:
+    assert diagnose(make_run(quality="failing", busy=0.99), T0).verdict == "failing"
+    assert diagnose(make_run(quality="client-bound", busy=0.99), T0).verdict == "client-bound"
+
+
+def test_cpu_saturated_names_the_owner_and_the_most_a_server_could_gain() -> None:
+    run = make_run(x=180.0, busy=0.9, app_wall_ms=20, app_cpu_ms=10, server_cpu_ms=10.5)
+    result = diagnose(run, T0)
+    assert result.verdict == "cpu-saturated"
+    assert result.owner == "view"
+    # Machine CPU per request: 0.9 x 2 cores x 2 s / 360 requests = 10 ms; the server's own 0.5 ms of it.
+    assert result.server_gain_pct == pytest.approx(100 * 0.5 / 9.5)
+    assert "a zero-cost server could add at most +5 %" in result.why
+
+
+def test_load_limited_when_the_client_never_filled_the_workers() -> None:
+    result = diagnose(make_run(workers=8, concurrency=8), T0)
+    assert result.verdict == "load-limited"
+    assert result.advice == "raise --concurrency above 8"
+
+
+def test_serialized_inside_the_app() -> None:
+    result = diagnose(make_run(x=100.0, app_wall_ms=38.0, app_cpu_ms=1.0), T0)
+    assert result.verdict == "serialized"
+    assert "inside the app: its wall time grew from t0 10.0 ms to 38.0 ms" in result.why
+
+
+def test_serialized_before_the_app() -> None:
+    # 8 connections, 4 workers, 100 r/s: Little's law explains 40 ms of queue; 90 ms is more.
+    result = diagnose(make_run(x=100.0, app_wall_ms=10.0, mean_ms=100.0, queue_ms=90.0), T0)
+    assert result.verdict == "serialized"
+    assert "before the app: 90.0 ms in the queue per request, more than the connections explain" in result.why
+
+
+def test_a_queue_the_connections_explain_is_not_the_culprit() -> None:
+    result = diagnose(make_run(x=100.0, app_wall_ms=10.0, mean_ms=50.0, queue_ms=40.0), T0)
+    assert result.verdict == "serialized"
+    assert "neither in the app's own time nor in the queue" in result.why
+
+
+def test_io_bound_predicts_more_workers() -> None:
+    # 4 workers each waiting 20 ms: X = 200 r/s; X x t0 = 2, not serialized.
+    result = diagnose(
+        make_run(x=200.0, app_wall_ms=20.0, app_cpu_ms=1.0, mean_ms=20.0), ViewTime(0.020, 0.001, "in-process")
+    )
+    assert result.verdict == "io-bound"
+    assert "~400 r/s expected with 8" in result.advice
+
+
+def test_worker_limited_when_computing_with_fewer_workers_than_cores() -> None:
+    run = make_run(workers=1, x=90.0, app_wall_ms=11.0, app_cpu_ms=10.5, mean_ms=80.0, busy=0.55)
+    result = diagnose(run, ViewTime(0.011, 0.0105, "in-process"))
+    assert result.verdict == "worker-limited"
+
+
+def test_a_run_no_rule_fits_is_unclassified_with_its_numbers() -> None:
+    result = diagnose(make_run(x=50.0, app_wall_ms=10.0, mean_ms=100.0), ViewTime(0.05, 0.001, "in-process"))
+    assert result.verdict == "unclassified"
+    assert "N = X x R 5.0 of 8 connections" in result.why
+
+
+def test_one_process_on_a_whole_core_is_worker_limited() -> None:
+    # 1 worker: 1,200 r/s at 0.82 ms of server CPU each is one full core; the view's wall is only 0.4 ms.
+    run = make_run(workers=1, x=1200.0, app_wall_ms=0.4, app_cpu_ms=0.3, server_cpu_ms=0.82, mean_ms=6.6, busy=0.62)
+    result = diagnose(run, ViewTime(0.00025, 0.00025, "in-process"))
+    assert result.verdict == "worker-limited"
+    assert result.figures.serving_processes == 1
+    assert result.figures.process_busy == pytest.approx(0.984)
+    assert "1 serving process, each 98 % of a core" in result.why
+
+
+def test_a_partly_serial_view_waiting_inside_the_app_is_serialized() -> None:
+    # SQLite sessions: 5.45 ms alone, 16.4 ms under 4 workers, X x t0 = 1.24.
+    run = make_run(x=228.0, app_wall_ms=16.4, app_cpu_ms=4.3, server_cpu_ms=5.0, mean_ms=35.0, busy=0.63)
+    result = diagnose(run, ViewTime(0.00545, 0.0039, "in-process"))
+    assert result.verdict == "serialized"
+    assert "the wait is inside the app: its wall time grew from t0 5.5 ms to 16.4 ms" in result.why
+
+
+def test_an_inflated_wall_is_not_io_bound() -> None:
+    # Every worker busy, mostly waiting, but waiting for each other: no "more workers help" promise.
+    run = make_run(x=400.0, app_wall_ms=10.0, app_cpu_ms=1.0, mean_ms=20.0)
+    result = diagnose(run, ViewTime(0.005, 0.001, "in-process"))
+    assert result.verdict == "unclassified"
+    assert "requests wait for each other inside the app; X x t0 = 2.00 of 4" in result.why
+
+
+def test_the_saturation_threshold_is_the_tables() -> None:
+    at = make_run(x=180.0, busy=THRESHOLDS["cpu_saturated_busy"], app_wall_ms=20, app_cpu_ms=10, server_cpu_ms=10.5)
+    below = make_run(x=180.0, busy=THRESHOLDS["cpu_saturated_busy"] - 0.01, app_wall_ms=20, app_cpu_ms=10)
+    assert diagnose(at, T0).verdict == "cpu-saturated"
+    assert diagnose(below, T0).verdict != "cpu-saturated"
+
+
+def test_a_machine_full_of_another_process_is_not_cpu_saturated() -> None:
+    """A 30 ms sleep while something else filled the cores: no verdict is this configuration's."""
+    kwargs = {"x": 100.0, "app_wall_ms": 30.0, "app_cpu_ms": 0.5, "server_cpu_ms": 1.0, "mean_ms": 40.0}
+    shared = diagnose(make_run(busy=0.95, **kwargs), ViewTime(0.030, 0.0005, "in-process"))
+    assert shared.verdict == "machine-shared", shared.why
+    assert "its own roles used 6 %" in shared.why
+    # The same run with the cores idle is the view's wait, not the machine.
+    assert diagnose(make_run(busy=0.06, **kwargs), ViewTime(0.030, 0.0005, "in-process")).verdict == "io-bound"
+    # Its own roles fill the cores: saturated, whatever else ran.
+    hungry = make_run(x=180.0, busy=0.95, app_wall_ms=20, app_cpu_ms=10, server_cpu_ms=10.5)
+    assert diagnose(hungry, T0).verdict == "cpu-saturated"
+
+
+def test_an_event_loop_overlapping_waits_is_limited_by_the_connections_not_its_one_worker() -> None:
+    """uvicorn, one worker, a 30 ms async sleep at 16 connections: ~16 requests inside the worker at once."""
+    kwargs = {"workers": 1, "concurrency": 16, "x": 314.0, "mean_ms": 50.5, "app_wall_ms": 50.0, "busy": 0.28}
+    run = replace(make_run(app_cpu_ms=0.6, server_cpu_ms=1.8, **kwargs), kind="uvicorn")
+    result = diagnose(run, ViewTime(0.0315, 0.0006, "in-process"))
+    assert result.verdict == "load-limited", result.why
+    assert "X x app wall = 15.7 > 1 worker: uvicorn overlaps the waits of the 16 connections' requests" in result.why
+    assert "until a worker fills its core (~556 r/s at 1.8 ms of its CPU per request)" in result.advice
+    # The same figures from a sync worker cannot be: it is not read as an overlap there.
+    assert diagnose(replace(run, kind="gunicorn"), ViewTime(0.0315, 0.0006, "in-process")).verdict != "load-limited"
+    # A loop that fills its core is the worker's limit, not the connections'.
+    busy_loop = replace(make_run(app_cpu_ms=0.6, server_cpu_ms=3.0, **kwargs), kind="uvicorn")
+    assert diagnose(busy_loop, ViewTime(0.0315, 0.0006, "in-process")).verdict == "worker-limited"
+
+
+def test_one_worker_cannot_wait_for_another() -> None:
+    # One worker whose wall grew because it shared the CPU: busy, not contended.
+    run = make_run(workers=1, x=272.0, app_wall_ms=3.2, app_cpu_ms=1.2, server_cpu_ms=1.6, mean_ms=29.0, busy=0.49)
+    result = diagnose(run, ViewTime(0.0019, 0.0012, "in-process"))
+    assert result.verdict == "io-bound"
+
+
+def test_a_wall_grown_by_waiting_for_a_cpu_is_not_contention() -> None:
+    # 2 workers, 16 ms of app wall against t0 5.5 ms, but 11 ms of it in the run queue: the CPUs, not a lock.
+    base = {"workers": 2, "x": 220.0, "app_wall_ms": 16.4, "app_cpu_ms": 4.3, "server_cpu_ms": 5.0, "mean_ms": 60.0}
+    t0 = ViewTime(0.0055, 0.0043, "in-process")
+    assert diagnose(make_run(**base), t0).verdict == "serialized"  # type: ignore[arg-type]
+    queued = diagnose(make_run(**base, runq_ms=11.0), t0)  # type: ignore[arg-type]
+    assert queued.verdict != "serialized"
+    assert queued.figures.app_runq_s == pytest.approx(0.011)
+
+
+def test_the_instrument_is_a_role_of_its_own_never_the_views() -> None:
+    # The sweep books the wrapper's measured cost apart from the server's processes' CPU.
+    f = figures(make_run(app_cpu_ms=1.0, server_cpu_ms=1.5, instrument_cpu_ms=0.002), T0)
+    assert f.cpu_per_request_s["instrument"] == pytest.approx(0.000002)
+    assert f.cpu_per_request_s["view"] == pytest.approx(0.001)
+    assert f.cpu_per_request_s["server"] == pytest.approx(0.0005)
+
+
+def test_without_timing_a_verdict_that_needs_the_apps_time_says_what_it_lacks() -> None:
+    # The io-bound case above, measured with --no-timing: nothing says the workers wait.
+    run = make_run(x=200.0, app_wall_ms=20.0, app_cpu_ms=1.0, mean_ms=20.0, timed=False)
+    result = diagnose(run, ViewTime(0.020, 0.001, "in-process"))
+    assert result.verdict == "unclassified"
+    assert "the app's own time was not measured (--no-timing)" in result.why
+    assert result.figures.app_wall_s is None
+    assert "view" not in result.figures.cpu_per_request_s  # the server's CPU is not split without it
+
+
+def test_cpu_that_grew_under_load_is_not_a_wait_and_a_kept_rate_is_rate_limited() -> None:
+    # Measured: trivial at --rate 500 on 2 gunicorn workers, 29 % busy; app wall = app CPU = 273 µs
+    # against t0 0.1 ms wall, 0.083 ms CPU. Nothing waited: the CPU per request grew.
+    low = {"workers": 2, "x": 500.0, "app_wall_ms": 0.273, "app_cpu_ms": 0.273, "server_cpu_ms": 0.5, "busy": 0.29}
+    t0 = ViewTime(0.0001, 0.000083, "in-process")
+    closed = diagnose(make_run(**low, mean_ms=1.0), t0)  # type: ignore[arg-type]
+    assert "wait for each other" not in closed.why
+    assert "the view costs 3.3x its in-process CPU under the server" in closed.why
+    offered = replace(make_run(**low, mean_ms=1.0), rate=500.0)  # type: ignore[arg-type]
+    result = diagnose(offered, t0)
+    assert result.verdict == "rate-limited"
+    cpu_per_request = result.figures.machine_cpu_per_request_s
+    assert result.why.startswith(
+        f"served the offered 500 r/s at cores 29 % busy; at {1e3 * cpu_per_request:.1f} ms of CPU per request"
+        f" the 2 cores could serve ~{2 / cpu_per_request:,.0f} r/s; the app waited 0.0 ms per request beyond t0"
+    )
+    assert "the view costs 3.3x its in-process CPU under the server (83 µs -> 273 µs" in result.why
+    # An offered rate it could not keep is diagnosed like a closed loop.
+    assert diagnose(replace(offered, rate=1000.0), t0).verdict != "rate-limited"
+
+
+def test_a_view_that_waits_alone_does_not_count_its_own_wait_as_contention() -> None:
+    # sleep?ms=10: 10 ms off-CPU in-process already; under load the same 10 ms is no wait for another.
+    run = make_run(x=390.0, app_wall_ms=10.2, app_cpu_ms=0.2, server_cpu_ms=0.6, mean_ms=20.0)
+    result = diagnose(run, ViewTime(0.0101, 0.0002, "in-process"))
+    assert result.verdict == "io-bound"
