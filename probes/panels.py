@@ -9,7 +9,6 @@ view can do; servebench's saved results are the measured truth.
 from __future__ import annotations
 
 import functools
-import statistics
 import time
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -80,7 +79,7 @@ def measured_runs(url_path: str, directory: Path) -> list[dict[str, Any]]:
                 "workers": run.workers,
                 "front": run.front,
                 "path": run.path,
-                "ok_per_s": statistics.median(sample.ok_per_s for sample in run.samples),
+                "ok_per_s": run.summary.rps.median,
                 "quality": run.quality,
                 "verdict": str(getattr(run, "verdict", "") or ""),
                 "file": file.name,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
-from ..bench.model.results import Suite
-from .lines import PERCENTILES, ROLES, RunFigures, run_figures
+from ..bench.model.results import Run, Suite
+from ..bench.model.summary import PERCENTILES, REPORTED_ROLES
 
 # The column order is part of the format: new columns go at the end.
 COLUMNS = (
@@ -28,7 +28,7 @@ COLUMNS = (
     "errors",
     "uss_per_worker_bytes",
     "total_pss_bytes",
-    *(f"cpu_{role}_us_per_request" for role in ROLES),
+    *(f"cpu_{role}_us_per_request" for role in REPORTED_ROLES),
     "quality",
     "verdict",
 )
@@ -38,8 +38,8 @@ def _number(value: float | None, digits: int) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
-def _row(f: RunFigures) -> list[str]:
-    run = f.run
+def _row(run: Run) -> list[str]:
+    summary = run.summary
     return [
         run.path,
         run.kind,
@@ -52,12 +52,12 @@ def _row(f: RunFigures) -> list[str]:
         "yes" if run.keepalive else "no",
         run.generator,
         str(len(run.samples)),
-        *(_number(v, 1) if run.samples else "" for v in (f.rps.median, f.rps.low, f.rps.high)),
-        *(_number(f.latency_ms[p], 3) if run.samples else "" for p in PERCENTILES),
-        str(f.errors),
-        _number(f.uss_per_worker_bytes, 0),
-        _number(f.total_pss_bytes, 0),
-        *(_number(f.cpu_us_per_request.get(role), 1) for role in ROLES),
+        *(_number(v, 1) if run.samples else "" for v in (summary.rps.median, summary.rps.low, summary.rps.high)),
+        *(_number(summary.latency_ms[p], 3) if run.samples else "" for p in PERCENTILES),
+        str(summary.errors),
+        _number(summary.uss_per_worker_bytes, 0),
+        _number(summary.total_pss_bytes, 0),
+        *(_number(summary.cpu_us_per_request.get(role), 1) for role in REPORTED_ROLES),
         run.quality,
         run.verdict,
     ]
@@ -68,5 +68,5 @@ def csv_report(suite: Suite) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
-    writer.writerows(_row(run_figures(run)) for run in suite.runs)
+    writer.writerows(_row(run) for run in suite.runs)
     return out.getvalue()

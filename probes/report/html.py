@@ -9,9 +9,9 @@ from pathlib import Path
 import jinja2
 
 from ..bench.model.results import Run, Suite
-from .lines import PERCENTILES, ROLES, command_line, machine_line, memory_series, run_figures
-from .sweep_lines import trend_lines
-from .terminal import comparisons, instrument_line, memory_models, t0_line, target_paths, why_lines
+from ..bench.model.summary import PERCENTILES
+from .comparisons import comparisons
+from .lines import Section, command_line, machine_line, memory_model_lines, memory_model_name, sections
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "probes"
 LABEL_W = 230  # px left of a bar chart's plot, for the configuration names
@@ -137,7 +137,7 @@ class ScatterChart:
 
 def memory_chart(suite: Suite) -> ScatterChart | None:
     """Total PSS (MB) against workers, a point per run and the fitted line per server kind."""
-    all_series = memory_series(suite)
+    all_series = suite.memory_models
     if not all_series:
         return None
     width, height = 560.0, 260.0
@@ -154,7 +154,7 @@ def memory_chart(suite: Suite) -> ScatterChart | None:
             line = (0.0, height - fit.base_bytes / 1e6 * sy, last * sx, height - end_mb * sy)
             base_mb, per_worker_mb = fit.base_bytes / 1e6, fit.per_worker_bytes / 1e6
             fit_text = f"{base_mb:.1f} MB + {per_worker_mb:.1f} MB × workers (r² {fit.r2:.2f})"
-        built.append(Series(series.name, f"series-{index % 6}", points, line, fit_text))
+        built.append(Series(memory_model_name(series), f"series-{index % 6}", points, line, fit_text))
     return ScatterChart(
         title="Total PSS vs workers, with the fitted line",
         series=tuple(built),
@@ -166,7 +166,7 @@ def memory_chart(suite: Suite) -> ScatterChart | None:
 
 
 @dataclass(frozen=True)
-class Section:
+class Page:
     """One URL: its charts and the why lines of its configurations."""
 
     path: str
@@ -224,33 +224,35 @@ def flame(run: Run) -> Flame | None:
     )
 
 
-def _section(suite: Suite, path: str) -> Section:
-    runs = [run for run in suite.runs if run.path == path]
-    figures = [run_figures(run) for run in runs]
+def _page(section: Section) -> Page:
+    runs = section.runs
     rps = bar_chart(
         "Requests per second (median of the repeats; whisker: min–max)",
         "r/s",
-        [(f.name, [(f.rps.median, "rate", "r/s")], (f.rps.low, f.rps.high)) for f in figures],
+        [
+            (run.label, [(run.summary.rps.median, "rate", "r/s")], (run.summary.rps.low, run.summary.rps.high))
+            for run in runs
+        ],
     )
     cpu = bar_chart(
         "CPU per request by role (µs)",
         "µs",
         [
-            (f.name, [(f.cpu_us_per_request[r], f"role-{r}", r) for r in ROLES if r in f.cpu_us_per_request], None)
-            for f in figures
+            (run.label, [(us, f"role-{role}", role) for role, us in run.summary.cpu_us_per_request.items()], None)
+            for run in runs
         ],
     )
     latency = bar_chart(
         "Latency p50 / p90 / p99 (ms)",
         "ms",
-        [(f.name, [(f.latency_ms[p], p, p) for p in PERCENTILES], None) for f in figures],
+        [(run.label, [(run.summary.latency_ms[p], p, p) for p in PERCENTILES], None) for run in runs],
     )
-    return Section(
-        path=path,
-        notes=tuple(line for line in (t0_line(suite, path), instrument_line(suite, path)) if line),
+    return Page(
+        path=section.path,
+        notes=tuple(section.notes),
         charts=(rps, cpu, latency),
-        verdicts=tuple((f.name, f.run.quality, f.run.verdict or "-") for f in figures),
-        why=tuple(line.strip() for line in why_lines(runs) + trend_lines(runs)),
+        verdicts=tuple((run.label, run.quality, run.verdict or "-") for run in runs),
+        why=tuple(line.strip() for line in section.why + section.trends),
         flames=tuple(chart for run in runs if (chart := flame(run)) is not None),
     )
 
@@ -268,9 +270,9 @@ def html_report(suite: Suite) -> str:
         machine=machine_line(suite),
         command=command_line(suite),
         metadata=suite.metadata,
-        sections=[_section(suite, path) for path in target_paths(suite)],
+        sections=[_page(section) for section in sections(suite)],
         memory=memory_chart(suite),
-        models=memory_models(suite),
+        models=memory_model_lines(suite),
         comparisons=comparisons(suite),
         notes=suite.notes,
         label_w=LABEL_W,

@@ -1,91 +1,136 @@
-"""The figures of one run and of the whole suite, typed, shared by the Markdown, CSV and HTML reports."""
+"""The lines every report shares: how a suite was measured, and per URL the notes and the why of each run.
+
+Lines are unindented; the terminal indents them under its table, Markdown makes them bullets and
+HTML list items. A nested line (the files under "logs kept in") starts with two spaces.
+"""
 
 from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
+from pathlib import Path
 
-from ..bench.measure.memory import MemoryFit, fit_memory
+from ..bench.model.memory import MemoryModel
 from ..bench.model.results import Run, Suite
-from ..bench.model.stats import Spread
-
-# CPU roles in the order the reports show them (a role no sample measured is left out). "server" is
-# the server's own CPU and "view" the app's, measured inside the server's processes by the timing wrapper.
-ROLES = ("client", "nginx", "server", "view", "instrument", "memcached", "database", "servebench")
-PERCENTILES = ("p50", "p90", "p99")
+from .sweep_lines import trend_lines
 
 
-@dataclass(frozen=True)
-class RunFigures:
-    """One configuration's figures: medians over its repeats, memory in bytes, CPU in µs per request."""
-
-    run: Run
-    rps: Spread
-    latency_ms: dict[str, float]  # p50, p90, p99: medians over the repeats
-    errors: int
-    uss_per_worker_bytes: float | None
-    total_pss_bytes: int | None
-    cpu_us_per_request: dict[str, float]  # by role, in ROLES order
-
-    @property
-    def name(self) -> str:
-        """'gunicorn 4 nginx/tcp': what a chart's axis calls the configuration."""
-        threads = f"x{self.run.threads}" if self.run.threads > 1 else ""
-        null = " null" if self.run.app == "null" else ""
-        return f"{self.run.kind}{null} {self.run.workers}{threads} {front_label(self.run)}"
+def rps_text(value: float) -> str:
+    """A ceiling in r/s: '1,481', or '∞' for a view that costs nothing measurable."""
+    return "∞" if value == float("inf") else f"{value:,.0f}"
 
 
-def front_label(run: Run) -> str:
-    """'direct' or 'nginx/tcp': the front as every report names it."""
-    return "direct" if run.front == "direct" else f"nginx/{run.socket}"
+def target_paths(suite: Suite) -> list[str]:
+    """The URLs the suite loaded, in the order first measured."""
+    return list(dict.fromkeys(run.path for run in suite.runs))
 
 
-def run_figures(run: Run) -> RunFigures:
-    """The figures of one run (zeros and None where it has no samples or no memory)."""
-    samples = run.samples
-    worker_uss = [float(p["uss_bytes"]) for p in run.workers_memory]
-    cpu = {}
-    for role in ROLES:
-        values = [v for s in samples if (v := s.cpu_us_per_request(role)) is not None]
-        if values:
-            cpu[role] = Spread.of(values).median
-    split = run.diagnosis.figures.cpu_per_request_s if run.diagnosis is not None else {}
-    if "view" in split:  # the server's processes' CPU, split into the view's and the server's own
-        cpu["view"], cpu["server"] = 1e6 * split["view"], 1e6 * split.get("server", 0.0)
-    cpu = {role: cpu[role] for role in ROLES if role in cpu}
-    return RunFigures(
-        run=run,
-        rps=Spread.of([s.ok_per_s for s in samples]),
-        latency_ms={p: Spread.of([s.latency_ms.get(p, 0.0) for s in samples]).median for p in PERCENTILES},
-        errors=sum(s.requests - s.ok for s in samples),
-        uss_per_worker_bytes=Spread.of(worker_uss).median if worker_uss else None,
-        total_pss_bytes=run.total_pss_bytes if run.memory else None,
-        cpu_us_per_request=cpu,
+def t0_line(suite: Suite, path: str) -> str | None:
+    """'t0 in-process: 2.06 ms wall, ...': the view's cost without a server, and the ceilings it sets."""
+    cost = next((cost for cost in suite.view_costs if cost.path == path), None)
+    if cost is None:
+        return None
+    cores = suite.metadata.usable_cores
+    return (
+        f"t0 in-process: {cost.wall_us_median / 1000:.2f} ms wall, {cost.cpu_us_median / 1000:.2f} ms CPU:"
+        f" at most {rps_text(cost.per_worker_rps)} r/s per worker, {rps_text(cost.machine_rps(cores))} r/s on"
+        f" {cores} cores"
     )
 
 
-@dataclass(frozen=True)
-class MemorySeries:
-    """Total PSS against workers for one server kind and front, with its fitted line when there is one."""
+def instrument_line(suite: Suite, path: str) -> str | None:
+    """What the timing wrapper costs per request in-process, and where that cost is booked."""
+    cost = next((cost for cost in suite.instrument if cost.path == path), None)
+    if cost is None:
+        return None
+    measured_on = f", on {cost.reference}: the view's own time would hide µs" if cost.reference else ""
+    return (
+        f"timing wrapper in-process: {cost.us_per_request:+.1f} µs CPU per request"
+        f" ({cost.us_min:+.1f} to {cost.us_max:+.1f} over {cost.pairs} alternations with the plain app{measured_on}),"
+        " booked as the role 'instrument', not the view's"
+    )
 
-    name: str
-    points: tuple[tuple[int, float], ...]  # (workers, total PSS bytes)
-    fit: MemoryFit | None
 
-
-def memory_series(suite: Suite) -> list[MemorySeries]:
-    """One series per (kind, app, front) that has per-worker memory (as text.memory_models groups them)."""
-    groups: dict[tuple[str, str, str], list[tuple[int, float]]] = {}
-    for run in suite.runs:
-        if run.memory and run.workers_memory:
-            groups.setdefault((run.kind, run.app, run.front), []).append((run.workers, float(run.total_pss_bytes)))
+def why_lines(runs: list[Run]) -> list[str]:
+    """'why LABEL: ...' per diagnosed run; configurations with the same why share one line."""
+    groups: dict[str, list[str]] = {}
+    for run in runs:
+        if run.diagnosis is not None:
+            groups.setdefault(run.diagnosis.why, []).append(run.label)
     return [
-        MemorySeries(
-            name=kind + (" (null app)" if app == "null" else "") + f" [{front}]",
-            points=tuple(sorted(points)),
-            fit=fit_memory(points),
+        f"why {labels[0]}" + (f" (and {len(labels) - 1} more)" if len(labels) > 1 else "") + f": {why}"
+        for why, labels in groups.items()
+    ]
+
+
+def quality_lines(runs: list[Run]) -> list[str]:
+    """'LABEL: noisy: why' for each run whose quality is not ok and that no diagnosis explains."""
+    return [
+        f"{run.label}: {run.quality}: {'; '.join(run.quality_reasons) or run.error}"
+        for run in runs
+        if run.quality != "ok" and run.diagnosis is None
+    ]
+
+
+def failure_lines(runs: list[Run]) -> list[str]:
+    """After the why lines: the other exceptions failing runs raised, and where their logs were kept."""
+    lines, kept = [], []
+    for run in runs:
+        if run.failure is None:
+            continue
+        lines += [
+            f"{run.label}: also raised {seen.type}: {seen.message.splitlines()[0] if seen.message else ''}"
+            f" at {seen.where}"
+            for seen in run.failure.exceptions[1:]
+        ]
+        kept += [(Path(log).parent, Path(log).name, run.label) for log in run.failure.logs]
+    for directory in dict.fromkeys(parent for parent, _, _ in kept):
+        lines.append(f"logs kept in {directory}/:")
+        names: dict[str, list[str]] = {}
+        for parent, name, label in kept:
+            if parent == directory:
+                names.setdefault(label, []).append(name)
+        lines += [f"  {label}: {', '.join(files)}" for label, files in names.items()]
+    return lines
+
+
+@dataclass(frozen=True)
+class Section:
+    """One URL of the suite: its runs, the notes above its table and the lines below it."""
+
+    path: str
+    runs: list[Run]
+    notes: list[str]  # t0 and the timing wrapper's cost, when measured
+    why: list[str]
+    trends: list[str]  # scaling, knee, profiles (sweep_lines)
+    failures: list[str]
+    qualities: list[str]
+
+
+def sections(suite: Suite) -> list[Section]:
+    """One section per URL, in the order the URLs were measured."""
+    built = []
+    for path in target_paths(suite):
+        runs = [run for run in suite.runs if run.path == path]
+        notes = [line for line in (t0_line(suite, path), instrument_line(suite, path)) if line]
+        built.append(
+            Section(path, runs, notes, why_lines(runs), trend_lines(runs), failure_lines(runs), quality_lines(runs))
         )
-        for (kind, app, front), points in groups.items()
+    return built
+
+
+def memory_model_name(model: MemoryModel) -> str:
+    """'gunicorn [nginx]', 'uwsgi (null app) [direct]': a memory model's server kind, app and front."""
+    return model.kind + (" (null app)" if model.app == "null" else "") + f" [{model.front}]"
+
+
+def memory_model_lines(suite: Suite) -> list[str]:
+    """'gunicorn [nginx]: total PSS ≈ 31.0 MB + 24.0 MB × workers (...)' for each model with a fitted line."""
+    return [
+        f"{memory_model_name(model)}: total PSS ≈ {model.fit.base_bytes / 1e6:.1f} MB"
+        f" + {model.fit.per_worker_bytes / 1e6:.1f} MB × workers (r² {model.fit.r2:.2f}, {len(model.points)} points)"
+        for model in suite.memory_models
+        if model.fit is not None
     ]
 
 

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-from ..bench.model.results import Run, Suite
-from .lines import command_line, machine_line
-from .sweep_lines import trend_lines
-from .terminal import (
-    SWEEP_HEADERS,
-    comparisons,
-    failure_lines,
-    instrument_line,
-    memory_models,
-    run_row,
-    t0_line,
-    target_paths,
-    why_lines,
-)
+from ..bench.model.results import Suite
+from .comparisons import comparisons
+from .lines import command_line, machine_line, memory_model_lines, sections
+from .rows import Table, run_table
 
 # Right-aligned columns: the figures (a GitHub table aligns them with ---:).
 NUMERIC = {"workers", "conns", "r/s median (min–max)", "p50 ms", "p99 ms", "errors", "USS/worker MB", "total PSS MB"}
@@ -26,18 +16,13 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def table(runs: list[Run]) -> list[str]:
-    """The GitHub table of runs: the terminal table's columns, plus the verdict."""
-    headers = [*SWEEP_HEADERS, "verdict"]
-    rows = [[*run_row(run), run.verdict or "-"] for run in runs]
-    if len({run.concurrency for run in runs}) > 1:  # a concurrency sweep: its level after the workers
-        headers = [*headers[:2], "conns", *headers[2:]]
-        rows = [[*row[:2], str(run.concurrency), *row[2:]] for row, run in zip(rows, runs, strict=True)]
+def github_table(table: Table) -> list[str]:
+    """A table as GitHub Markdown, the figures right-aligned."""
     lines = [
-        "| " + " | ".join(_cell(h) for h in headers) + " |",
-        "|" + "|".join("---:" if h in NUMERIC else "---" for h in headers) + "|",
+        "| " + " | ".join(_cell(h) for h in table.headers) + " |",
+        "|" + "|".join("---:" if h in NUMERIC else "---" for h in table.headers) + "|",
     ]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in table.rows]
     return lines
 
 
@@ -50,20 +35,19 @@ def markdown_report(suite: Suite) -> str:
     lines = [
         f"**servebench** on {machine_line(suite)}; command: `{command_line(suite)}`",
     ]
-    for path in target_paths(suite):
-        runs = [run for run in suite.runs if run.path == path]
-        lines += ["", f"### `{path}`", "", f"load: {runs[0].generator}; medians of the repeats (min–max)."]
-        lines += [f"{line}." for line in (t0_line(suite, path), instrument_line(suite, path)) if line]
-        lines += ["", *table(runs)]
-        explained = why_lines(runs) + trend_lines(runs) + failure_lines(runs)
-        explained += [
-            f"{run.label}: {run.quality}: {'; '.join(run.quality_reasons) or run.error}"
-            for run in runs
-            if run.quality != "ok" and run.diagnosis is None
+    for section in sections(suite):
+        lines += [
+            "",
+            f"### `{section.path}`",
+            "",
+            f"load: {section.runs[0].generator}; medians of the repeats (min–max).",
         ]
+        lines += [f"{line}." for line in section.notes]
+        lines += ["", *github_table(run_table(section.runs))]
+        explained = section.why + section.trends + section.failures + section.qualities
         if explained:
             lines += ["", *_bullets(explained)]
-    if models := memory_models(suite):
+    if models := memory_model_lines(suite):
         lines += ["", "**memory model**", "", *_bullets(models)]
     if compared := comparisons(suite):
         lines += ["", "**comparisons**", "", *_bullets(compared)]

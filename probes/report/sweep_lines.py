@@ -7,8 +7,7 @@ from pathlib import Path
 
 from ..bench.judge.across_runs import levels_vary
 from ..bench.model.results import Run
-from ..bench.model.stats import Spread
-from .lines import front_label
+from .rows import front_label
 
 
 def _server(run: Run) -> str:
@@ -69,7 +68,7 @@ def profile_lines(runs: list[Run]) -> list[str]:
                 f"{cost.function} ({cost.kind}, {Path(cost.file).name}:{cost.line}) {cost.self_pct:.0f} % self"
                 for cost in profile.elsewhere[:3]
             )
-        measured = Spread.of([sample.ok_per_s for sample in run.samples]).median
+        measured = run.summary.rps.median
         ratio = f"{window.ok_per_s / measured:.2f}x the measured windows' r/s" if measured else "no measured r/s"
         profiler_us = window.cpu_us_per_request("profiler")
         cost = f"py-spy {profiler_us:,.0f} µs CPU per request, " if profiler_us is not None else ""

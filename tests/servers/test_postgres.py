@@ -192,7 +192,7 @@ def test_database_postgres_sweeps_the_demo_on_a_throwaway_cluster_with_a_databas
     (sample,) = run.samples
     assert sample.ok > 0 and sample.errors == {}
     assert sample.cpu_s["database"] > 0  # the PostgreSQL processes are a CPU role of their own
-    assert sample.app["db_queries"] >= sample.app["requests"]
+    assert sample.app.db_queries >= sample.app.requests
     assert suite.housekeeping["probe_sessions_deleted"] >= suite.housekeeping["probe_sessions_created"] > 0
     # The cluster, its processes and its files are gone.
     # (TMPDIR is pytest's 0700 directory: the postgres user cannot pass, so the cluster lived in /tmp.)

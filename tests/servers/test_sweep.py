@@ -53,13 +53,13 @@ def test_builtin_generator_measures_plausible_figures(launcher: Launcher, kind: 
         assert sample.errors == {}
         assert sample.latency_ms["p50"] > 0
         assert sample.cpu_s["server"] > 0 and sample.cpu_s["client"] > 0
-        assert sample.app["requests"] > 0
+        assert sample.app.requests > 0
         # The app's own count matches the generator's within the requests in flight at the window's
         # two edges (the warm-up's last ones may end inside it, the window's last ones after it).
-        assert abs(sample.app["requests"] - sample.ok) <= 2 * run.concurrency
+        assert abs(sample.app.requests - sample.ok) <= 2 * run.concurrency
         assert sample.served_by_pid, "the timing wrapper saw no worker serve"
-    assert len(run.workers_memory) == 2
-    assert all(0 < p["uss_bytes"] <= p["rss_bytes"] for p in run.memory)
+    assert len(run.memory.workers) == 2
+    assert all(0 < p.uss_bytes <= p.rss_bytes for p in run.memory.processes)
     assert run.quality != "failing", run.quality_reasons
 
 
@@ -127,7 +127,7 @@ def test_the_command_sweeps_saves_json_and_round_trips(private_caches: None, tmp
         assert all(sample.ok > 0 and sample.errors == {} for sample in run.samples), run.label
         # wrk drives the load here: the wrapper inside the server counts the same requests, within
         # those in flight and the one request the wrk adapter sends first to learn the status.
-        assert all(abs(s.app["requests"] - s.ok) <= run.concurrency + 1 for s in run.samples), run.label
+        assert all(abs(s.app.requests - s.ok) <= run.concurrency + 1 for s in run.samples), run.label
 
 
 def test_pin_puts_the_generator_and_the_server_on_separate_cores(launcher: Launcher) -> None:
@@ -201,7 +201,7 @@ def test_no_timing_runs_the_plain_app_and_says_so(tmp_path: Path) -> None:
     assert run.quality != "failing", run.quality_reasons
     [window] = run.samples
     assert window.ok > 0 and window.errors == {}
-    assert window.app["requests"] == 0, "no timing wrapper in the server"
+    assert window.app.requests == 0, "no timing wrapper in the server"
 
 
 @pytest.mark.django_db  # the in-process replay goes through the project's middleware

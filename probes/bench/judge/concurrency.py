@@ -23,11 +23,7 @@ CPU_BOUND_VERDICTS = ("cpu-saturated", "worker-limited")
 
 def loop_lag_ms(run: Run) -> float | None:
     """The event loop's mean lateness over the run (ASGI servers; median of the repeats), None without ticks."""
-    values = [
-        sample.app["loop_lag_ns"] / sample.app["loop_ticks"] / 1e6
-        for sample in run.samples
-        if sample.app.get("loop_ticks")
-    ]
+    values = [sample.app.loop_lag_ns / sample.app.loop_ticks / 1e6 for sample in run.samples if sample.app.loop_ticks]
     return median(values) if values else None
 
 

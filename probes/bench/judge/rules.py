@@ -61,12 +61,12 @@ def t0_from_runs(path: str, runs: Sequence[Run]) -> ViewTime | None:
 
 def _sample_figures(sample: Sample) -> dict[str, float | None]:
     app = sample.app
-    served = app.get("requests", 0)
+    served = app.requests
     requests = sample.requests or 1
-    app_wall = app["app_wall_ns"] / served / 1e9 if served else None
-    app_cpu = app["app_cpu_ns"] / served / 1e9 if served else None
-    queued = app.get("queued_requests", 0)
-    queue = max(0.0, app["queue_ns"] / queued / 1e9 - MSEC_STAMP_BIAS_S) if queued else None
+    app_wall = app.app_wall_ns / served / 1e9 if served else None
+    app_cpu = app.app_cpu_ns / served / 1e9 if served else None
+    queued = app.queued_requests
+    queue = max(0.0, app.queue_ns / queued / 1e9 - MSEC_STAMP_BIAS_S) if queued else None
     per_request = {
         role: sample.cpu_s.get(role, 0.0) / requests
         for role in ("server", "instrument", "nginx", "client", "memcached")
@@ -78,10 +78,10 @@ def _sample_figures(sample: Sample) -> dict[str, float | None]:
         "busy": sample.machine_busy_s / (sample.wall_s * sample.cores) if sample.wall_s and sample.cores else 0.0,
         "app_wall": app_wall,
         "app_cpu": app_cpu,
-        "app_runq": app.get("app_runq_ns", 0) / served / 1e9 if served else None,
+        "app_runq": app.app_runq_ns / served / 1e9 if served else None,
         "queue": queue,
-        "db": app.get("db_ns", 0) / served / 1e9 if served else None,
-        "queries": app.get("db_queries", 0) / served if served else None,
+        "db": app.db_ns / served / 1e9 if served else None,
+        "queries": app.db_queries / served if served else None,
         "view": view,
         # The wrapper runs inside the server's processes: the server's own share is the rest.
         "server": max(0.0, per_request["server"] - view),

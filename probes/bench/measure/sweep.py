@@ -20,6 +20,7 @@ from ..judge.concurrency import with_advice
 from ..judge.rules import diagnose, t0_from_runs
 from ..loadgen import LoadgenError, LoadSpec
 from ..model.diagnosis import ViewTime
+from ..model.memory import TreeMemory
 from ..model.results import Failure, Run, Sample
 from ..model.stats import Spread, assess_quality
 from ..servers.kinds import ServerConfig, get_kind
@@ -171,8 +172,8 @@ def measure_config(
         if profiling is not None and plan.profile:
             profiled = _profiled(stack, measure, profiling, plan.duration_s)
         # After the windows: USS/PSS readings are slow and must not blur them.
-        memory = tuple(p.to_dict() for p in measure_tree_memory(stack.server.pid).processes)
-        nginx_memory = tuple(p.to_dict() for p in measure_tree_memory(stack.front.pid).processes) if stack.front else ()
+        memory = measure_tree_memory(stack.server.pid)
+        nginx_memory = measure_tree_memory(stack.front.pid) if stack.front else TreeMemory()
     except LoadgenError as exc:
         stack.stop()
         return replace(base, samples=tuple(samples), error=str(exc), warnings=tuple(stack.log_warnings()))

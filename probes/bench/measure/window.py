@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
-from dataclasses import replace
+from dataclasses import fields, replace
 
 from ..loadgen import LoadResult, LoadSpec, start_load
+from ..model.app import AppTotals
 from ..model.results import Sample
 from ..servers.stack import Stack
 from ..timing import counters as appstats
@@ -45,6 +46,11 @@ def drive(spec: LoadSpec, generator: str, client_cores: set[int] | None) -> Load
             with contextlib.suppress(ProcessLookupError):
                 os.sched_setaffinity(load.pid, client_cores)
         return load.wait()
+
+
+def app_totals(counters: appstats.AppCounters) -> AppTotals:
+    """The summed counters of a window as a Sample keeps them (the app's wall and CPU estimated from the sampled)."""
+    return AppTotals(**{f.name: getattr(counters, f.name) for f in fields(AppTotals)})
 
 
 def measure_window(
@@ -102,7 +108,7 @@ def measure_window(
         machine_busy_s=cpu.machine_busy_s,
         wall_s=cpu.wall_s,
         cores=cpu.cores,
-        app=app.to_dict(),
+        app=app_totals(app),
         served_by_pid={str(pid): counters.requests for pid, counters in per_process.items() if counters.requests},
     )
     return sample, per_process

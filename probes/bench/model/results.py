@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from ..measure.speedscope import Profile
 from ..processes.files import write_atomic
+from .app import AppTotals
 from .diagnosis import Diagnosis
+from .memory import MemoryModel, TreeMemory, memory_models
 from .metadata import Metadata
+from .summary import RunSummary
 from .tracebacks import ExceptionSeen
 
 FORMAT = "servebench/1"
@@ -109,8 +113,12 @@ class Sample:
     machine_busy_s: float  # all cores, from /proc/stat
     wall_s: float
     cores: int
-    app: dict[str, int]  # the timing wrapper's AppCounters over the window (ns, counts)
+    app: AppTotals  # the timing wrapper's counters over the window (ns, counts)
     served_by_pid: dict[str, int]  # requests each server process completed in the window
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Sample:
+        return cls(**{**_fields_of(cls, data), "app": AppTotals.from_dict(data.get("app", {}))})
 
     @property
     def ok_per_s(self) -> float:
@@ -163,8 +171,8 @@ class Run(Configured):
     generator: str
     rate: float | None = None  # open loop: the offered r/s (--rate); None: closed loop
     samples: tuple[Sample, ...] = ()
-    memory: tuple[dict[str, Any], ...] = ()  # every process of the server tree (metrics.ProcessMemory)
-    nginx_memory: tuple[dict[str, Any], ...] = ()
+    memory: TreeMemory = field(default_factory=TreeMemory)  # every process of the server tree
+    nginx_memory: TreeMemory = field(default_factory=TreeMemory)
     quality: str = "failing"  # ok, noisy, client-bound or failing
     quality_reasons: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
@@ -179,23 +187,29 @@ class Run(Configured):
     profile: Profile | None = None
     profile_note: str = ""
 
-    @property
-    def workers_memory(self) -> tuple[dict[str, Any], ...]:
-        return tuple(p for p in self.memory if p["role"] == "worker")
+    @cached_property
+    def summary(self) -> RunSummary:
+        """Its figures over the repeats (r/s spread, percentiles, CPU per role, memory), computed once."""
+        return RunSummary.of(self)
 
-    @property
-    def total_pss_bytes(self) -> int:
-        return sum(int(p["pss_bytes"]) for p in self.memory)
+    def to_dict(self) -> dict[str, Any]:
+        """As the JSON keeps it: memory as a list of processes, the diagnosis as it writes itself."""
+        data = asdict(self)
+        data["memory"], data["nginx_memory"] = self.memory.to_list(), self.nginx_memory.to_list()
+        data["diagnosis"] = self.diagnosis.to_dict() if self.diagnosis else None
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Run:
         values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
-        values["samples"] = tuple(_build(Sample, item) for item in data.get("samples", ()))
-        for name in ("memory", "nginx_memory", "quality_reasons", "warnings"):
+        values["samples"] = tuple(Sample.from_dict(item) for item in data.get("samples", ()))
+        values["memory"] = TreeMemory.from_list(data.get("memory", ()))
+        values["nginx_memory"] = TreeMemory.from_list(data.get("nginx_memory", ()))
+        for name in ("quality_reasons", "warnings"):
             values[name] = tuple(data.get(name, ()))
         values["failure"] = Failure.from_dict(data["failure"]) if data.get("failure") else None
         values["diagnosis"] = Diagnosis.from_dict(data["diagnosis"]) if data.get("diagnosis") else None
-        values["profiled"] = _build(Sample, data["profiled"]) if data.get("profiled") else None
+        values["profiled"] = Sample.from_dict(data["profiled"]) if data.get("profiled") else None
         values["profile"] = Profile.from_dict(data["profile"]) if data.get("profile") else None
         return cls(**values)
 
@@ -214,14 +228,14 @@ class Suite:
     housekeeping: dict[str, Any] = field(default_factory=dict)  # what servebench created and removed
     instrument: tuple[InstrumentCost, ...] = ()  # the timing wrapper's own cost, per target
 
+    @cached_property
+    def memory_models(self) -> tuple[MemoryModel, ...]:
+        """Total PSS against workers per server kind, app and front, with the fitted line; computed once."""
+        return memory_models(self.runs)
+
     def to_dict(self) -> dict[str, Any]:
-        data = {"format": FORMAT, **asdict(self)}
         # A diagnosis says how it is written (the scaling fit's figures at its top).
-        data["runs"] = [
-            {**item, "diagnosis": run.diagnosis.to_dict() if run.diagnosis else None}
-            for item, run in zip(data["runs"], self.runs, strict=True)
-        ]
-        return data
+        return {"format": FORMAT, **asdict(self), "runs": [run.to_dict() for run in self.runs]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Suite:

@@ -18,6 +18,7 @@ from django.test import Client, RequestFactory
 from django.urls import include, path
 
 from probes import views
+from probes.bench.model.app import AppTotals
 from probes.bench.model.results import Metadata, Run, Sample, Suite
 from probes.panels import ServeBenchPanel
 
@@ -78,7 +79,7 @@ def sample(ok_per_s: float) -> Sample:
         machine_busy_s=1.5,
         wall_s=2.0,
         cores=2,
-        app={},
+        app=AppTotals(),
         served_by_pid={},
     )
 

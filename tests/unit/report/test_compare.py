@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from probes.bench.model.app import AppTotals
 from probes.bench.model.results import Metadata, Run, Sample, Suite
 from probes.report.compare import (
     Change,
@@ -45,7 +46,7 @@ def sample(rps: int, *, p99_ms: float = 10.0, server_s: float = 0.3) -> Sample:
         machine_busy_s=1.0,
         wall_s=1.0,
         cores=2,
-        app={},
+        app=AppTotals(),
         served_by_pid={},
     )
 

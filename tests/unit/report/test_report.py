@@ -8,9 +8,13 @@ from pathlib import Path
 import pytest
 
 from probes.bench.measure.sweep import judge
+from probes.bench.model.app import AppTotals
+from probes.bench.model.memory import ProcessMemory, TreeMemory
 from probes.bench.model.results import Run, Sample, Suite
 from probes.bench.model.stats import Spread, assess_quality
-from probes.report.terminal import memory_models, run_row, sweep_table
+from probes.report.lines import memory_model_lines
+from probes.report.rows import wide_cells
+from probes.report.terminal import sweep_table
 from tests.factories import METADATA, gunicorn_run
 
 
@@ -29,27 +33,27 @@ def sample(ok_per_s: float, *, requests: int | None = None, client_s: float = 0.
         machine_busy_s=1.5,
         wall_s=2.0,
         cores=2,
-        app={"requests": ok},
+        app=AppTotals(requests=ok),
         served_by_pid={"101": ok // 2, "102": ok - ok // 2},
     )
 
 
-def process(pid: int, role: str, mb: int) -> dict[str, object]:
-    return {
-        "pid": pid,
-        "ppid": 1,
-        "name": "x",
-        "cmdline": "x",
-        "role": role,
-        "rss_bytes": mb * 2_000_000,
-        "uss_bytes": mb * 1_000_000,
-        "pss_bytes": mb * 1_500_000,
-        "swap_bytes": 0,
-    }
+def process(pid: int, role: str, mb: int) -> ProcessMemory:
+    return ProcessMemory(
+        pid=pid,
+        ppid=1,
+        name="x",
+        cmdline="x",
+        role=role,
+        rss_bytes=mb * 2_000_000,
+        uss_bytes=mb * 1_000_000,
+        pss_bytes=mb * 1_500_000,
+        swap_bytes=0,
+    )
 
 
 def run(workers: int, rates: list[float], **changes: object) -> Run:
-    memory = (process(1, "master", 10), *(process(100 + i, "worker", 20) for i in range(workers)))
+    memory = TreeMemory((process(1, "master", 10), *(process(100 + i, "worker", 20) for i in range(workers))))
     return gunicorn_run(
         workers,
         path="/probes/trivial/",
@@ -130,7 +134,7 @@ def test_judge_uses_the_samples() -> None:
 
 
 def test_a_row_of_the_table() -> None:
-    assert run_row(run(2, [1000.0, 1100.0, 900.0])) == [
+    assert wide_cells(run(2, [1000.0, 1100.0, 900.0])) == [
         "gunicorn",
         "2",
         "nginx/tcp",
@@ -149,8 +153,8 @@ def test_a_row_of_the_table() -> None:
 def test_a_diagnosed_row_splits_the_servers_cpu_into_the_view_and_the_server() -> None:
     from probes.bench.measure.sweep import diagnosed
 
-    timed = replace(sample(1000.0), app={"requests": 2000, "app_wall_ns": 2000 * 300_000, "app_cpu_ns": 2000 * 200_000})
-    row = run_row(diagnosed(replace(run(2, [1000.0]), samples=(timed,)), None))
+    timed = replace(sample(1000.0), app=AppTotals(requests=2000, app_wall_ns=2000 * 300_000, app_cpu_ns=2000 * 200_000))
+    row = wide_cells(diagnosed(replace(run(2, [1000.0]), samples=(timed,)), None))
     # The server's processes spent 500 µs per request, the view 200 of them, measured inside.
     assert row[10] == "50/100/300/200"
 
@@ -158,7 +162,9 @@ def test_a_diagnosed_row_splits_the_servers_cpu_into_the_view_and_the_server() -
 def test_memory_model_is_fitted_from_the_runs() -> None:
     suite = Suite(metadata=METADATA, runs=(run(1, [1.0]), run(4, [1.0])))
     # PSS: master 15 MB + 30 MB per worker.
-    assert memory_models(suite) == ["gunicorn [nginx]: total PSS ≈ 15.0 MB + 30.0 MB × workers (r² 1.00, 2 points)"]
+    assert memory_model_lines(suite) == [
+        "gunicorn [nginx]: total PSS ≈ 15.0 MB + 30.0 MB × workers (r² 1.00, 2 points)"
+    ]
 
 
 def test_the_table_names_what_to_distrust() -> None:

@@ -15,7 +15,7 @@ COMPUTES = ViewTime(wall_s=0.010, cpu_s=0.010, source="in-process")
 
 def on(kind: str, run: Run, **app: int) -> Run:
     sample = run.samples[0]
-    return replace(run, kind=kind, samples=(replace(sample, app={**sample.app, **app}),))
+    return replace(run, kind=kind, samples=(replace(sample, app=replace(sample.app, **app)),))
 
 
 def test_a_sync_worker_that_waits_is_told_what_would_overlap_the_waits() -> None:
@@ -51,7 +51,7 @@ def test_a_view_that_computes_is_told_async_will_not_help() -> None:
 
 def test_gevent_names_the_database_driver_that_blocks_its_greenlets() -> None:
     run = make_run(workers=1, x=400.0, mean_ms=40.0, app_wall_ms=38.0, app_cpu_ms=0.8)
-    served = run.samples[0].app["requests"]
+    served = run.samples[0].app.requests
     gevent = on("gunicorn-gevent", run, db_queries=2 * served, db_ns=served)
     said = advice(gevent, diagnose(gevent, WAITS))
     assert said is not None and said.endswith(

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from probes.bench.judge.rules import THRESHOLDS, ViewTime, diagnose, figures
+from probes.bench.model.app import AppTotals
 from probes.bench.model.results import Run, Sample
 from tests.factories import gunicorn_run
 
@@ -31,18 +32,18 @@ def make_run(
     duration = 2.0
     requests = int(x * duration)
     served = requests
-    app = {
-        "requests": served,
-        "app_wall_ns": int(app_wall_ms * 1e6 * served),
-        "app_cpu_ns": int(app_cpu_ms * 1e6 * served),
-        "queue_ns": int(((queue_ms or 0) + 0.5) * 1e6 * served) if queue_ms is not None else 0,
-        "queued_requests": served if queue_ms is not None else 0,
-        "db_ns": 0,
-        "db_queries": 0,
-        "exceptions": 0,
-        "server_errors": 0,
-        "app_runq_ns": int(runq_ms * 1e6 * served),
-    }
+    app = AppTotals(
+        requests=served,
+        app_wall_ns=int(app_wall_ms * 1e6 * served),
+        app_cpu_ns=int(app_cpu_ms * 1e6 * served),
+        queue_ns=int(((queue_ms or 0) + 0.5) * 1e6 * served) if queue_ms is not None else 0,
+        queued_requests=served if queue_ms is not None else 0,
+        db_ns=0,
+        db_queries=0,
+        exceptions=0,
+        server_errors=0,
+        app_runq_ns=int(runq_ms * 1e6 * served),
+    )
     sample = Sample(
         generator="wrk",
         duration_s=duration,
@@ -61,7 +62,7 @@ def make_run(
         machine_busy_s=busy * duration * 2,
         wall_s=duration,
         cores=2,
-        app=app if timed else {},
+        app=app if timed else AppTotals(),
         served_by_pid={"1": served} if timed else {},
     )
     return gunicorn_run(workers, path="/x/", concurrency=concurrency, samples=(sample,), quality=quality)

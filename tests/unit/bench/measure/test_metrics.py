@@ -18,7 +18,8 @@ import pytest
 
 from probes.bench.measure import cpu as metrics
 from probes.bench.measure.cpu import CpuSnapshot, CpuWindow, ProcessCpu, RoleSnapshot, cpu_between, snapshot_cpu
-from probes.bench.measure.memory import MemoryFit, TreeMemory, fit_memory, measure_tree_memory
+from probes.bench.measure.memory import measure_tree_memory
+from probes.bench.model.memory import MemoryFit, TreeMemory, fit_memory
 
 # A process driven line by line over stdin; it answers on stdout, which its own
 # children (spawned agents) share, so "tell" is answered by the child.
