@@ -23,7 +23,7 @@ class ProcessMemory:
     ppid: int = 0
     name: str = ""
     cmdline: str = ""
-    role: str = "worker"
+    role: str = ""  # "master" or "worker"
     rss_bytes: int = 0
     uss_bytes: int = 0
     pss_bytes: int = 0
