@@ -1,6 +1,4 @@
-"""The null app: a Django-free WSGI hello. What a server costs when the application costs nothing.
-
-"""
+"""The null app: a Django-free WSGI hello. What a server costs when the application costs nothing."""
 
 from __future__ import annotations
 
