@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from argparse import ArgumentParser
 
-from ..bench.loadgen import GENERATORS
+from ..bench.loadgen.model import GENERATORS
 from ..bench.servers.kinds import KINDS
 from ..catalog import PROBES
 

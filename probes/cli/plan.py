@@ -15,12 +15,11 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from ..bench.loadgen import LoadgenError, LoadSpec
-from ..bench.loadgen.adapters import check_supported
+from ..bench.loadgen.model import LoadgenError, LoadSpec, check_supported
 from ..bench.measure.sweep import LoadPlan, default_generator
 from ..bench.model.results import FormatError, Suite
+from ..bench.servers.argv import nginx_binary
 from ..bench.servers.kinds import KINDS, ServerConfig, build_matrix, get_kind
-from ..bench.servers.nginx import nginx_binary
 from ..catalog import PROBES, Probe, get_probe
 from ..conf import get_config
 from ..job import project

@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ..servers.kinds import KINDS
+
 # Substrings of a file path, checked in this order (servebench's engine before the project it sits in).
 DATABASE_PATHS = (
     "/django/db/backends/",
@@ -32,20 +34,17 @@ DATABASE_PATHS = (
     "/pymysql/",
     "/oracledb/",
 )
-SERVER_PATHS = (
-    "/gunicorn/",
-    "/pyuwsgi",
-    "/uwsgidecorators",
-    "/flup/",
-    "/waitress/",
-    "/granian/",
-    "/uvicorn/",
+# The machinery every server runs on (the standard library's event loop, sockets and thread pools, as
+# in gunicorn gthread and waitress): the server's, outside any request. Each kind adds its own files.
+SERVER_MACHINERY_PATHS = (
     "/asyncio/",
     "/socketserver.py",
     "/selectors.py",
-    # A thread pool's machinery (gunicorn gthread, waitress): the server's threads, outside any request.
     "/concurrent/futures/",
     "/threading.py",
+)
+SERVER_PATHS = tuple(
+    dict.fromkeys([*(path for kind in KINDS.values() for path in kind.profile_paths), *SERVER_MACHINERY_PATHS])
 )
 SERVEBENCH_FILES = ("bench", "worker")  # inside the probes package: the engine and what runs inside the servers
 _LIBRARY_PARTS = ("site-packages", "dist-packages")

@@ -105,14 +105,6 @@ def start_memcached(
     return Memcached("", 0, child, unix_socket=path)
 
 
-def parse_address(address: str) -> tuple[str, int]:
-    """HOST:PORT -> (host, port); ValueError with a readable message."""
-    host, sep, port = address.rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise ValueError(f"expected HOST:PORT, not {address!r}")
-    return host.strip("[]"), int(port)
-
-
 # The process the supervisor starts for initdb and postgres: as root it drops
 # to the postgres user first (both refuse root; runuser would not exec), then
 # runs the command as its child and turns TERM into SIGINT, PostgreSQL's fast
