@@ -17,7 +17,8 @@ import psutil
 import pytest
 
 from probes.bench.measure import cpu as metrics
-from probes.bench.measure.cpu import CpuSnapshot, CpuWindow, ProcessCpu, RoleSnapshot, cpu_between, snapshot_cpu
+from probes.bench.measure.cpu import CpuSnapshot, CpuWindow, ProcessCpu, RoleSnapshot, snapshot_cpu
+from probes.bench.measure.cpu_accounting import cpu_between
 from probes.bench.measure.memory import MemoryFit, TreeMemory, fit_memory, measure_tree_memory
 
 # A process driven line by line over stdin; it answers on stdout, which its own
