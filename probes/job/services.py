@@ -13,7 +13,7 @@ from ..bench.servers.kinds import parse_address
 from ..bench.servers.postgres import start_postgres
 from ..bench.servers.services import Memcached, ServiceUnavailable, memcached_answers, start_memcached
 from ..catalog import Probe
-from ..cli.plan import Target
+from ..cli.matrix import Target
 from ..conf import get_config
 from . import project, sessions
 

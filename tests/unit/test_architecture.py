@@ -48,6 +48,7 @@ PENDING: frozenset[tuple[str, str]] = frozenset(
     {
         # The plan's LoadPlan and default_generator live in the module that runs the sweep.
         ("probes.cli.inputs", "probes.bench.measure.sweep"),
+        ("probes.cli.matrix", "probes.bench.measure.sweep"),
         ("probes.cli.plan", "probes.bench.measure.sweep"),
         # The memory fit is computed in a reporter, from the module that measures memory.
         ("probes.report.lines", "probes.bench.measure.memory"),
