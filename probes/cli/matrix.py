@@ -14,8 +14,6 @@ from ..catalog import PROBES, Probe, get_probe
 from .inputs import Refused, checked_url, first_line, positive_ints
 
 DEFAULT_WORKERS = {"check": "2", "sweep": "1,4", "explain": "1,2,4"}
-# --explain: a focused sweep of one or two server kinds.
-EXPLAIN_KINDS = ("gunicorn", "uwsgi")
 
 
 @dataclass(frozen=True)
@@ -67,7 +65,8 @@ def _kinds(options: Mapping[str, Any], job: str) -> list[str]:
         return [kind.name for kind in kinds]
     runnable = [kind.name for kind in KINDS.values() if kind.missing() is None]
     if job == "explain":
-        return [name for name in runnable if name in EXPLAIN_KINDS] or runnable[:1]
+        # --explain: a focused sweep of one or two server kinds.
+        return [name for name in runnable if KINDS[name].explained] or runnable[:1]
     return runnable
 
 

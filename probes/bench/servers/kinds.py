@@ -96,8 +96,7 @@ class ServerKind:
     build_argv: Callable[[ServerConfig, Endpoint, int], list[str]]
     expected_processes: Callable[[ServerConfig], int]
     missing: Callable[[], str | None]  # why it cannot run here, or None
-    # The distributions whose versions a result records (importlib.metadata names).
-    distributions: tuple[str, ...] = ()
+    distributions: tuple[str, ...] = ()  # whose versions a result records (importlib.metadata names)
     # Lines of its log that change how a result must be read (workers killed, queues overflowing).
     log_warnings: tuple[re.Pattern[str], ...] = ()
     # Substrings of a profiled frame's file that make the frame the server's own.
@@ -115,6 +114,7 @@ class ServerKind:
     closes_list_bodies: bool = True
     # The kind the others are compared with when a sweep measured several (the most common choice).
     baseline: bool = False
+    explained: bool = False  # among the kinds --explain's focused sweep runs by default
 
     def protocol(self, front: str) -> str | None:
         return self.upstream_protocol if front == "nginx" else self.direct_protocol
@@ -152,6 +152,7 @@ KINDS: dict[str, ServerKind] = {
             log_warnings=GUNICORN_WARNINGS,
             profile_paths=("/gunicorn/",),
             baseline=True,
+            explained=True,
         ),
         ServerKind(
             "gunicorn-gthread",
@@ -179,6 +180,7 @@ KINDS: dict[str, ServerKind] = {
             distributions=("pyuwsgi",),
             log_warnings=UWSGI_WARNINGS,
             profile_paths=("/pyuwsgi", "/uwsgidecorators"),
+            explained=True,
         ),
         ServerKind(
             "flup-threaded",
