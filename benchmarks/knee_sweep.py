@@ -23,7 +23,7 @@ from probes.bench.loadgen import LoadSpec, run_load  # noqa: E402
 from probes.bench.processes.ports import accepts_connections, free_port  # noqa: E402
 from probes.bench.processes.rundir import RunDir  # noqa: E402
 from probes.bench.processes.supervisor import Supervisor  # noqa: E402
-from probes.bench.servers.nginx import SYSTEM_PATH  # noqa: E402
+from probes.bench.servers.argv import SYSTEM_PATH  # noqa: E402
 
 APP = """\
 import time

@@ -29,7 +29,7 @@ from probes.bench.measure.pyspy import Recording, start_profiler  # noqa: E402
 from probes.bench.processes.ports import accepts_connections, free_port  # noqa: E402
 from probes.bench.processes.rundir import RunDir  # noqa: E402
 from probes.bench.processes.supervisor import Child, Supervisor  # noqa: E402
-from probes.bench.servers.nginx import SYSTEM_PATH  # noqa: E402
+from probes.bench.servers.argv import SYSTEM_PATH  # noqa: E402
 
 APP = """\
 def render_items(n):

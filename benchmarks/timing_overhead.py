@@ -48,8 +48,9 @@ from probes.bench.measure.window import measure_window  # noqa: E402
 from probes.bench.processes.ports import accepts_connections, free_port  # noqa: E402
 from probes.bench.processes.rundir import RunDir  # noqa: E402
 from probes.bench.processes.supervisor import Supervisor  # noqa: E402
-from probes.bench.servers.kinds import KINDS, Endpoint, ServerConfig, listen_backlog  # noqa: E402
-from probes.bench.servers.nginx import SYSTEM_PATH, start_nginx  # noqa: E402
+from probes.bench.servers.argv import SYSTEM_PATH, listen_backlog  # noqa: E402
+from probes.bench.servers.kinds import KINDS, Endpoint, ServerConfig  # noqa: E402
+from probes.bench.servers.nginx import start_nginx  # noqa: E402
 from probes.job.launcher import Launcher  # noqa: E402
 from probes.job.project import host_header  # noqa: E402
 from probes.worker.hooks import timed_in_process  # noqa: E402

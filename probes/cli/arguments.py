@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from argparse import ArgumentParser
 
-from ..bench.loadgen import GENERATORS
+from ..bench.loadgen.model import GENERATORS
 from ..bench.servers.kinds import KINDS
 from ..catalog import PROBES
 
@@ -13,7 +13,17 @@ SECRET_VALUES = ("--header",)
 
 
 def add_arguments(parser: ArgumentParser) -> None:
-    """Every option of `manage.py servebench`."""
+    """Every option of `manage.py servebench`, in the order --help shows them."""
+    _targets(parser)
+    _servers(parser)
+    _load(parser)
+    _project(parser)
+    _output(parser)
+    _run(parser)
+
+
+def _targets(parser: ArgumentParser) -> None:
+    """The job (sweep, --explain, --check, --view-cost) and what it measures: probes or a URL."""
     job = parser.add_mutually_exclusive_group()
     job.add_argument(
         "--view-cost",
@@ -33,11 +43,19 @@ def add_arguments(parser: ArgumentParser) -> None:
     names = ", ".join(p.name for p in PROBES)
     parser.add_argument("--probe", action="append", metavar="NAME", help=f"a probe (repeatable): {names}")
     parser.add_argument("--url", metavar="PATH", help="a path of this project to load, e.g. /shop/?page=2")
+
+
+def _servers(parser: ArgumentParser) -> None:
+    """The server configurations: kinds, workers, threads, fronts, sockets."""
     parser.add_argument("--server", action="append", metavar="KIND", help=f"repeatable: {', '.join(KINDS)}")
     parser.add_argument("--workers", metavar="N,N", help="worker counts (default: 1,4; --check: 2)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn-gthread worker")
     parser.add_argument("--front", action="append", choices=("nginx", "direct"), help="repeatable")
     parser.add_argument("--socket", action="append", choices=("tcp", "unix"), help="upstream behind nginx")
+
+
+def _load(parser: ArgumentParser) -> None:
+    """The load: generator, connections, windows, rate, headers, pinning, profiling."""
     parser.add_argument("--loadgen", choices=GENERATORS, help="load generator (default: wrk if installed)")
     parser.add_argument(
         "--concurrency",
@@ -60,6 +78,10 @@ def add_arguments(parser: ArgumentParser) -> None:
         help="one more window per configuration with py-spy attached: the top functions, a flame graph",
     )
     parser.add_argument("--null-app", action="store_true", help="also run each server with the null app")
+
+
+def _project(parser: ArgumentParser) -> None:
+    """What the project runs against: its database, a user, remote backends, preflight."""
     parser.add_argument(
         "--database",
         choices=("project", "postgres"),
@@ -73,6 +95,10 @@ def add_arguments(parser: ArgumentParser) -> None:
         help="run although a database or cache of the project is on another machine (it gets loaded too)",
     )
     parser.add_argument("--strict", action="store_true", help="refuse to run when a preflight check warns")
+
+
+def _output(parser: ArgumentParser) -> None:
+    """Where the results go: JSON, reports, the terminal's width; saved results rendered or compared."""
     parser.add_argument("--json", metavar="PATH", help="also write the results to this JSON file")
     parser.add_argument(
         "--wide", action="store_true", help="every figure in the terminal's table (it fits 120 columns without)"
@@ -104,6 +130,10 @@ def add_arguments(parser: ArgumentParser) -> None:
         metavar="PCT",
         help="with --compare: exit 1 when B is significantly slower than A by more than PCT %%",
     )
+
+
+def _run(parser: ArgumentParser) -> None:
+    """The run itself: memcached, the run directory, the timing wrapper."""
     parser.add_argument("--memcached", metavar="HOST:PORT", help="use this memcached instead of starting one")
     parser.add_argument(
         "--memcached-tcp",

@@ -21,9 +21,8 @@ import psutil
 
 from ..bench.measure.sweep import LoadPlan
 from ..bench.processes.files import UnsafeTarget, refuse_non_regular
-from ..bench.servers.kinds import ServerConfig
-from ..bench.servers.nginx import NGINX_WORKER_CONNECTIONS
-from ..bench.servers.services import parse_address
+from ..bench.servers.argv import NGINX_WORKER_CONNECTIONS
+from ..bench.servers.kinds import ServerConfig, parse_address
 from ..conf import get_config, results_dir
 from ..job import project
 

@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from ..bench.loadgen import LoadgenError, LoadSpec
-from ..bench.loadgen.adapters import check_supported
-from ..bench.measure.sweep import LoadPlan, default_generator
+from ..bench.measure.sweep import LoadPlan
 from ..bench.model.results import FormatError, Suite
-from ..bench.servers.kinds import KINDS, ServerConfig, build_matrix, get_kind
-from ..bench.servers.nginx import nginx_binary
-from ..catalog import PROBES, Probe, get_probe
+from ..bench.servers.kinds import ServerConfig
 from ..conf import get_config
 from ..job import project
 from ..report.compare import CompareError, load_for_compare
+from . import matrix
 from .backends import remote_backends
 from .inputs import (
     Refused,
@@ -33,27 +30,13 @@ from .inputs import (
     check_memcached,
     check_numbers,
     checked_header,
-    checked_url,
     first_line,
     output_path,
-    positive_ints,
     results_path,
 )
-
-DEFAULT_WORKERS = {"check": "2", "sweep": "1,4", "explain": "1,2,4"}
-# --explain: a focused sweep of one or two server kinds.
-EXPLAIN_KINDS = ("gunicorn", "uwsgi")
+from .matrix import Target
 
 REPORT_FORMATS = {".md": "markdown", ".csv": "csv", ".html": "html"}
-
-
-@dataclass(frozen=True)
-class Target:
-    """One URL of a sweep: a probe, or a path of the project (--url)."""
-
-    name: str
-    path: str
-    probe: Probe | None = None
 
 
 @dataclass(frozen=True)
@@ -121,23 +104,11 @@ def build_plan(options: Mapping[str, Any], *, command: tuple[str, ...] = ()) -> 
     check_numbers(options)
     check_memcached(options)
     headers = tuple(checked_header(raw) for raw in options["header"] or [])
-    try:
-        # The settings servebench reads, at once: unknown SERVEBENCH keys, a cache or
-        # database it cannot place are refused here.
-        get_config()
-        host = project.host_header()
-        remote = remote_backends(memcached=options["memcached"])
-    except (ValueError, TypeError, LookupError, ImproperlyConfigured) as exc:
-        raise Refused(f"settings: {first_line(exc)}") from None
-    if remote and not options["allow_remote_backends"]:
-        raise Refused(
-            f"refusing to run: {', '.join(remote)} is not on this machine (or servebench cannot tell where it"
-            " is), and servebench would load-test shared infrastructure (--allow-remote-backends to do it anyway)"
-        )
-    targets = _targets(options, job)
-    configs = _configs(options, job)
-    levels = _levels(options)
-    load = _load_plan(options, targets[0].path, host, headers, levels) if job in ("sweep", "explain") else None
+    host = _host_of_checked_settings(options)
+    targets = matrix.targets(options, job)
+    configs = matrix.configs(options, job)
+    levels = matrix.levels(options)
+    load = matrix.load_plan(options, targets[0].path, host, headers, levels) if job in ("sweep", "explain") else None
     check_machine(configs, load, levels)
     check_database(options, load)
     json_path = output_path(options["json"], "--json") if options["json"] is not None else None
@@ -165,6 +136,24 @@ def build_plan(options: Mapping[str, Any], *, command: tuple[str, ...] = ()) -> 
         command=command,
         levels=levels if len(levels) > 1 else (),
     )
+
+
+def _host_of_checked_settings(options: Mapping[str, Any]) -> str:
+    """The project's Host header, once the settings servebench reads are checked and no backend is remote."""
+    try:
+        # The settings servebench reads, at once: unknown SERVEBENCH keys, a cache or
+        # database it cannot place are refused here.
+        get_config()
+        host = project.host_header()
+        remote = remote_backends(memcached=options["memcached"])
+    except (ValueError, TypeError, LookupError, ImproperlyConfigured) as exc:
+        raise Refused(f"settings: {first_line(exc)}") from None
+    if remote and not options["allow_remote_backends"]:
+        raise Refused(
+            f"refusing to run: {', '.join(remote)} is not on this machine (or servebench cannot tell where it"
+            " is), and servebench would load-test shared infrastructure (--allow-remote-backends to do it anyway)"
+        )
+    return host
 
 
 def _render_plan(options: Mapping[str, Any], reports: tuple[Report, ...]) -> Plan:
@@ -237,113 +226,3 @@ def _job(options: Mapping[str, Any]) -> str:
     if options["check"]:
         return "check"
     return "explain" if options["explain"] else "sweep"
-
-
-def _targets(options: Mapping[str, Any], job: str) -> tuple[Target, ...]:
-    """What to measure: --url, or --probe (repeatable), or the default probes; --check requests
-    --url (or one --probe) through each configuration, by default the trivial probe."""
-    if job == "check" and options["url"] is None and not options["probe"]:
-        return ()
-    try:
-        probes = [get_probe(name) for name in options["probe"] or []]
-    except LookupError as exc:
-        raise Refused(exc.args[0]) from None
-    if options["url"] is not None and probes:
-        raise Refused("give --url or --probe, not both")
-    if options["url"] is not None:
-        targets = [Target(options["url"], checked_url(options["url"]))]
-    else:
-        default = list(PROBES) if job == "view-cost" else [get_probe("trivial")]
-        targets = [Target(probe.name, _probe_path(probe), probe) for probe in probes or default]
-    if job in ("explain", "check") and len(targets) > 1:
-        raise Refused(f"--{job} {'diagnoses' if job == 'explain' else 'checks'} one URL: give one --probe or --url")
-    return tuple(targets)
-
-
-def _probe_path(probe: Probe) -> str:
-    try:
-        return probe.path()
-    except LookupError as exc:
-        raise Refused(f"{exc.args[0]}, or give --url /a/path/of/yours/") from None
-
-
-def _kinds(options: Mapping[str, Any], job: str) -> list[str]:
-    if options["server"]:
-        try:
-            kinds = [get_kind(name) for name in options["server"]]
-        except LookupError as exc:
-            raise Refused(exc.args[0]) from None
-        for kind in kinds:
-            if reason := kind.missing():
-                raise Refused(f"{kind.name} cannot run here: {reason}")
-        return [kind.name for kind in kinds]
-    runnable = [kind.name for kind in KINDS.values() if kind.missing() is None]
-    if job == "explain":
-        return [name for name in runnable if name in EXPLAIN_KINDS] or runnable[:1]
-    return runnable
-
-
-def _configs(options: Mapping[str, Any], job: str) -> tuple[ServerConfig, ...]:
-    if job == "view-cost":
-        return ()
-    workers = options["workers"]
-    counts = positive_ints(DEFAULT_WORKERS[job] if workers is None else workers, "--workers")
-    default_fronts = ["nginx", "direct"] if job == "check" else ["nginx"]
-    if not nginx_binary():
-        default_fronts = ["direct"]
-    fronts = options["front"] or default_fronts
-    if "nginx" in fronts and not nginx_binary():
-        raise Refused("--front nginx: nginx is not installed (Debian: apt-get install nginx)")
-    kinds = _kinds(options, job)
-    configs = build_matrix(
-        kinds=kinds, workers=counts, fronts=fronts, sockets=options["socket"] or ["tcp"], threads=options["threads"]
-    )
-    if not configs:
-        raise Refused("no configuration can run: FastCGI servers (flup) need --front nginx")
-    if job == "check":
-        configs += [ServerConfig(kind, 1, front=configs[0].front, app="null") for kind in kinds]
-    elif options["null_app"]:
-        configs += [replace(config, app="null") for config in configs]
-    return tuple(configs)
-
-
-def _levels(options: Mapping[str, Any]) -> tuple[int, ...]:
-    """--concurrency N or N,N,...: the connection counts (empty: the default per configuration)."""
-    text = options["concurrency"]
-    if text is None:
-        return ()
-    levels = tuple(dict.fromkeys(positive_ints(str(text), "--concurrency")))
-    if len(levels) > 1 and options["rate"] is not None:
-        raise Refused("--concurrency with several levels is a closed loop; --rate sets the load instead")
-    return levels
-
-
-def _load_plan(
-    options: Mapping[str, Any], path: str, host: str, headers: tuple[tuple[str, str], ...], levels: tuple[int, ...]
-) -> LoadPlan:
-    generator = options["loadgen"] or ("builtin" if options["rate"] is not None else default_generator())
-    if options["rate"] is not None and generator != "builtin":
-        raise Refused(f"--rate needs --loadgen builtin: {generator} cannot hold a constant rate")
-    if options["login_as"] is not None and generator == "ab":
-        raise Refused("--login-as: ab takes its cookie on its command line, where every local user can read it")
-    load = LoadPlan(
-        path=path,
-        host_header=host,
-        generator=generator,
-        concurrency=levels[0] if len(levels) == 1 else None,
-        duration_s=options["duration"],
-        warmup_s=options["warmup"],
-        repeat=options["repeat"],
-        keepalive=not options["no_keepalive"],
-        rate=options["rate"],
-        headers=headers,
-        pin=options["pin"],
-        profile=bool(options.get("profile")),
-    )
-    try:
-        # What the generator itself refuses (a missing binary, credentials on ab's command line).
-        spec = LoadSpec(path=path, port=1, host_header=host, headers=headers, duration_s=load.duration_s)
-        check_supported(spec, generator)
-    except (ValueError, LoadgenError) as exc:
-        raise Refused(f"--loadgen {generator}: {first_line(exc)}") from None
-    return load

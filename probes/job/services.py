@@ -9,16 +9,11 @@ from pathlib import Path
 from ..bench.measure.sweep import Progress
 from ..bench.model.results import Skipped
 from ..bench.processes.supervisor import Supervisor
-from ..bench.servers.services import (
-    Memcached,
-    ServiceUnavailable,
-    memcached_answers,
-    parse_address,
-    start_memcached,
-    start_postgres,
-)
+from ..bench.servers.kinds import parse_address
+from ..bench.servers.postgres import start_postgres
+from ..bench.servers.services import Memcached, ServiceUnavailable, memcached_answers, start_memcached
 from ..catalog import Probe
-from ..cli.plan import Target
+from ..cli.matrix import Target
 from ..conf import get_config
 from . import project, sessions
 

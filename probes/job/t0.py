@@ -9,7 +9,7 @@ from pathlib import Path
 from ..bench.measure.sweep import Progress
 from ..bench.measure.t0 import measure_instrument_cost, measure_view_cost
 from ..bench.model.results import InstrumentCost, ViewCost
-from ..cli.plan import Target
+from ..cli.matrix import Target
 from ..conf import get_config
 from ..worker.hooks import minimal_django_app, timed_in_process
 

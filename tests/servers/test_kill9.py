@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from probes.bench.processes.orphans import reclaim_orphans
-from probes.bench.processes.supervisor import ProcInfo, _proc_info, all_processes, descendants
+from probes.bench.processes.procfs import ProcInfo, _proc_info, all_processes, descendants
 from tests.conftest import require_binary
 
 ROOT = Path(__file__).resolve().parents[2]

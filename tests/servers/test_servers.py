@@ -180,9 +180,9 @@ def test_servebench_interrupted_mid_configuration_leaves_nothing(tmp_path: Path,
     ],
 )
 def test_both_ways_uwsgi_names_a_dead_worker_are_read(line: str) -> None:
-    from probes.bench.servers.stack import LOG_WARNINGS
+    from probes.bench.servers.kinds import get_kind
 
-    assert any(pattern.match(line) for pattern in LOG_WARNINGS)
+    assert any(pattern.match(line) for pattern in get_kind("uwsgi").log_warnings)
 
 
 def test_check_requests_the_url_it_is_given_through_each_configuration() -> None:

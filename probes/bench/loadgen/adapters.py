@@ -6,7 +6,6 @@ import http.client
 import json
 import re
 import resource
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -15,7 +14,7 @@ from typing import Any
 
 from ..processes.files import write_atomic
 from ..processes.supervisor import die_with_parent
-from .model import LoadgenError, LoadgenUnavailable, LoadResult, LoadSpec, ceil_s, nonzero
+from .model import LoadgenError, LoadResult, LoadSpec, ceil_s, check_supported, nonzero
 
 _MARKER = "SERVEBENCH_JSON "
 # wrk calls done() once at the end; a response() hook would cost it a Lua call per response,
@@ -33,34 +32,6 @@ done = function(summary, latency, requests)
     latency:percentile(99), latency.max, latency.mean))
 end
 """.replace("MARKER", _MARKER)
-
-
-# Headers that carry credentials: never on a command line, which /proc shows to every local user.
-_SECRET_HEADER_WORDS = ("cookie", "authorization", "token", "secret", "key", "session", "auth")
-
-
-def secret_headers(spec: LoadSpec) -> list[str]:
-    """Names of the spec's headers that look like credentials."""
-    return [name for name, _ in spec.headers if any(word in name.lower() for word in _SECRET_HEADER_WORDS)]
-
-
-def check_supported(spec: LoadSpec, generator: str) -> None:
-    """Raise ValueError or LoadgenUnavailable before starting a generator that cannot run spec."""
-    if generator == "builtin":
-        return
-    if generator not in ("wrk", "ab"):
-        raise ValueError(f"unknown generator {generator!r} (builtin, wrk, ab)")
-    if spec.unix_socket is not None:
-        raise ValueError(f"{generator} cannot connect to a unix socket; use generator='builtin'")
-    if spec.rate is not None:
-        raise ValueError(f"{generator} has no constant-rate mode (that is wrk2); use generator='builtin'")
-    if generator == "ab" and (secret := secret_headers(spec)):
-        raise ValueError(
-            f"ab takes headers only on its command line, where every local user can read them ({secret[0]}):"
-            " use the builtin or wrk load generator"
-        )
-    if shutil.which(generator) is None:
-        raise LoadgenUnavailable(f"{generator} not found on PATH")
 
 
 def _url(spec: LoadSpec) -> str:

@@ -14,15 +14,13 @@ import resource
 import select
 import socket
 import time
-from _socket import (
-    socket as _raw_socket,
-)  # the C type: no Python-level __init__/close per connection
+from _socket import socket as _raw_socket  # the C type: no Python-level __init__/close per connection
 from array import array
-from typing import Any
 
 import httptools
 
 from .model import LoadResult, LoadSpec, latency_summary_ms, nonzero
+from .slot import Slot, address_of
 
 _EPOLLIN = select.EPOLLIN
 _EPOLLOUT = select.EPOLLOUT
@@ -34,56 +32,6 @@ _LOCATION = re.compile(rb"\r\nlocation:[ \t]*([^\r\n]*)", re.IGNORECASE)
 _FRAMED = re.compile(rb"\r\n(content-length|transfer-encoding):", re.IGNORECASE)
 
 
-class _Conn:
-    """One client slot: at most one socket and one request in flight at a time."""
-
-    __slots__ = (
-        "sock",
-        "fd",
-        "recv",
-        "feed",
-        "parser",
-        "done",
-        "keep",
-        "start_ns",
-        "head",
-        "sent",
-        "busy",
-    )
-
-    # httptools looks each callback up with getattr(protocol, name, None) for every new
-    # parser; a missing attribute costs a raised-and-caught AttributeError, None does not.
-    on_message_begin = on_url = on_status = on_header = on_headers_complete = None
-    on_body = on_chunk_header = on_chunk_complete = None
-
-    def __init__(self) -> None:
-        # Any: the hot loop reads these without None checks; it only touches a live slot.
-        self.sock: Any = None
-        self.recv: Any = None
-        self.feed: Any = None
-        self.parser: Any = None
-        self.fd = -1
-        self.done = False
-        self.keep = True
-        self.start_ns = 0
-        self.head: bytes | None = None
-        self.sent = False
-        self.busy = False
-
-    def on_message_complete(self) -> None:
-        """httptools callback; keep-alive must be read here, llhttp resets it right after."""
-        self.done = True
-        self.keep = self.parser.should_keep_alive()
-
-
-def _address(spec: LoadSpec) -> tuple[int, Any]:
-    if spec.unix_socket is not None:
-        return socket.AF_UNIX, spec.unix_socket
-    host = spec.connect_host
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return family, (host, spec.port)
-
-
 def _cpu_s() -> tuple[float, float]:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime, usage.ru_stime
@@ -91,8 +39,11 @@ def _cpu_s() -> tuple[float, float]:
 
 def run_builtin(spec: LoadSpec) -> LoadResult:
     """Run the closed (or constant-rate) loop in this process and return what it measured."""
+    # One long function on purpose: this is the hot loop. Its helpers are closures and its state
+    # is locals, which the loop reads at the cost of a fast local lookup per event; split into
+    # methods or smaller functions, every event would pay attribute lookups and calls.
     request = spec.request_bytes()
-    family, address = _address(spec)
+    family, address = address_of(spec)
     rate_interval_ns = int(1e9 / spec.rate) if spec.rate else 0
     timeout_ns = int(spec.timeout_s * 1e9)
     check_every_ns = min(100_000_000, timeout_ns // 4)
@@ -103,12 +54,12 @@ def run_builtin(spec: LoadSpec) -> LoadResult:
     errors = dict.fromkeys(("connect", "reset", "timeout", "malformed"), 0)
     redirect_location: list[bytes] = []
     epoll = select.epoll()
-    conns: dict[int, _Conn] = {}
-    idle: list[_Conn] = []  # rate mode: connections waiting for their next slot
-    retry: list[tuple[int, _Conn]] = []  # connections waiting out a refused connect
+    conns: dict[int, Slot] = {}
+    idle: list[Slot] = []  # rate mode: connections waiting for their next slot
+    retry: list[tuple[int, Slot]] = []  # connections waiting out a refused connect
     clock = time.perf_counter_ns
 
-    def dispatch(c: _Conn, start_ns: int) -> None:
+    def dispatch(c: Slot, start_ns: int) -> None:
         """Send the next request on c (reusing its socket if still open); latency from start_ns."""
         if c.sock is None:
             open_and_send(c, start_ns)
@@ -119,7 +70,7 @@ def run_builtin(spec: LoadSpec) -> LoadResult:
         except OSError:
             fail(c, "reset", clock())
 
-    def open_and_send(c: _Conn, start_ns: int) -> None:
+    def open_and_send(c: Slot, start_ns: int) -> None:
         """Connect a fresh socket and send."""
         # SOCK_NONBLOCK saves the ioctl of setblocking(False). No TCP_NODELAY: one small
         # write per round trip never waits on Nagle (the response acked the last one).
@@ -142,14 +93,14 @@ def run_builtin(spec: LoadSpec) -> LoadResult:
         except OSError:
             fail(c, "connect", clock())
 
-    def close(c: _Conn) -> None:
+    def close(c: Slot) -> None:
         if c.sock is not None:
             del conns[c.fd]
             c.sock.close()  # also removes it from the epoll set
             c.sock = c.parser = c.feed = c.recv = None
         c.busy = False
 
-    def fail(c: _Conn, kind: str, now: int) -> None:
+    def fail(c: Slot, kind: str, now: int) -> None:
         if measuring:
             errors[kind] += 1
         close(c)
@@ -158,13 +109,13 @@ def run_builtin(spec: LoadSpec) -> LoadResult:
         else:
             next_request(c, now)
 
-    def next_request(c: _Conn, now: int) -> None:
+    def next_request(c: Slot, now: int) -> None:
         if rate_interval_ns:
             idle.append(c)
         else:
             open_and_send(c, now)
 
-    def ends_at_eof(c: _Conn) -> bool:
+    def ends_at_eof(c: Slot) -> bool:
         """A response ended by EOF is complete only if it declared no length (close-delimited)."""
         head = c.head or b""
         if c.done or b"\r\n\r\n" not in head:
@@ -183,7 +134,7 @@ def run_builtin(spec: LoadSpec) -> LoadResult:
     next_check = start + check_every_ns
     next_due = start
 
-    all_conns = [_Conn() for _ in range(spec.concurrency)]
+    all_conns = [Slot() for _ in range(spec.concurrency)]
     if rate_interval_ns:
         idle.extend(all_conns)
     else:

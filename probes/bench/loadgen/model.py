@@ -1,8 +1,9 @@
-"""What a load run asks for (LoadSpec) and what it measured (LoadResult)."""
+"""What a load run asks for (LoadSpec), whether a generator can run it, and what it measured (LoadResult)."""
 
 from __future__ import annotations
 
 import math
+import shutil
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -174,3 +175,31 @@ def nonzero(counts: dict[str, int]) -> dict[str, int]:
 def ceil_s(seconds: float) -> int:
     """Whole seconds, at least 1 (wrk and ab take integer durations)."""
     return max(1, math.ceil(seconds - 1e-9))
+
+
+# Headers that carry credentials: never on a command line, which /proc shows to every local user.
+_SECRET_HEADER_WORDS = ("cookie", "authorization", "token", "secret", "key", "session", "auth")
+
+
+def secret_headers(spec: LoadSpec) -> list[str]:
+    """Names of the spec's headers that look like credentials."""
+    return [name for name, _ in spec.headers if any(word in name.lower() for word in _SECRET_HEADER_WORDS)]
+
+
+def check_supported(spec: LoadSpec, generator: str) -> None:
+    """Raise ValueError or LoadgenUnavailable before starting a generator that cannot run spec."""
+    if generator == "builtin":
+        return
+    if generator not in ("wrk", "ab"):
+        raise ValueError(f"unknown generator {generator!r} (builtin, wrk, ab)")
+    if spec.unix_socket is not None:
+        raise ValueError(f"{generator} cannot connect to a unix socket; use generator='builtin'")
+    if spec.rate is not None:
+        raise ValueError(f"{generator} has no constant-rate mode (that is wrk2); use generator='builtin'")
+    if generator == "ab" and (secret := secret_headers(spec)):
+        raise ValueError(
+            f"ab takes headers only on its command line, where every local user can read them ({secret[0]}):"
+            " use the builtin or wrk load generator"
+        )
+    if shutil.which(generator) is None:
+        raise LoadgenUnavailable(f"{generator} not found on PATH")

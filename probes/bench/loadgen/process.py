@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 
 from ..processes.supervisor import die_with_parent
-from .adapters import check_supported
-from .model import LoadgenError, LoadResult, LoadSpec, ceil_s
+from .model import LoadgenError, LoadResult, LoadSpec, ceil_s, check_supported
 
 # Beyond warm-up + duration: interpreter start, the preflight, whole-second rounding of
 # wrk/ab, the histogram build. Past this the child is presumed stuck and is killed.

@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ..servers.kinds import KINDS
+
 # Substrings of a file path, checked in this order (servebench's engine before the project it sits in).
 DATABASE_PATHS = (
     "/django/db/backends/",
@@ -32,20 +34,17 @@ DATABASE_PATHS = (
     "/pymysql/",
     "/oracledb/",
 )
-SERVER_PATHS = (
-    "/gunicorn/",
-    "/pyuwsgi",
-    "/uwsgidecorators",
-    "/flup/",
-    "/waitress/",
-    "/granian/",
-    "/uvicorn/",
+# The machinery every server runs on (the standard library's event loop, sockets and thread pools, as
+# in gunicorn gthread and waitress): the server's, outside any request. Each kind adds its own files.
+SERVER_MACHINERY_PATHS = (
     "/asyncio/",
     "/socketserver.py",
     "/selectors.py",
-    # A thread pool's machinery (gunicorn gthread, waitress): the server's threads, outside any request.
     "/concurrent/futures/",
     "/threading.py",
+)
+SERVER_PATHS = tuple(
+    dict.fromkeys([*(path for kind in KINDS.values() for path in kind.profile_paths), *SERVER_MACHINERY_PATHS])
 )
 SERVEBENCH_FILES = ("bench", "worker")  # inside the probes package: the engine and what runs inside the servers
 _LIBRARY_PARTS = ("site-packages", "dist-packages")
@@ -168,14 +167,7 @@ def read_speedscope(
     frames = data["shared"]["frames"]
     classify = Classifier.of(project_dirs, probes_dir)
     kinds = [classify.kind(frame.get("file") or "") for frame in frames]
-    pids = [int(m.group(1)) if (m := _PROCESS.match(frame["name"])) else None for frame in frames]
-    rows = []  # (pid, python frame indexes root first, category)
-    for profile in data["profiles"]:
-        for stack in profile["samples"]:
-            pid = next((pids[i] for i in reversed(stack) if pids[i] is not None), None)
-            python = [i for i in stack if pids[i] is None]
-            leaf = frames[python[-1]]["name"] if python else ""
-            rows.append((pid, python, _category([kinds[i] for i in python], leaf)))
+    rows = _sample_rows(data, kinds)
     if serving_pids is None:
         serving = {pid for pid, _, category in rows if category in ("view", "database", "servebench")}
     else:
@@ -222,6 +214,20 @@ def read_speedscope(
         flamegraph=str(path),
         flame=flame_nodes([[keys[i] for i in python] for _, python, _ in rows], kind_of),
     )
+
+
+def _sample_rows(data: dict[str, Any], kinds: Sequence[str]) -> list[tuple[int | None, list[int], str]]:
+    """Each sample as (its process's pid, its Python frames' indexes root first, its share)."""
+    frames = data["shared"]["frames"]
+    pids = [int(m.group(1)) if (m := _PROCESS.match(frame["name"])) else None for frame in frames]
+    rows = []
+    for profile in data["profiles"]:
+        for stack in profile["samples"]:
+            pid = next((pids[i] for i in reversed(stack) if pids[i] is not None), None)
+            python = [i for i in stack if pids[i] is None]
+            leaf = frames[python[-1]]["name"] if python else ""
+            rows.append((pid, python, _category([kinds[i] for i in python], leaf)))
+    return rows
 
 
 def flame_nodes(

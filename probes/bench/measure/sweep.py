@@ -23,8 +23,8 @@ from ..model.diagnosis import ViewTime
 from ..model.memory import TreeMemory
 from ..model.results import Failure, Run, Sample
 from ..model.stats import Spread, assess_quality
+from ..servers.argv import SYSTEM_PATH
 from ..servers.kinds import ServerConfig, get_kind
-from ..servers.nginx import SYSTEM_PATH
 from ..servers.stack import Stack
 from .memory import measure_tree_memory
 from .pyspy import ProfilerRun, ProfilerUnavailable, Recording

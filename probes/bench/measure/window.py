@@ -12,7 +12,8 @@ from ..model.app import AppTotals
 from ..model.results import Sample
 from ..servers.stack import Stack
 from ..timing import counters as appstats
-from .cpu import cpu_between, snapshot_cpu
+from .cpu import snapshot_cpu
+from .cpu_accounting import cpu_between
 
 
 def _self_cpu_s() -> float:

@@ -11,6 +11,14 @@ from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from typing import Any
 
+from ... import __version__
+from ..servers.kinds import KINDS
+
+# servebench's own distribution (pyproject.toml), recorded as "servebench".
+DISTRIBUTION = "django-servebench"
+# What the figures depend on beside the servers (each kind names its own packages).
+LIBRARIES = ("Django", "Jinja2", "psutil", "pymemcache")
+
 
 def usable_cores() -> int:
     """Cores this process may run on (affinity), not the machine's count."""
@@ -29,6 +37,19 @@ def package_versions(names: tuple[str, ...]) -> dict[str, str]:
         except importlib_metadata.PackageNotFoundError:
             continue
     return found
+
+
+def servebench_version() -> str:
+    """servebench's version: its installed distribution's, or the package's own in a checkout."""
+    try:
+        return importlib_metadata.version(DISTRIBUTION)
+    except importlib_metadata.PackageNotFoundError:
+        return __version__
+
+
+def server_distributions() -> tuple[str, ...]:
+    """Every server kind's packages, each once, in the order of KINDS."""
+    return tuple(dict.fromkeys(name for kind in KINDS.values() for name in kind.distributions))
 
 
 @dataclass(frozen=True)
@@ -51,9 +72,7 @@ class Metadata:
         cls, *, settings_module: str, extra_versions: dict[str, str] | None = None, command: tuple[str, ...] = ()
     ) -> Metadata:
         """Read the metadata off this machine now."""
-        versions = package_versions(
-            ("servebench", "Django", "Jinja2", "gunicorn", "pyuwsgi", "flup", "psutil", "pymemcache")
-        )
+        versions = {"servebench": servebench_version(), **package_versions((*LIBRARIES, *server_distributions()))}
         return cls(
             created_utc=datetime.now(UTC).isoformat(timespec="seconds"),
             hostname=socket.gethostname(),

@@ -24,7 +24,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .supervisor import POLL_S, RECORD_NAME, ProcInfo, _proc_info, all_processes, descendants, owner_marker
+from .procfs import ProcInfo, _proc_info, all_processes, descendants, owner_marker
+from .supervisor import POLL_S, RECORD_NAME
 
 RUN_DIR_PREFIX = "servebench-"
 
@@ -152,7 +153,7 @@ def reclaim_orphans(parent: Path | None = None, *, timeout_s: float = 5.0) -> li
         if left:
             messages.append(f"could not stop {_describe(left, record)}; kept {run_dir} for its logs")
             continue
-        # A throwaway PostgreSQL keeps its files next to the run directory (services.start_postgres).
+        # A throwaway PostgreSQL keeps its files next to the run directory (postgres.start_postgres).
         for extra in parent.glob(f"{run_dir.name}-postgres-*"):
             if extra.is_dir() and not extra.is_symlink():
                 shutil.rmtree(extra, ignore_errors=True)

@@ -1,19 +1,30 @@
-"""One spec per server kind: the argv for N workers, the protocols it speaks, its process count.
+"""Every server kind, described once: how it starts, what it speaks, its processes, what its log
+warnings look like, which frames of a profile are its own, which packages it is, how it runs requests.
 
-Adding a server is adding one ServerKind to KINDS.
+Adding a server is adding one ServerKind to KINDS (its command line goes in servers/argv.py).
 """
 
 from __future__ import annotations
 
-import shutil
-import sys
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-from ..contract import ASGI_ENTRY_APP, ASGI_NULL_APP, ENTRY_APP, FLUP_LAUNCHER, NULL_APP
-
-DEFAULT_BACKLOG = 1024
+from ..contract import ASGI_NULL_APP, NULL_APP
+from .argv import (
+    flup_argv,
+    granian_argv,
+    gunicorn_argv,
+    has_module,
+    master_plus_workers,
+    modern,
+    one_process,
+    uvicorn_argv,
+    uvicorn_processes,
+    uwsgi_argv,
+    uwsgi_missing,
+    waitress_argv,
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,14 @@ class Endpoint:
     @property
     def bind(self) -> str:
         return self.unix_path if self.unix_path else f"{self.host}:{self.port}"
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    """HOST:PORT -> (host, port); ValueError with a readable message."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ValueError(f"expected HOST:PORT, not {address!r}")
+    return host.strip("[]"), int(port)
 
 
 @dataclass(frozen=True)
@@ -67,6 +86,8 @@ class ServerConfig:
 
 @dataclass(frozen=True)
 class ServerKind:
+    """Everything servebench knows of one kind of server."""
+
     name: str
     summary: str
     workers_are: str  # "processes" or "threads"
@@ -75,14 +96,25 @@ class ServerKind:
     build_argv: Callable[[ServerConfig, Endpoint, int], list[str]]
     expected_processes: Callable[[ServerConfig], int]
     missing: Callable[[], str | None]  # why it cannot run here, or None
+    distributions: tuple[str, ...] = ()  # whose versions a result records (importlib.metadata names)
+    # Lines of its log that change how a result must be read (workers killed, queues overflowing).
+    log_warnings: tuple[re.Pattern[str], ...] = ()
+    # Substrings of a profiled frame's file that make the frame the server's own.
+    profile_paths: tuple[str, ...] = ()
     threads_apply: bool = False  # --threads gives each worker process that many threads
     interface: str = "wsgi"  # "wsgi" (probes.worker.wsgi) or "asgi" (probes.worker.asgi)
     # Serves many requests at once inside one worker process (an event loop, greenlets):
     # a waiting view does not hold the worker.
     concurrent_in_worker: bool = False
+    # Its requests overlap only where the code yields to it (gevent's monkey-patching): a database
+    # driver that does not (SQLite, psycopg 3) blocks every request of the worker while it waits.
+    blocking_driver_blocks_worker: bool = False
     # Calls close() on a list body, as PEP 3333 says (granian 2.x does not). The timing wrapper
     # is told this and concurrent_in_worker once per worker (contract.KIND_ENV).
     closes_list_bodies: bool = True
+    # The kind the others are compared with when a sweep measured several (the most common choice).
+    baseline: bool = False
+    explained: bool = False  # among the kinds --explain's focused sweep runs by default
 
     def protocol(self, front: str) -> str | None:
         return self.upstream_protocol if front == "nginx" else self.direct_protocol
@@ -93,147 +125,16 @@ class ServerKind:
         return ASGI_NULL_APP if self.interface == "asgi" else NULL_APP
 
 
-def _python() -> str:
-    return sys.executable
-
-
-def _has_module(name: str, *more: str, hint: str = "") -> Callable[[], str | None]:
-    def check() -> str | None:
-        import importlib.util
-
-        for module in (name, *more):
-            if not importlib.util.find_spec(module):
-                return f"python package {module!r} is not installed{hint}"
-        return None
-
-    return check
-
-
-def _modern(name: str, *more: str) -> Callable[[], str | None]:
-    """A server of the `modern` extra (pyproject.toml): missing, its kind is skipped with the reason."""
-    return _has_module(name, *more, hint=" (pip install 'django-servebench[modern]')")
-
-
-def uwsgi_binary() -> str | None:
-    """The `uwsgi` console script of the pyuwsgi wheel (python -m pyuwsgi does not work)."""
-    beside = Path(sys.executable).parent / "uwsgi"
-    return str(beside) if beside.exists() else shutil.which("uwsgi")
-
-
-def _gunicorn_has_control_socket() -> bool:
-    try:
-        from gunicorn.config import KNOWN_SETTINGS
-    except ImportError:
-        return False
-    return any(setting.name == "control_socket" for setting in KNOWN_SETTINGS)
-
-
-def _gunicorn_argv(worker_class: str) -> Callable[[ServerConfig, Endpoint, int], list[str]]:
-    def build(config: ServerConfig, endpoint: Endpoint, backlog: int) -> list[str]:
-        bind = f"unix:{endpoint.unix_path}" if endpoint.unix_path else endpoint.bind
-        argv = [_python(), "-m", "gunicorn", "--workers", str(config.workers), "--bind", bind]
-        argv += ["--backlog", str(backlog), "--worker-class", worker_class, "--log-level", "warning"]
-        argv += ["--error-logfile", "-", "--graceful-timeout", "3", "--timeout", "120"]
-        if worker_class == "gthread":
-            argv += ["--threads", str(config.threads)]
-        if _gunicorn_has_control_socket():
-            argv.append("--no-control-socket")  # gunicorn >= 24 would write ~/.gunicorn/
-        return [*argv, ENTRY_APP]
-
-    return build
-
-
-def _uwsgi_argv(config: ServerConfig, endpoint: Endpoint, backlog: int) -> list[str]:
-    module, _, callable_ = ENTRY_APP.partition(":")
-    argv = [uwsgi_binary() or "uwsgi", "--master", "--processes", str(config.workers)]
-    argv += ["--die-on-term", "--need-app", "--disable-logging", "--listen", str(backlog)]
-    argv += ["--module", module, "--callable", callable_, "--single-interpreter", "--vacuum"]
-    if endpoint.protocol == "http":
-        # HTTP/1.1 with keep-alive on the worker's own socket: no router process.
-        argv += ["--http11-socket", endpoint.bind]
-    else:
-        argv += ["--socket", endpoint.bind]
-    if config.threads > 1:
-        argv += ["--threads", str(config.threads)]
-    return argv
-
-
-def _flup_argv(mode: str) -> Callable[[ServerConfig, Endpoint, int], list[str]]:
-    def build(config: ServerConfig, endpoint: Endpoint, backlog: int) -> list[str]:
-        where = ["--unix", endpoint.unix_path] if endpoint.unix_path else ["--tcp", endpoint.bind]
-        return [
-            _python(),
-            "-m",
-            FLUP_LAUNCHER,
-            "--mode",
-            mode,
-            "--workers",
-            str(config.workers),
-            *where,
-            "--backlog",
-            str(backlog),
-            ENTRY_APP,
-        ]
-
-    return build
-
-
-def _waitress_argv(config: ServerConfig, endpoint: Endpoint, backlog: int) -> list[str]:
-    # Waitress's workers are the threads of its one process.
-    if endpoint.unix_path:
-        where = ["--unix-socket", endpoint.unix_path, "--unix-socket-perms", "600"]
-    else:
-        where = ["--listen", endpoint.bind]
-    # connection-limit: waitress stops accepting above 100 connections by default, well below the backlog.
-    argv = [_python(), "-m", "waitress", "--threads", str(config.workers), *where, "--backlog", str(backlog)]
-    return [*argv, "--connection-limit", str(max(100, backlog)), ENTRY_APP]
-
-
-def _granian_argv(interface: str) -> Callable[[ServerConfig, Endpoint, int], list[str]]:
-    def build(config: ServerConfig, endpoint: Endpoint, backlog: int) -> list[str]:
-        if endpoint.unix_path:
-            where = ["--uds", endpoint.unix_path, "--uds-permissions", "0o600"]
-        else:
-            where = ["--host", endpoint.host, "--port", str(endpoint.port)]
-        argv = [_python(), "-m", "granian", "--interface", interface, "--workers", str(config.workers), *where]
-        # Granian refuses a backlog below 128.
-        argv += ["--backlog", str(max(128, backlog)), "--no-ws", "--log-level", "warning", "--no-access-log"]
-        if interface == "wsgi":
-            # The Python threads of each worker that run the WSGI app.
-            argv += ["--blocking-threads", str(config.threads)]
-        return [*argv, ENTRY_APP if interface == "wsgi" else ASGI_ENTRY_APP]
-
-    return build
-
-
-def _uvicorn_argv(config: ServerConfig, endpoint: Endpoint, backlog: int) -> list[str]:
-    where = (
-        ["--uds", endpoint.unix_path] if endpoint.unix_path else ["--host", endpoint.host, "--port", str(endpoint.port)]
-    )
-    argv = [_python(), "-m", "uvicorn", "--interface", "asgi3", "--workers", str(config.workers), *where]
-    argv += ["--backlog", str(backlog), "--no-access-log", "--log-level", "warning"]
-    # probes.worker.asgi answers the lifespan itself (Django's ASGIHandler refuses it).
-    argv += ["--lifespan", "on", "--timeout-graceful-shutdown", "3", "--no-server-header"]
-    return [*argv, ASGI_ENTRY_APP]
-
-
-def _uvicorn_processes(config: ServerConfig) -> int:
-    # One worker runs in the process uvicorn started; more are spawned by a supervisor
-    # (multiprocessing's spawn context), which starts multiprocessing's resource tracker too.
-    return 1 if config.workers == 1 else 2 + config.workers
-
-
-def _master_plus_workers(config: ServerConfig) -> int:
-    return 1 + config.workers
-
-
-def _one_process(config: ServerConfig) -> int:
-    return 1
-
-
-def _uwsgi_missing() -> str | None:
-    return None if uwsgi_binary() else "the uwsgi script of the pyuwsgi wheel is not installed"
-
+GUNICORN_WARNINGS = (
+    re.compile(r".*was sent SIGKILL.*"),  # "Perhaps out of memory?"
+    re.compile(r".*Worker failed to boot.*"),
+    re.compile(r".*WORKER TIMEOUT.*"),
+)
+UWSGI_WARNINGS = (
+    re.compile(r".*listen queue.*full.*", re.IGNORECASE),  # the backlog overflowed
+    # A worker's death: "... died, killed by signal 9", or "... MISTERIOUSLY killed by signal 9".
+    re.compile(r".*DAMN ! worker.*(died|killed).*"),
+)
 
 KINDS: dict[str, ServerKind] = {
     kind.name: kind
@@ -244,9 +145,14 @@ KINDS: dict[str, ServerKind] = {
             "processes",
             "http",
             "http",
-            _gunicorn_argv("sync"),
-            _master_plus_workers,
-            _has_module("gunicorn"),
+            gunicorn_argv("sync"),
+            master_plus_workers,
+            has_module("gunicorn"),
+            distributions=("gunicorn",),
+            log_warnings=GUNICORN_WARNINGS,
+            profile_paths=("/gunicorn/",),
+            baseline=True,
+            explained=True,
         ),
         ServerKind(
             "gunicorn-gthread",
@@ -254,9 +160,12 @@ KINDS: dict[str, ServerKind] = {
             "processes",
             "http",
             "http",
-            _gunicorn_argv("gthread"),
-            _master_plus_workers,
-            _has_module("gunicorn"),
+            gunicorn_argv("gthread"),
+            master_plus_workers,
+            has_module("gunicorn"),
+            distributions=("gunicorn",),
+            log_warnings=GUNICORN_WARNINGS,
+            profile_paths=("/gunicorn/",),
             threads_apply=True,
         ),
         ServerKind(
@@ -265,9 +174,13 @@ KINDS: dict[str, ServerKind] = {
             "processes",
             "http",
             "uwsgi",
-            _uwsgi_argv,
-            _master_plus_workers,
-            _uwsgi_missing,
+            uwsgi_argv,
+            master_plus_workers,
+            uwsgi_missing,
+            distributions=("pyuwsgi",),
+            log_warnings=UWSGI_WARNINGS,
+            profile_paths=("/pyuwsgi", "/uwsgidecorators"),
+            explained=True,
         ),
         ServerKind(
             "flup-threaded",
@@ -275,9 +188,11 @@ KINDS: dict[str, ServerKind] = {
             "threads",
             None,
             "fastcgi",
-            _flup_argv("threaded"),
-            _one_process,
-            _has_module("flup"),
+            flup_argv("threaded"),
+            one_process,
+            has_module("flup"),
+            distributions=("flup",),
+            profile_paths=("/flup/",),
         ),
         ServerKind(
             "flup-prefork",
@@ -285,9 +200,11 @@ KINDS: dict[str, ServerKind] = {
             "processes",
             None,
             "fastcgi",
-            _flup_argv("prefork"),
-            _master_plus_workers,
-            _has_module("flup"),
+            flup_argv("prefork"),
+            master_plus_workers,
+            has_module("flup"),
+            distributions=("flup",),
+            profile_paths=("/flup/",),
         ),
         ServerKind(
             "waitress",
@@ -295,9 +212,11 @@ KINDS: dict[str, ServerKind] = {
             "threads",
             "http",
             "http",
-            _waitress_argv,
-            _one_process,
-            _modern("waitress"),
+            waitress_argv,
+            one_process,
+            modern("waitress"),
+            distributions=("waitress",),
+            profile_paths=("/waitress/",),
         ),
         ServerKind(
             "gunicorn-gevent",
@@ -305,10 +224,14 @@ KINDS: dict[str, ServerKind] = {
             "processes",
             "http",
             "http",
-            _gunicorn_argv("gevent"),
-            _master_plus_workers,
-            _modern("gunicorn", "gevent"),
+            gunicorn_argv("gevent"),
+            master_plus_workers,
+            modern("gunicorn", "gevent"),
+            distributions=("gunicorn", "gevent"),
+            log_warnings=GUNICORN_WARNINGS,
+            profile_paths=("/gunicorn/",),
             concurrent_in_worker=True,
+            blocking_driver_blocks_worker=True,
         ),
         ServerKind(
             "granian",
@@ -316,9 +239,11 @@ KINDS: dict[str, ServerKind] = {
             "processes",
             "http",
             "http",
-            _granian_argv("wsgi"),
-            _master_plus_workers,
-            _modern("granian"),
+            granian_argv("wsgi"),
+            master_plus_workers,
+            modern("granian"),
+            distributions=("granian",),
+            profile_paths=("/granian/",),
             threads_apply=True,
             closes_list_bodies=False,
         ),
@@ -328,9 +253,12 @@ KINDS: dict[str, ServerKind] = {
             "processes",
             "http",
             "http",
-            _uvicorn_argv,
-            _uvicorn_processes,
-            _modern("uvicorn"),
+            uvicorn_argv,
+            uvicorn_processes,
+            modern("uvicorn"),
+            # uvicorn runs on uvloop and parses with httptools when they are installed.
+            distributions=("uvicorn", "uvloop", "httptools"),
+            profile_paths=("/uvicorn/",),
             interface="asgi",
             concurrent_in_worker=True,
         ),
@@ -340,9 +268,11 @@ KINDS: dict[str, ServerKind] = {
             "processes",
             "http",
             "http",
-            _granian_argv("asgi"),
-            _master_plus_workers,
-            _modern("granian"),
+            granian_argv("asgi"),
+            master_plus_workers,
+            modern("granian"),
+            distributions=("granian",),
+            profile_paths=("/granian/",),
             interface="asgi",
             concurrent_in_worker=True,
         ),
@@ -358,17 +288,9 @@ def get_kind(name: str) -> ServerKind:
         raise LookupError(f"unknown server {name!r} (known: {', '.join(KINDS)})") from None
 
 
-def somaxconn() -> int:
-    """The kernel's cap on listen backlogs."""
-    try:
-        return int(Path("/proc/sys/net/core/somaxconn").read_text())
-    except (OSError, ValueError):
-        return 128
-
-
-def listen_backlog(requested: int = DEFAULT_BACKLOG) -> int:
-    """A backlog never above net.core.somaxconn (uWSGI refuses to start otherwise)."""
-    return max(1, min(requested, somaxconn()))
+def baseline_kind() -> str:
+    """The name of the kind the others are compared with."""
+    return next(kind.name for kind in KINDS.values() if kind.baseline)
 
 
 def build_matrix(

@@ -4,25 +4,19 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from importlib import resources
 from pathlib import Path
 
 from ..processes.supervisor import Child, Supervisor
+from .argv import NGINX_WORKER_CONNECTIONS, nginx_binary
 from .kinds import Endpoint
 
-SYSTEM_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
 _PLACEHOLDER = re.compile(r"@([a-z_]+)@")
 
 
 class FrontUnavailable(RuntimeError):
     """nginx is not installed or lacks what the configuration needs."""
-
-
-def nginx_binary() -> str | None:
-    """nginx's path (Debian keeps it in /usr/sbin, often not on a user's PATH)."""
-    return shutil.which("nginx", path=SYSTEM_PATH)
 
 
 def nginx_version() -> str | None:
@@ -42,10 +36,6 @@ def _template(name: str) -> str:
         # A checkout, not an installed wheel: the templates are in ../nginx.
         folder = resources.files("probes").joinpath("..", "nginx")
     return folder.joinpath(name).read_text()
-
-
-# nginx/common.conf.in's worker_connections: each proxied request holds two (the client's, the upstream's).
-NGINX_WORKER_CONNECTIONS = 4096
 
 
 def render_nginx_config(*, upstream: Endpoint, port: int, run_dir: Path, backlog: int, workers: int = 1) -> str:

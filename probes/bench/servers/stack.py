@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import http.client
-import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,18 +15,9 @@ from pathlib import Path
 from ..contract import KIND_ENV, READY_BODY, READY_PATH, STATS_DIR_ENV, TARGET_APP_ENV
 from ..processes.ports import ensure_free, free_port
 from ..processes.supervisor import Child, Supervisor
-from .kinds import Endpoint, ServerConfig, get_kind, listen_backlog
+from .argv import listen_backlog
+from .kinds import Endpoint, ServerConfig, get_kind
 from .nginx import start_nginx
-
-# Lines of server logs that change how a result must be read.
-LOG_WARNINGS = (
-    re.compile(r".*listen queue.*full.*", re.IGNORECASE),  # uWSGI's backlog overflow
-    re.compile(r".*was sent SIGKILL.*"),  # gunicorn: "Perhaps out of memory?"
-    # uWSGI worker death: "... died, killed by signal 9", or "... MISTERIOUSLY killed by signal 9"
-    re.compile(r".*DAMN ! worker.*(died|killed).*"),
-    re.compile(r".*Worker failed to boot.*"),
-    re.compile(r".*WORKER TIMEOUT.*"),
-)
 
 
 class NotApplicable(ValueError):
@@ -80,7 +70,8 @@ class Stack:
             text = self.server.log_path.read_text(errors="replace")
         except FileNotFoundError:
             return []
-        return [line.strip() for line in text.splitlines() if any(p.match(line) for p in LOG_WARNINGS)]
+        patterns = get_kind(self.config.kind).log_warnings
+        return [line.strip() for line in text.splitlines() if any(p.match(line) for p in patterns)]
 
     def stop(self, *, timeout_s: float = 5.0) -> None:
         """Front first (no new requests), then the server."""

@@ -17,7 +17,8 @@ import psutil
 import pytest
 
 from probes.bench.measure import cpu as metrics
-from probes.bench.measure.cpu import CpuSnapshot, CpuWindow, ProcessCpu, RoleSnapshot, cpu_between, snapshot_cpu
+from probes.bench.measure.cpu import CpuSnapshot, CpuWindow, ProcessCpu, RoleSnapshot, snapshot_cpu
+from probes.bench.measure.cpu_accounting import cpu_between
 from probes.bench.measure.memory import measure_tree_memory
 from probes.bench.model.memory import MemoryFit, TreeMemory, fit_memory
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from probes.bench.processes.orphans import read_record, reclaim_orphans
-from probes.bench.processes.supervisor import RECORD_NAME, _proc_info
+from probes.bench.processes.procfs import _proc_info
+from probes.bench.processes.supervisor import RECORD_NAME
 from tests.conftest import as_other_user
 
 PY = sys.executable

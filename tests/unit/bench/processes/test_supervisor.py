@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from probes.bench.processes.ports import PortTaken, ensure_free, free_port
+from probes.bench.processes.procfs import session_members
 from probes.bench.processes.rundir import RunDir
-from probes.bench.processes.supervisor import StartFailed, Supervisor, session_members
+from probes.bench.processes.supervisor import StartFailed, Supervisor
 
 PY = sys.executable
 
