@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..bench.model.results import Run, Suite
+from ..bench.servers.kinds import baseline_kind
 from .lines import target_paths
 
 # Probe pairs the classic benchmark's readers asked about: (faster candidate, baseline).
@@ -56,7 +57,7 @@ def _server_pairs(usable: list[Run], name_of: dict[str, str], paths: list[str]) 
             if run.path == path and run.app == "project":
                 groups.setdefault((run.workers, run.threads, run.front, run.socket, run.concurrency), []).append(run)
         for runs_here in groups.values():
-            baseline = next((run for run in runs_here if run.kind == "gunicorn"), runs_here[0])
+            baseline = next((run for run in runs_here if run.kind == baseline_kind()), runs_here[0])
             for run in runs_here:
                 if run is not baseline:
                     line = ratio_line(
