@@ -20,9 +20,8 @@ from django.http import HttpRequest, HttpResponse
 
 from .bench.model.metadata import usable_cores
 from .bench.model.results import FormatError, Suite
-from .bench.timing.counters import DbTally
 from .conf import results_dir
-from .worker.querytime import time_queries
+from .worker.querytime import DbTally, time_queries
 
 # The result files that hold load runs: the sweep's and --explain's.
 RUN_GLOBS = ("sweep-*.json", "explain-*.json")

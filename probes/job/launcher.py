@@ -18,7 +18,7 @@ from ..bench.servers.kinds import ServerConfig
 from ..bench.servers.nginx import FrontUnavailable
 from ..bench.servers.services import Memcached
 from ..bench.servers.stack import NotApplicable, Stack, http_get, start_stack
-from ..bench.timing.counters import read_exceptions
+from ..bench.timing.reader import read_exceptions
 from ..catalog import get_probe
 from . import failures, project
 

@@ -11,12 +11,10 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..bench.timing.counters import TimingWrapper
+from ..bench.timing.wsgi import TimingWrapper, WSGIApp
 
 if TYPE_CHECKING:  # a WSGI worker never loads the ASGI wrapper (nor asyncio for it)
     from ..bench.timing.asgi import ASGIApp, AsgiTimingWrapper
-
-WSGIApp = Callable[..., Iterable[bytes]]
 
 
 def timed(

@@ -1,6 +1,6 @@
 """Time database queries through Django's own execute_wrapper hook.
 
-Two forms: `time_queries`, a context for one request (the toolbar panel), and
+Two forms: `time_queries`, a context for one request that fills a `DbTally` (the toolbar panel), and
 `install_query_timer`, the servers' timer, installed once on each connection
 as it is created so that no request pays for setting it up.
 """
@@ -10,12 +10,19 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections
 from django.db.backends.signals import connection_created
 
-from ..bench.timing.counters import DbTally
+
+@dataclass
+class DbTally:
+    """Query time and count of one request (the toolbar panel's timer)."""
+
+    ns: int = 0
+    queries: int = 0
 
 
 def time_queries(tally: DbTally) -> contextlib.ExitStack:

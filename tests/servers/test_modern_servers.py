@@ -20,7 +20,7 @@ from probes.bench.servers.kinds import KINDS, Endpoint, ServerConfig, build_matr
 from probes.bench.servers.services import Memcached
 from probes.bench.servers.stack import Stack, http_get
 from probes.bench.timing.asgi import LAG_PERIOD_S
-from probes.bench.timing.counters import AppCounters, read_counters, read_exceptions, total, window
+from probes.bench.timing.reader import AppCounters, difference, read_counters, read_exceptions, total
 from probes.job.launcher import Launcher
 from tests.conftest import IN_CI, require_binary
 
@@ -55,7 +55,7 @@ def _settled(stack: Stack, before: dict[int, AppCounters], at_least: int) -> App
     """The counters once `at_least` requests are in: a server may count a request just after its answer left."""
     assert stack.stats_dir is not None
     deadline = time.monotonic() + 10
-    while (counted := total(window(before, read_counters(stack.stats_dir)))).requests < at_least:
+    while (counted := total(difference(before, read_counters(stack.stats_dir)))).requests < at_least:
         assert time.monotonic() < deadline, f"only {counted.requests} of {at_least} requests counted"
         time.sleep(0.01)
     return counted

@@ -11,7 +11,7 @@ from ..loadgen import LoadResult, LoadSpec, start_load
 from ..model.app import AppTotals
 from ..model.results import Sample
 from ..servers.stack import Stack
-from ..timing import counters as appstats
+from ..timing import reader
 from .cpu import snapshot_cpu
 from .cpu_accounting import cpu_between
 
@@ -49,7 +49,7 @@ def drive(spec: LoadSpec, generator: str, client_cores: set[int] | None) -> Load
         return load.wait()
 
 
-def app_totals(counters: appstats.AppCounters) -> AppTotals:
+def app_totals(counters: reader.AppCounters) -> AppTotals:
     """The summed counters of a window as a Sample keeps them (the app's wall and CPU estimated from the sampled)."""
     return AppTotals(**{f.name: getattr(counters, f.name) for f in fields(AppTotals)})
 
@@ -62,7 +62,7 @@ def measure_window(
     service_pids: dict[str, int],
     client_cores: set[int] | None = None,
     instrument_s_per_request: float | None = None,
-) -> tuple[Sample, dict[int, appstats.AppCounters]]:
+) -> tuple[Sample, dict[int, reader.AppCounters]]:
     """One measured window: CPU of every role, the app's own counters, the generator's figures.
 
     service_pids: a role per process tree beside the server (memcached, the database, the profiler).
@@ -71,21 +71,21 @@ def measure_window(
     if stack.front is not None:
         roles["nginx"] = [stack.front.pid]
     stats_dir = stack.stats_dir
-    app_before = appstats.read_counters(stats_dir) if stats_dir else {}
+    app_before = reader.read_counters(stats_dir) if stats_dir else {}
     # Every process of the server's tree: a worker whose counters file appears within the window counts too.
-    runq_before = appstats.run_queue_ns(info.pid for info in stack.server.tree()) if stats_dir else {}
+    runq_before = reader.run_queue_ns(info.pid for info in stack.server.tree()) if stats_dir else {}
     cpu_before, self_before = snapshot_cpu(roles), _self_cpu_s()
     result = drive(spec, generator, client_cores)
     cpu_after, self_after = snapshot_cpu(roles), _self_cpu_s()
-    per_process = appstats.window(app_before, appstats.read_counters(stats_dir)) if stats_dir else {}
-    runq_after = appstats.run_queue_ns(per_process)
+    per_process = reader.difference(app_before, reader.read_counters(stats_dir)) if stats_dir else {}
+    runq_after = reader.run_queue_ns(per_process)
     cpu = cpu_between(cpu_before, cpu_after)
     cpu_s = {role.role: role.total_s for role in cpu.roles}
     # The generator reports the CPU of its own measured window (getrusage in
     # the child): its interpreter start-up is not charged to it.
     cpu_s["client"] = (result.cpu_user_s or 0.0) + (result.cpu_system_s or 0.0)
     cpu_s["servebench"] = max(0.0, self_after - self_before)
-    app = appstats.total(per_process)
+    app = reader.total(per_process)
     if instrument_s_per_request and "server" in cpu_s:
         # The timing wrapper runs in the server's processes: its cost is a role of
         # its own, never the view's (which it does not time) nor the server's.

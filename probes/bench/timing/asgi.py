@@ -1,4 +1,4 @@
-"""The timing wrapper's ASGI twin: the same counters files (appstats), read by the same runner.
+"""The timing wrapper's ASGI twin (wsgi): the same counters files (writer), read by the same reader.
 
 The same figures as the WSGI wrapper, at the same cost: every request counted
 with its status (a 5xx too), one in 16 measured (every one after a request
@@ -31,16 +31,12 @@ dies with the request.
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import time
-import weakref
 from collections.abc import Awaitable, Callable, MutableMapping
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .counters import _ProcessCounters, _queue_ns, process_counters
+from .writer import Instrument, ProcessCounters, queue_wait_ns
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -52,7 +48,7 @@ LAG_PERIOD_S = 0.05
 _STAMP = b"x-request-start"
 
 
-async def _measure_lag(counters: _ProcessCounters, period_s: float = LAG_PERIOD_S) -> None:
+async def _measure_lag(counters: ProcessCounters, period_s: float = LAG_PERIOD_S) -> None:
     """Forever: sleep one period on the loop, record how much later than asked it woke."""
     clock = time.perf_counter_ns
     period_ns = int(period_s * 1e9)
@@ -62,39 +58,23 @@ async def _measure_lag(counters: _ProcessCounters, period_s: float = LAG_PERIOD_
         counters.add_loop_lag(max(0, clock() - start - period_ns))
 
 
-def _forget(wrapper: weakref.ref[AsgiTimingWrapper]) -> None:
-    if (alive := wrapper()) is not None:
-        alive._counters = None
-        alive._lag_task = None
-
-
-class AsgiTimingWrapper:
+class AsgiTimingWrapper(Instrument):
     """ASGI middleware: counts every HTTP request, measures one in 16 (wall, the process's CPU share, queue)."""
 
-    __slots__ = ("app", "stats_dir", "_counters", "_lag_task", "__weakref__")
+    __slots__ = ("app", "_lag_task")
 
     def __init__(self, app: ASGIApp, stats_dir: Path) -> None:
+        # One event loop: a CPU share, not a thread clock.
+        super().__init__(stats_dir, shares_cpu=True)
         self.app = app
-        self.stats_dir = stats_dir
-        self._counters: _ProcessCounters | None = None
         self._lag_task: asyncio.Task[None] | None = None
-        # Created lazily in the process that serves (a forking server loads the app before it forks).
-        os.register_at_fork(after_in_child=partial(_forget, weakref.ref(self)))
 
-    def counters(self) -> _ProcessCounters:
-        counters = self._counters
-        if counters is None:
-            # One event loop: a CPU share, not a thread clock.
-            counters = self._counters = process_counters(self.stats_dir, shares_cpu=True)
-        return counters
+    def forget_counters(self) -> None:
+        """In a forked child: the parent's counters and lag probe are not this process's."""
+        super().forget_counters()
+        self._lag_task = None
 
-    def record_exception(self, *_: Any, **__: Any) -> None:
-        """A receiver for Django's got_request_exception: the exception being handled."""
-        exc_type, exc, tb = sys.exc_info()
-        if exc_type is not None and exc is not None:
-            self.counters().add_exception(exc_type, exc, tb)
-
-    def _start_lag_probe(self, counters: _ProcessCounters) -> None:
+    def _start_lag_probe(self, counters: ProcessCounters) -> None:
         # One task per process (the servers here run one loop per worker), kept for its lifetime.
         self._lag_task = asyncio.get_running_loop().create_task(_measure_lag(counters))
 
@@ -120,14 +100,14 @@ class AsgiTimingWrapper:
                 await self.app(scope, receive, send_status)
             except BaseException:
                 counters.count(500)
-                self._failed(counters)
+                counters.add_current_exception()
                 raise
             counters.count(status)
             return
         queue_ns = -1
         for name, value in scope.get("headers") or ():
             if name == _STAMP:
-                queue_ns = _queue_ns(value.decode("latin-1"), time.time_ns())
+                queue_ns = queue_wait_ns(value.decode("latin-1"), time.time_ns())
                 break
         wall0 = time.perf_counter_ns()
         try:
@@ -135,13 +115,7 @@ class AsgiTimingWrapper:
         except BaseException:
             wall = time.perf_counter_ns() - wall0
             counters.add_sampled(wall, 0, queue_ns, 500)  # its CPU: the process's share (shares_cpu)
-            self._failed(counters)
+            counters.add_current_exception()
             raise
         wall = time.perf_counter_ns() - wall0
         counters.add_sampled(wall, 0, queue_ns, status)
-
-    @staticmethod
-    def _failed(counters: _ProcessCounters) -> None:
-        exc_type, exc, tb = sys.exc_info()
-        if exc_type is not None and exc is not None:
-            counters.add_exception(exc_type, exc, tb)

@@ -13,7 +13,8 @@ from django.http import HttpResponse, StreamingHttpResponse
 from probes.bench.measure.t0 import call_once, measure_instrument_cost
 from probes.bench.model.results import InstrumentCost, Suite, ViewCost
 from probes.bench.processes.rundir import RunDir
-from probes.bench.timing.counters import TimingWrapper, read_counters, read_exceptions, run_queue_ns, total
+from probes.bench.timing.reader import read_counters, read_exceptions, run_queue_ns, total
+from probes.bench.timing.wsgi import TimingWrapper
 from probes.report.terminal import sweep_table
 from probes.worker.hooks import timed_in_process
 from tests.factories import METADATA, gunicorn_run
@@ -124,7 +125,7 @@ def test_5xx_and_exceptions_are_counted_and_the_first_distinct_ones_named(stats_
     assert (counted.requests, counted.exceptions, counted.server_errors) == (4, 3, 4)
     [seen] = read_exceptions(stats_dir)
     assert (seen.type, seen.message, seen.count) == ("LookupError", "no such thing", 3)
-    assert seen.where.endswith(" in broken") and "test_timing.py:" in seen.where
+    assert seen.where.endswith(" in broken") and "test_timing_wsgi.py:" in seen.where
 
 
 def test_a_django_project_has_its_queries_recorded(stats_dir: Path) -> None:

@@ -17,7 +17,7 @@ from probes.bench.processes.supervisor import Supervisor
 from probes.bench.servers.kinds import ServerConfig
 from probes.bench.servers.services import Memcached
 from probes.bench.servers.stack import http_get
-from probes.bench.timing.counters import AppCounters, read_counters, total, window
+from probes.bench.timing.reader import difference, read_counters, total
 from probes.job.launcher import Launcher
 from tests.conftest import require_binary
 
@@ -28,24 +28,6 @@ pytestmark = pytest.mark.servers
 def launcher(memcached: Memcached) -> Iterator[Launcher]:
     with RunDir() as run_dir, Supervisor(run_dir.path) as supervisor:
         yield Launcher(run_dir=run_dir.path, supervisor=supervisor, memcached=memcached)
-
-
-def test_counters_window_and_total() -> None:
-    start = {1: AppCounters(requests=5, sampled_wall_ns=50)}
-    end = {
-        1: AppCounters(requests=8, sampled_wall_ns=80),
-        2: AppCounters(requests=2, db_queries=4),
-    }
-    delta = window(start, end)
-    assert delta[1] == AppCounters(requests=3, sampled_wall_ns=30)
-    assert total(delta) == AppCounters(requests=5, sampled_wall_ns=30, db_queries=4)
-
-
-def test_the_apps_time_is_the_mean_of_the_sampled_requests() -> None:
-    counters = AppCounters(requests=160, sampled_requests=10, sampled_wall_ns=10 * 90_000, sampled_cpu_ns=10 * 70_000)
-    assert (counters.app_wall_ns, counters.app_cpu_ns) == (160 * 90_000, 160 * 70_000)
-    assert counters.to_dict()["app_cpu_ns"] == 160 * 70_000
-    assert AppCounters(requests=3).app_cpu_ns == 0  # nothing sampled: unknown, not guessed
 
 
 @pytest.mark.parametrize("kind", ["gunicorn", "uwsgi", "flup-prefork"])
@@ -62,7 +44,7 @@ def test_the_wrapper_counts_app_time_queries_and_queueing(launcher: Launcher, ki
         # A server may close() the body (where the wrapper records a sampled request)
         # just after the client has its answer: wait for the last one.
         deadline = time.monotonic() + 10
-        while (counted := total(window(before, read_counters(stack.stats_dir)))).requests < 50:
+        while (counted := total(difference(before, read_counters(stack.stats_dir)))).requests < 50:
             assert time.monotonic() < deadline, f"only {counted.requests} of 50 requests counted"
             time.sleep(0.01)
     finally:
