@@ -1,6 +1,6 @@
 """What runs inside each server process: the WSGI and ASGI entries, the Django hooks, the null app, the flup launcher.
 
-These modules import the engine's timing code (probes.bench.timing) and the contract
-(probes.bench.contract); the engine never imports them: it names them there, as the dotted paths
-the servers are started with.
+These modules import the engine (its timing wrappers in probes.bench.timing, the contract in
+probes.bench.contract, the server kinds); the engine never imports them, nor Django: it names them
+in the contract, as the dotted paths the servers are started with.
 """

@@ -1,4 +1,4 @@
-"""The timing wrapper's ASGI twin (wsgi): the same counters files (writer), read by the same reader.
+"""The ASGI timing wrapper, the WSGI one's twin: the same counters files (writer), read by the same reader.
 
 The same figures as the WSGI wrapper, at the same cost: every request counted
 with its status (a 5xx too), one in 16 measured (every one after a request
