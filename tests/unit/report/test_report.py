@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from probes.bench.measure.sweep import judge
+from probes.bench.judge.quality import assess as judge
+from probes.bench.judge.quality import assess_quality
 from probes.bench.model.results import Run, Sample, Suite
-from probes.bench.model.stats import Spread, assess_quality
+from probes.bench.model.stats import Spread
 from probes.report.terminal import memory_models, run_row, sweep_table
 from tests.factories import METADATA, gunicorn_run
 
