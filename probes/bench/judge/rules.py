@@ -82,10 +82,10 @@ class Case:
         return bool(f.capacity > 1 and f.t0_s and waited is not None and waited >= THRESHOLDS["inflated_wait"] * f.t0_s)
 
     @property
-    def cpu_grew(self) -> bool:
-        """The view costs noticeably more CPU under the server than in-process."""
+    def cpu_growth(self) -> dict[str, float]:
+        """{"cpu_growth": x} when the view costs noticeably more CPU under the server than in-process, else {}."""
         growth = self.figures.cpu_growth
-        return growth is not None and growth >= THRESHOLDS["grown_cpu"]
+        return {"cpu_growth": growth} if growth is not None and growth >= THRESHOLDS["grown_cpu"] else {}
 
 
 def bad_data(case: Case) -> Finding | None:
@@ -100,7 +100,7 @@ def rate_kept(case: Case) -> Finding | None:
     f = case.figures
     if not case.rate or f.throughput_rps < THRESHOLDS["rate_kept"] * case.rate:
         return None
-    numbers = {"rate_rps": case.rate, "cpu_cap_rps": f.cpu_cap_rps}
+    numbers = {"rate_rps": case.rate, "cpu_cap_rps": f.cpu_cap_rps, **case.cpu_growth}
     if f.waited_s is not None:
         numbers["waited_s"] = max(0.0, f.waited_s)
     return Finding(Verdict.RATE_LIMITED, "rate_kept", numbers)
@@ -216,7 +216,7 @@ def untimed(case: Case) -> Finding | None:
 
 def no_rule_fits(case: Case) -> Finding:
     """The last resort: the numbers, and compare more worker counts."""
-    return Finding(Verdict.UNCLASSIFIED, "no_rule_fits", {"in_flight": case.figures.in_flight})
+    return Finding(Verdict.UNCLASSIFIED, "no_rule_fits", {"in_flight": case.figures.in_flight, **case.cpu_growth})
 
 
 # In order: the first rule that finds decides.

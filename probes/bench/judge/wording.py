@@ -54,13 +54,13 @@ def _wall_text(case: Case) -> str:
     return ms(f.app_wall_s) + (f", {ms(runq)} of it waiting for a CPU," if runq >= 0.0001 else "")
 
 
-def _cpu_text(case: Case) -> str:
-    """'; the view costs 3.3x its in-process CPU under the server (...)' when it grew, else ''."""
+def _cpu_text(finding: Finding, case: Case) -> str:
+    """'; the view costs 3.3x its in-process CPU under the server (...)' when the rule found it grew, else ''."""
     f = case.figures
-    if not case.cpu_grew:
+    if "cpu_growth" not in finding.numbers:
         return ""
     return (
-        f"; the view costs {f.cpu_growth:.1f}x its in-process CPU under the server"
+        f"; the view costs {finding.numbers['cpu_growth']:.1f}x its in-process CPU under the server"
         f" ({short(f.t0_cpu_s)} -> {short(f.app_cpu_s)}:"
         " colder caches and CPU frequency at low load, the server's own work in the app's thread)"
     )
@@ -82,7 +82,7 @@ def _rate_kept(finding: Finding, case: Case) -> tuple[str, str]:
     why = (
         f"served the offered {n['rate_rps']:,.0f} r/s at {_busy(case)}; at"
         f" {short(f.machine_cpu_per_request_s)} of CPU per request the {f.cores} cores could serve"
-        f" ~{n['cpu_cap_rps']:,.0f} r/s{wait_text}{_cpu_text(case)}"
+        f" ~{n['cpu_cap_rps']:,.0f} r/s{wait_text}{_cpu_text(finding, case)}"
     )
     return why, "the offered load, not the server, set this figure: measure the capacity without --rate"
 
@@ -217,7 +217,7 @@ def _untimed(finding: Finding, case: Case) -> tuple[str, str]:
 
 
 def _no_rule_fits(finding: Finding, case: Case) -> tuple[str, str]:
-    why = f"{_numbers_head(case)}, app wall {ms(case.figures.app_wall_s)}{_cpu_text(case)}"
+    why = f"{_numbers_head(case)}, app wall {ms(case.figures.app_wall_s)}{_cpu_text(finding, case)}"
     return why, "no single limit fits: compare more worker counts (--explain)"
 
 
