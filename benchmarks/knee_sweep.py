@@ -67,7 +67,7 @@ def main() -> None:
     print(f"\ngunicorn -w {args.workers}, sleep {args.sleep_ms:g} ms, {generator}, medians of {args.repeat}:")
     for level in found.levels:
         print(f"  N={level.concurrency:>3}: X {level.throughput_rps:7.1f} r/s  R {1000 * level.response_s:6.1f} ms")
-    print(f"  {found.summary()}")
+    print(f"  {found.summary}")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from probes.bench.judge.scaling import ScalingPoint, db_share_of_wait, scaling, serial_advice  # noqa: E402
+from probes.bench.judge.scaling import ScalingPoint, db_share_of_wait, scaling  # noqa: E402
+from probes.bench.judge.wording import serial_advice  # noqa: E402
 
 PROBES = {
     "sleep": "/probes/sleep/?ms=30",

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..bench.judge.quality import failure_head
 from ..bench.measure.sweep import Progress
 from ..bench.model.results import Check, Failure, Run
 from ..bench.model.tracebacks import ExceptionSeen
@@ -182,11 +183,11 @@ class Launcher:
         """Why a failing run failed: what its start recorded, else the exceptions of its last stack."""
         if self._failure is not None:
             return self._failure
-        stack = self._last
-        if stack is None or run.quality != "failing":
+        stack, head = self._last, failure_head(run)
+        if stack is None or head is None:
             return None
         return self._explain(
-            run.quality_reasons[0] if run.quality_reasons else "failing",
+            head,
             status=None,
             in_process=None,
             recorded=read_exceptions(stack.stats_dir) if stack.stats_dir else [],

@@ -15,6 +15,7 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+from ..bench.judge.quality import Invalid, job_failure
 from ..bench.loadgen import LoadgenError
 from ..bench.measure.sweep import Progress, sweep
 from ..bench.model.diagnosis import ViewTime
@@ -111,16 +112,14 @@ def failed_lines(suite: Suite) -> list[str]:
 
 def exit_line(suite: Suite) -> str | None:
     """The one line a command exits non-zero with, or None when the job gave a valid result."""
-    failed = failed_lines(suite)
-    checks = [check for check in suite.checks if not check.ok and check.applicable]
-    if checks:
-        return f"{len(checks)} of {len(suite.checks)} configurations failed; {failed[0]}"
-    if suite.runs and all(run.quality == "failing" for run in suite.runs):
-        return f"no valid result: every run failed; {failed[0]}"
-    broken = [run for run in suite.runs if run.error]
-    if broken:
-        return f"{len(broken)} of {len(suite.runs)} configurations could not be measured; {_why_failed(broken[0])}"
-    return None
+    failure = job_failure(suite)
+    if failure is None:
+        return None
+    if failure.why is Invalid.UNMEASURED and failure.first_unmeasured is not None:
+        return f"{failure.count} of {failure.total} {failure.why}; {_why_failed(failure.first_unmeasured)}"
+    if failure.why is Invalid.CHECKS_FAILED:
+        return f"{failure.count} of {failure.total} configurations failed; {failed_lines(suite)[0]}"
+    return f"no valid result: every run failed; {failed_lines(suite)[0]}"
 
 
 def metadata(plan: Plan) -> Metadata:

@@ -1,40 +1,19 @@
-"""Did B make it faster than A? Matched configurations, ratios of r/s and a t-test (pyperf's compare_to)."""
+"""Did B make it faster than A? Matched configurations and their figures; bench/judge/compare.py decides."""
 
 from __future__ import annotations
 
 import json
-import math
 import statistics
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 
+from ..bench.judge.compare import MIN_CHANGE_PCT, Change, Significance, TTest, relative_speed
 from ..bench.model.results import FORMAT, Metadata, Run, Suite
-from ..bench.model.stats import Spread, median
-
-# Two-sided 95 % critical values of Student's t by degrees of freedom (index = df, 1..30),
-# the standard table pyperf also uses; beyond 30 the values approach 1.960.
-T95 = (
-    math.nan, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)  # fmt: skip
-# (lowest df, value) for the rows of the table past 30: each value holds up to the next row.
-T95_LARGE_DF = ((200, 1.960), (100, 1.984), (80, 1.990), (60, 2.000), (50, 2.009), (40, 2.021))
+from ..bench.model.stats import median
 
 
 class CompareError(ValueError):
     """A file --compare cannot read; the message is one line."""
-
-
-class Verdict(StrEnum):
-    FASTER = "faster"
-    SLOWER = "slower"
-    NOT_SIGNIFICANT = "not significant"  # the t-test cannot tell the repeats of A and B apart
-    WITHIN_NOISE = "within noise"  # significant, but smaller than min_change_pct
-    UNTESTED = "untested"  # one repeat on each side: no variance, no test
-    NOT_MEASURED = "not measured"  # no samples, or no successful request, on one side
 
 
 @dataclass(frozen=True)
@@ -62,32 +41,6 @@ class Key:
 
 
 @dataclass(frozen=True)
-class TTest:
-    """Student's two-sample t-test (pooled variance), two-sided at 95 %."""
-
-    t: float
-    df: int
-    critical: float
-
-    @property
-    def significant(self) -> bool:
-        return abs(self.t) >= self.critical
-
-
-@dataclass(frozen=True)
-class Change:
-    """One figure in A and in B (medians over the repeats)."""
-
-    a: float
-    b: float
-
-    @property
-    def pct(self) -> float | None:
-        """(B - A) / A in %; None when A is 0."""
-        return 100 * (self.b - self.a) / self.a if self.a else None
-
-
-@dataclass(frozen=True)
 class Pair:
     """One configuration found in both results."""
 
@@ -96,7 +49,7 @@ class Pair:
     ratio: float | None  # median r/s of B over A: 2.0 means B serves twice as many requests per second
     ratio_error: float | None  # ± one stdev, each side's stdev/mean added in quadrature (hyperfine)
     ttest: TTest | None  # on the repeats' r/s; None with one repeat on each side
-    verdict: Verdict
+    verdict: Significance
     p99_ms: Change | None
     cpu_us_per_request: Change | None  # all roles (client, server, nginx...) per request
     notes: tuple[str, ...] = ()  # the quality of either side when it is not "ok"
@@ -118,30 +71,6 @@ class Comparison:
     only_in_a: tuple[Key, ...]
     only_in_b: tuple[Key, ...]
     geometric_mean: float | None  # of the ratios of every pair that has one, when there are two or more
-
-
-def critical_t95(df: int) -> float:
-    """The two-sided 95 % critical value of Student's t for df degrees of freedom (from the table)."""
-    if df < 1:
-        raise ValueError(f"degrees of freedom must be >= 1, not {df}")
-    if df < len(T95):
-        return T95[df]
-    return next((value for lowest, value in T95_LARGE_DF if df >= lowest), T95[-1])
-
-
-def student_t(a: Sequence[float], b: Sequence[float]) -> TTest | None:
-    """t of mean(b) - mean(a) with the pooled variance; None when there is no degree of freedom."""
-    df = len(a) + len(b) - 2
-    if df < 1 or not a or not b:
-        return None
-    mean_a, mean_b = statistics.fmean(a), statistics.fmean(b)
-    squares = math.fsum((x - mean_a) ** 2 for x in a) + math.fsum((x - mean_b) ** 2 for x in b)
-    error = math.sqrt(squares / df * (1 / len(a) + 1 / len(b)))
-    if error == 0:  # identical repeats on both sides: any difference at all is certain
-        t = 0.0 if mean_a == mean_b else math.copysign(math.inf, mean_b - mean_a)
-    else:
-        t = (mean_b - mean_a) / error
-    return TTest(t=t, df=df, critical=critical_t95(df))
 
 
 def format_ratio(ratio: float) -> str:
@@ -166,45 +95,30 @@ def _change(run_a: Run, run_b: Run, figure: str) -> Change | None:
     return Change(a, b) if a is not None and b is not None else None
 
 
-def compare_runs(run_a: Run, run_b: Run, *, min_change_pct: float = 5.0) -> Pair:
+def compare_runs(run_a: Run, run_b: Run, *, min_change_pct: float = MIN_CHANGE_PCT) -> Pair:
     """One configuration, A against B."""
-    rps_a = [sample.ok_per_s for sample in run_a.samples]
-    rps_b = [sample.ok_per_s for sample in run_b.samples]
-    spread_a, spread_b = Spread.of(rps_a), Spread.of(rps_b)
     notes = tuple(
         f"{side} {run.quality}" for side, run in (("A", run_a), ("B", run_b)) if run.samples and run.quality != "ok"
     )
-    rps = Change(spread_a.median, spread_b.median)
-    ratio = rps.b / rps.a if rps.a > 0 and rps.b > 0 else None
-    ttest = student_t(rps_a, rps_b)
-    ratio_error = None
-    if ratio is not None and len(rps_a) > 1 and len(rps_b) > 1:
-        ratio_error = ratio * math.hypot(spread_a.cv, spread_b.cv)
-    change_pct = rps.pct
-    if ratio is None or change_pct is None:
-        verdict = Verdict.NOT_MEASURED
-    elif ttest is None:
-        verdict = Verdict.UNTESTED
-    elif not ttest.significant:
-        verdict = Verdict.NOT_SIGNIFICANT
-    elif abs(change_pct) < min_change_pct:
-        verdict = Verdict.WITHIN_NOISE
-    else:
-        verdict = Verdict.FASTER if ratio > 1 else Verdict.SLOWER
+    speed = relative_speed(
+        [sample.ok_per_s for sample in run_a.samples],
+        [sample.ok_per_s for sample in run_b.samples],
+        min_change_pct=min_change_pct,
+    )
     return Pair(
         key=Key.of(run_a),
-        rps=rps,
-        ratio=ratio,
-        ratio_error=ratio_error,
-        ttest=ttest,
-        verdict=verdict,
+        rps=speed.rps,
+        ratio=speed.ratio,
+        ratio_error=speed.ratio_error,
+        ttest=speed.ttest,
+        verdict=speed.verdict,
         p99_ms=_change(run_a, run_b, "p99"),
         cpu_us_per_request=_change(run_a, run_b, "cpu"),
         notes=notes,
     )
 
 
-def compare(a: Suite, b: Suite, *, min_change_pct: float = 5.0) -> Comparison:
+def compare(a: Suite, b: Suite, *, min_change_pct: float = MIN_CHANGE_PCT) -> Comparison:
     """Match the runs of A and B by configuration and compare each pair; list the rest."""
     unmatched_b: dict[Key, list[int]] = {}
     for index, run in enumerate(b.runs):
@@ -234,7 +148,7 @@ def slower_beyond(comparison: Comparison, pct: float) -> list[Pair]:
     return [
         pair
         for pair in comparison.pairs
-        if pair.verdict is Verdict.SLOWER and pair.change_pct is not None and -pair.change_pct > pct
+        if pair.verdict is Significance.SLOWER and pair.change_pct is not None and -pair.change_pct > pct
     ]
 
 
@@ -260,13 +174,13 @@ def _details(pair: Pair) -> list[str]:
 
 
 def _verdict(pair: Pair, min_change_pct: float) -> str:
-    if pair.verdict in (Verdict.FASTER, Verdict.SLOWER) and pair.ratio is not None:
+    if pair.verdict in (Significance.FASTER, Significance.SLOWER) and pair.ratio is not None:
         return format_ratio(pair.ratio)
-    if pair.verdict is Verdict.WITHIN_NOISE:
+    if pair.verdict is Significance.WITHIN_NOISE:
         return f"within noise (under {min_change_pct:g} %)"
-    if pair.verdict is Verdict.UNTESTED and pair.ratio is not None:
+    if pair.verdict is Significance.UNTESTED and pair.ratio is not None:
         return f"{format_ratio(pair.ratio)} (untested: one repeat on each side)"
-    if pair.verdict is Verdict.NOT_MEASURED:
+    if pair.verdict is Significance.NOT_MEASURED:
         return "not measured (no successful request on one side)"
     return str(pair.verdict)
 

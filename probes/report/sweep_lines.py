@@ -29,7 +29,7 @@ def scaling_lines(runs: list[Run]) -> list[str]:
     for (name, _), run in seen.items():
         assert run.diagnosis is not None and run.diagnosis.scaling is not None
         scaling = run.diagnosis.scaling
-        head = f"scaling {name}: " + (f"{scaling.verdict} " if scaling.verdict else "") + scaling.summary()
+        head = f"scaling {name}: " + (f"{scaling.verdict} " if scaling.verdict else "") + scaling.summary
         lines.append(head if scaling.fit is None else f"{head}; what to do: {run.diagnosis.advice}")
     return lines
 
@@ -39,7 +39,7 @@ def knee_lines(runs: list[Run]) -> list[str]:
     seen: dict[str, str] = {}
     for run in runs:
         if run.diagnosis is not None and run.diagnosis.knee is not None:
-            seen.setdefault(f"{run.kind} w{run.workers} {_server(run).split(' ', 1)[1]}", run.diagnosis.knee.summary())
+            seen.setdefault(f"{run.kind} w{run.workers} {_server(run).split(' ', 1)[1]}", run.diagnosis.knee.summary)
     return [f"knee {name}: {summary}" for name, summary in seen.items()]
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
+from ..bench.judge.compare import faster_first
+from ..bench.judge.wording import server_gain_text, shares_text
 from ..bench.model.results import Run, Suite
-from ..bench.model.stats import Spread
 from .comparisons import comparisons
 from .lines import Section, memory_model_lines, rps_text, sections, t0_line
 from .rows import run_table
@@ -110,25 +111,17 @@ def sweep_table(suite: Suite, *, wide: bool = False) -> str:
     return "\n".join(lines)
 
 
-SIGNIFICANT_RATIO = 1.05
-
-
 def ratio_line(a_name: str, a: Run, b_name: str, b: Run, context: str) -> str | None:
     """'A ran 3.1 ± 0.2x faster than B (context)', with the spread of both sides propagated."""
-    sa = Spread.of([sample.ok_per_s for sample in a.samples])
-    sb = Spread.of([sample.ok_per_s for sample in b.samples])
-    if not sa.median or not sb.median:
+    a_first, speed = faster_first([sample.ok_per_s for sample in a.samples], [sample.ok_per_s for sample in b.samples])
+    if speed.ratio is None:
         return None
-    if sa.median < sb.median:
-        a_name, b_name, sa, sb = b_name, a_name, sb, sa
-    ratio = sa.median / sb.median
-    error = ratio * (sa.cv**2 + sb.cv**2) ** 0.5
-    # Two standard errors, and never less than the few per cent that
-    # repeats on a shared 2-core machine move by anyway.
-    if ratio - 1 < max(2 * error, SIGNIFICANT_RATIO - 1):
-        return f"{a_name} and {b_name}: no significant difference ({ratio:.2f} ± {error:.2f}x, {context})"
+    fast, slow = (a_name, b_name) if a_first else (b_name, a_name)
+    ratio, error = speed.ratio, speed.ratio_error or 0.0
+    if not speed.differs:
+        return f"{fast} and {slow}: no significant difference ({ratio:.2f} ± {error:.2f}x, {context})"
     digits = 2 if ratio < 1.5 else 1
-    return f"{a_name} ran {ratio:.{digits}f} ± {error:.{digits}f}x faster than {b_name} ({context})"
+    return f"{fast} ran {ratio:.{digits}f} ± {error:.{digits}f}x faster than {slow} ({context})"
 
 
 def explain_report(suite: Suite, *, wide: bool = False) -> str:
@@ -152,11 +145,6 @@ def explain_report(suite: Suite, *, wide: bool = False) -> str:
     )
     lines.append(f"  verdict at {last.label}: {last.verdict}: {diagnosis.why}")
     if diagnosis.shares:
-        shares = ", ".join(
-            f"{role} {100 * share:.0f} %" for role, share in sorted(diagnosis.shares.items(), key=lambda i: -i[1])
-        )
-        gain = diagnosis.server_gain_pct
-        gain_text = f"; a zero-cost server could add at most +{gain:.0f} %" if gain is not None else ""
-        lines.append(f"  CPU per request: {shares}{gain_text}")
+        lines.append(f"  CPU per request: {shares_text(diagnosis.shares)}{server_gain_text(diagnosis.server_gain_pct)}")
     lines.append(f"  what to do: {diagnosis.advice}")
     return "\n".join(lines)

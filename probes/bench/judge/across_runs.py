@@ -9,14 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import replace
 
+from ..model.across_runs import Knee, Scaling
+from ..model.diagnosis import Verdict
 from ..model.results import Run
-from .knee import Knee, knee
-from .scaling import SIGMA_THRESHOLDS, Scaling, ScalingPoint, db_share_of_wait, scaling, serial_advice
+from . import wording
+from .knee import knee
+from .scaling import SIGMA_THRESHOLDS, ScalingPoint, db_share_of_wait, scaling
 
 MIN_WORKER_COUNTS = 3  # a USL fit needs three worker counts (λ, σ, κ)
 MIN_LEVELS = 3  # a knee needs three concurrency levels
 # Verdicts the scaling fit replaces: those that say the view caps on a wait, or could not say.
-REPLACEABLE = ("serialized", "unclassified", "io-bound", "worker-limited")
+REPLACEABLE = (Verdict.SERIALIZED, Verdict.UNCLASSIFIED, Verdict.IO_BOUND, Verdict.WORKER_LIMITED)
 
 
 def _measured(run: Run) -> bool:
@@ -25,7 +28,7 @@ def _measured(run: Run) -> bool:
         bool(run.samples)
         and run.diagnosis is not None
         and run.rate is None
-        and run.quality not in ("failing", "client-bound")
+        and run.quality not in (Verdict.FAILING, Verdict.CLIENT_BOUND)
     )
 
 
@@ -73,9 +76,8 @@ def with_trends(runs: Sequence[Run]) -> list[Run]:
         if len({runs[i].workers for i in members}) < MIN_WORKER_COUNTS:
             continue
         cores = runs[members[0]].samples[0].cores
-        fitted = scaling([point for i in members for point in points(runs[i])], cores=cores)
-        if runs[members[0]].threads > 1:  # N counts threads too: say so
-            fitted = replace(fitted, unit="workers x threads")
+        unit = "workers x threads" if runs[members[0]].threads > 1 else "workers"  # N counts threads too: say so
+        fitted = scaling([point for i in members for point in points(runs[i])], cores=cores, unit=unit)
         for i in members:
             result[i] = _scaled(result[i], fitted)
 
@@ -99,28 +101,24 @@ def _kneed(run: Run, found: Knee) -> Run:
 
 
 def _scaled(run: Run, fitted: Scaling) -> Run:
-    """The run with the group's scaling; with σ >= 0.2 and several workers, the verdict says how serialized."""
+    """The run with the group's scaling; with σ >= 0.2 and several workers, the fit qualifies the verdict."""
     diagnosis = run.diagnosis
     assert diagnosis is not None
     fit = fitted.fit
     # Only a serial fraction the repeats are sure of (σ minus its ± above the threshold) names the verdict.
     surely = fit.serial_fraction - (fit.serial_fraction_err or 0.0) if fit is not None else 0.0
     one_worker = run.workers * run.threads < 2  # waits for nobody
-    if fit is None or surely < SIGMA_THRESHOLDS["partly"] or one_worker or run.verdict not in REPLACEABLE:
+    if fit is None or surely < SIGMA_THRESHOLDS["partly"] or one_worker or diagnosis.verdict not in REPLACEABLE:
         return replace(run, diagnosis=replace(diagnosis, scaling=fitted))
     f = diagnosis.figures
     share = None
     if f.app_wall_s is not None and f.t0_s is not None and f.db_s is not None:
         share = db_share_of_wait(app_wall_s=f.app_wall_s, t0_s=f.t0_s, db_s=f.db_s, app_runq_s=f.app_runq_s or 0.0)
     # The why stays this run's own; the fit is said once per group by the reports (Scaling.summary).
-    verdict = fitted.verdict or run.verdict
-    return replace(
-        run,
-        verdict=verdict,
-        diagnosis=replace(
-            diagnosis,
-            verdict=verdict,
-            advice=serial_advice(fit, db_share=share, unit=fitted.unit),
-            scaling=fitted,
-        ),
+    qualified = replace(
+        diagnosis,
+        qualifier=fitted.verdict,
+        advice=wording.serial_advice(fit, db_share=share, unit=fitted.unit),
+        scaling=fitted,
     )
+    return replace(run, verdict=wording.verdict_text(qualified), diagnosis=qualified)

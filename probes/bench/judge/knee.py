@@ -11,93 +11,17 @@ does not is queueing only: the extra connections wait, nothing more gets done.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import replace
 
+from ..model.across_runs import Knee, Level, QueueingStep
 from ..model.stats import median
+from . import wording
 
 KNEE_SHARE = 0.90  # the knee: the first level with X >= this share of the peak
 # A step between levels is queueing only when X gains less than this share while R
 # grows by more than QUEUEING_R_GROWTH (relative to the lower level).
 QUEUEING_X_GAIN = 0.05
 QUEUEING_R_GROWTH = 0.10
-
-
-@dataclass(frozen=True)
-class Level:
-    """One concurrency level: medians of its repeats."""
-
-    concurrency: int
-    throughput_rps: float
-    response_s: float
-    repeats: int
-
-
-@dataclass(frozen=True)
-class QueueingStep:
-    """From one level to the next, latency grew with no gain in throughput."""
-
-    from_concurrency: int
-    to_concurrency: int
-    rps_gain_pct: float
-    latency_growth_pct: float
-
-
-@dataclass(frozen=True)
-class Knee:
-    """The knee of one concurrency sweep, with Little's law beside it."""
-
-    knee_concurrency: int
-    peak_rps: float
-    peak_concurrency: int
-    littles_concurrency: float  # N* = X_max × R_min
-    levels: tuple[Level, ...]
-    queueing: tuple[QueueingStep, ...]  # the steps beyond which only the queue grew
-
-    @property
-    def queueing_from(self) -> int | None:
-        """The lowest concurrency from which every further step was queueing only (None: never)."""
-        if not self.queueing:
-            return None
-        steps = {step.from_concurrency for step in self.queueing}
-        start = None
-        for level in reversed(self.levels[:-1]):
-            if level.concurrency not in steps:
-                break
-            start = level.concurrency
-        return start
-
-    def summary(self) -> str:
-        """One line: the knee, Little's N*, and where latency grows for nothing."""
-        text = (
-            f"knee at {self.knee_concurrency} connections ({self.peak_rps:,.0f} r/s peak at {self.peak_concurrency});"
-            f" Little's law N* = X_max × R_min = {self.littles_concurrency:.1f}"
-        )
-        start = self.queueing_from
-        if start is not None:
-            last = self.levels[-1]
-            first = next(level for level in self.levels if level.concurrency == start)
-            growth = 100 * (last.response_s / first.response_s - 1) if first.response_s else 0.0
-            gain = 100 * (last.throughput_rps / first.throughput_rps - 1) if first.throughput_rps else 0.0
-            text += (
-                f"; from {start} to {last.concurrency} connections latency grows {growth:+.0f} %"
-                f" for {gain:+.0f} % r/s: queueing only"
-            )
-        return text
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "queueing_from": self.queueing_from, "summary": self.summary()}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Knee:
-        return cls(
-            knee_concurrency=data["knee_concurrency"],
-            peak_rps=data["peak_rps"],
-            peak_concurrency=data["peak_concurrency"],
-            littles_concurrency=data["littles_concurrency"],
-            levels=tuple(Level(**item) for item in data["levels"]),
-            queueing=tuple(QueueingStep(**item) for item in data["queueing"]),
-        )
 
 
 def levels_of(points: Sequence[tuple[int, float, float]]) -> tuple[Level, ...]:
@@ -128,7 +52,7 @@ def knee(points: Sequence[tuple[int, float, float]]) -> Knee:
         growth = high.response_s / low.response_s - 1
         if gain < QUEUEING_X_GAIN and growth > QUEUEING_R_GROWTH:
             queueing.append(QueueingStep(low.concurrency, high.concurrency, 100 * gain, 100 * growth))
-    return Knee(
+    found = Knee(
         knee_concurrency=first.concurrency,
         peak_rps=peak.throughput_rps,
         peak_concurrency=peak.concurrency,
@@ -136,3 +60,4 @@ def knee(points: Sequence[tuple[int, float, float]]) -> Knee:
         levels=levels,
         queueing=tuple(queueing),
     )
+    return replace(found, summary=wording.knee_summary(found))

@@ -18,8 +18,9 @@ import math
 import random
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
-from typing import Any
+from dataclasses import replace
+
+from ..model.across_runs import UslFit, usl_shape
 
 # σ on this grid, κ on a log grid (plus 0); the pattern search refines from the best cell.
 _SIGMA_GRID = tuple(i / 20 for i in range(21))
@@ -35,52 +36,11 @@ class NotEnoughPoints(ValueError):
     """Fewer than 3 worker counts with a positive throughput: σ and κ cannot be told apart."""
 
 
-@dataclass(frozen=True)
-class UslFit:
-    """The Universal Scalability Law fitted to (workers, r/s) points; ± are bootstrap standard deviations."""
-
-    single_worker_rps: float  # λ
-    serial_fraction: float  # σ
-    coherency: float  # κ
-    single_worker_rps_err: float | None  # None: a worker count had one repeat, no bootstrap over repeats
-    serial_fraction_err: float | None
-    coherency_err: float | None
-    peak_workers: float | None  # N* = √((1−σ)/κ); None when κ = 0 (no peak: X keeps rising or flattens)
-    predicted_rps: float  # X at twice the largest N measured
-    predicted_at_workers: int
-    r_squared: float  # 1 − SSE/SST; near 0 for a flat X (nothing to explain): read rmse_pct then
-    rmse_pct: float  # root mean square residual, % of the mean r/s
-    n_points: int
-    worker_counts: tuple[int, ...]
-
-    @property
-    def clear_peak(self) -> bool:
-        """A peak the data shows: κ > 0 and more than twice its uncertainty (when there is one)."""
-        if self.peak_workers is None or self.peak_workers < 1:  # σ ≈ 1: X falls from the first worker on
-            return False
-        return self.coherency_err is None or self.coherency > 2 * self.coherency_err
-
-    def rps_at(self, workers: float) -> float:
-        """The fitted X at `workers`."""
-        return self.single_worker_rps * _shape(workers, self.serial_fraction, self.coherency)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "worker_counts": list(self.worker_counts)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> UslFit:
-        return cls(**{**data, "worker_counts": tuple(data["worker_counts"])})
-
-
-def _shape(n: float, sigma: float, kappa: float) -> float:
-    return n / (1 + sigma * (n - 1) + kappa * n * (n - 1))
-
-
 def _solve(points: Sequence[tuple[float, float]], sigma: float, kappa: float) -> tuple[float, float]:
     """(λ, SSE) for fixed σ, κ: λ = Σ X g / Σ g² (the least-squares λ of a model linear in λ)."""
     xg = gg = xx = 0.0
     for n, x in points:
-        g = _shape(n, sigma, kappa)
+        g = usl_shape(n, sigma, kappa)
         xg += x * g
         gg += g * g
         xx += x * x

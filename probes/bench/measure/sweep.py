@@ -15,14 +15,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from ..judge import wording
 from ..judge.across_runs import with_trends
 from ..judge.concurrency import with_advice
-from ..judge.rules import diagnose, t0_from_runs
+from ..judge.figures import t0_from_runs
+from ..judge.quality import assess, failure_head, with_failure
+from ..judge.rules import diagnose
 from ..loadgen import LoadgenError, LoadSpec
 from ..model.diagnosis import ViewTime
 from ..model.memory import TreeMemory
 from ..model.results import Failure, Run, Sample
-from ..model.stats import Spread, assess_quality
 from ..servers.argv import SYSTEM_PATH
 from ..servers.kinds import ServerConfig, get_kind
 from ..servers.stack import Stack
@@ -182,39 +184,8 @@ def measure_config(
     warnings = tuple(stack.log_warnings())
     run = replace(base, samples=tuple(samples), memory=memory, nginx_memory=nginx_memory, warnings=warnings)
     run = replace(run, profiled=profiled[0], profile=profiled[1], profile_note=profiled[2])
-    quality, reasons = judge(run)
+    quality, reasons = assess(run)
     return replace(run, quality=quality, quality_reasons=reasons)
-
-
-def judge(run: Run) -> tuple[str, tuple[str, ...]]:
-    """The run's data quality from its samples (medians over the repeats)."""
-    samples = run.samples
-    if not samples:
-        return "failing", (run.error or "nothing was measured",)
-    client_cores = Spread.of([s.cpu_s.get("client", 0.0) / s.duration_s for s in samples if s.duration_s]).median
-    client_us = [v for s in samples if (v := s.cpu_us_per_request("client")) is not None]
-    server_us = [v for s in samples if (v := s.cpu_us_per_request("server")) is not None]
-    return assess_quality(
-        requests=sum(s.requests for s in samples),
-        ok=sum(s.ok for s in samples),
-        client_cores=client_cores,
-        client_us_per_request=Spread.of(client_us).median if client_us else None,
-        server_us_per_request=Spread.of(server_us).median if server_us else None,
-        throughput_cv=Spread.of([s.ok_per_s for s in samples]).cv,
-        overflow_warnings=len(run.warnings),
-        errors=_summed([s.errors for s in samples]),
-        status_counts=_summed([s.status_counts for s in samples]),
-        redirect_location=next((s.redirect_location for s in samples if s.redirect_location), None),
-        unattributed_share=Spread.of([s.others_share for s in samples if s.wall_s and s.cores]).median,
-    )
-
-
-def _summed(counts: Sequence[dict[str, int]]) -> dict[str, int]:
-    total: dict[str, int] = {}
-    for item in counts:
-        for key, value in item.items():
-            total[key] = total.get(key, 0) + value
-    return total
 
 
 def sweep(
@@ -252,8 +223,8 @@ def sweep(
         except start_errors as exc:
             run = replace(unmeasured_run(config, at), error=str(exc), quality_reasons=(str(exc).splitlines()[0],))
         run = replace(run, label=label)
-        if run.quality == "failing" and explain is not None and (failure := explain(run)) is not None:
-            run = replace(run, failure=failure, quality_reasons=(failure.summary, *run.quality_reasons[1:]))
+        if failure_head(run) is not None and explain is not None and (failure := explain(run)) is not None:
+            run = with_failure(run, failure)
         run = diagnosed(run, t0 or t0_from_runs(run.path, runs))
         runs.append(run)
         on_run(run)
@@ -270,4 +241,4 @@ def sweep(
 def diagnosed(run: Run, t0: ViewTime | None) -> Run:
     """The run with its verdict and the numbers behind it."""
     result = with_advice(run, diagnose(run, t0))
-    return replace(run, verdict=result.verdict, diagnosis=result)
+    return replace(run, verdict=wording.verdict_text(result), diagnosis=result)

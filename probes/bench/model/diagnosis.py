@@ -3,11 +3,45 @@ configurations (the scaling over worker counts, the knee over connections)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
 from typing import Any
 
-from ..judge.knee import Knee
-from ..judge.scaling import Scaling
+from .across_runs import Knee, Scaling
+
+
+class Verdict(StrEnum):
+    """What binds a run (bench/judge/rules.py decides it); the value is what JSON and the reports say."""
+
+    FAILING = "failing"
+    CLIENT_BOUND = "client-bound"
+    RATE_LIMITED = "rate-limited"
+    MACHINE_SHARED = "machine-shared"
+    CPU_SATURATED = "cpu-saturated"
+    LOAD_LIMITED = "load-limited"
+    SERIALIZED = "serialized"
+    WORKER_LIMITED = "worker-limited"
+    IO_BOUND = "io-bound"
+    UNCLASSIFIED = "unclassified"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What one rule found: the verdict, the rule's name, and the numbers it decided on."""
+
+    verdict: Verdict
+    rule: str
+    numbers: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Hint:
+    """What one advice rule found (e.g. would async help at one worker): its name and numbers."""
+
+    rule: str
+    numbers: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -21,7 +55,10 @@ class ViewTime:
 
 @dataclass(frozen=True)
 class Figures:
-    """The per-request segments of one run (medians over its repeats); times in seconds."""
+    """The per-request segments of one run (medians over its repeats); times in seconds.
+
+    The properties are the figures the verdicts are built from, each defined once here.
+    """
 
     throughput_rps: float
     response_s: float  # mean latency seen by the client
@@ -45,11 +82,76 @@ class Figures:
     t0_cpu_s: float | None = None  # t0's CPU (wall minus it: what the view waits for even alone)
     others_busy: float = 0.0  # share of all cores no role of the configuration used (Sample.others_share)
 
+    @property
+    def cpu_cap_rps(self) -> float:
+        """The most the cores could serve at this CPU per request: cores / the machine's CPU per request."""
+        return self.cores / self.machine_cpu_per_request_s if self.machine_cpu_per_request_s else math.inf
+
+    @property
+    def own_busy(self) -> float:
+        """The share of all cores this configuration's own roles used (busy minus the others')."""
+        return self.busy_fraction - self.others_busy
+
+    @property
+    def waited_s(self) -> float | None:
+        """The off-CPU time load added inside the app: (wall - CPU - run queue) under load minus t0's own
+        off-CPU time (a view that sleeps or queries waits in-process too). None without t0 or app figures."""
+        if self.t0_s is None or self.app_wall_s is None or self.app_cpu_s is None:
+            return None
+        off_cpu = max(0.0, self.app_wall_s - self.app_cpu_s - (self.app_runq_s or 0.0))
+        return off_cpu - max(0.0, self.t0_s - (self.t0_cpu_s or 0.0))
+
+    @property
+    def cpu_growth(self) -> float | None:
+        """App CPU per request under load / t0's CPU (None when either is missing)."""
+        if not self.t0_cpu_s or self.app_cpu_s is None:
+            return None
+        return self.app_cpu_s / self.t0_cpu_s
+
+    @property
+    def expected_queue_s(self) -> float:
+        """The queue Little's law gives when every worker is busy: the surplus connections wait (C - W) / X."""
+        surplus = max(0, self.concurrency - self.capacity)
+        return surplus / self.throughput_rps if self.throughput_rps else 0.0
+
+    @property
+    def in_app(self) -> float:
+        """Little's law on the app: X x app wall, the requests inside the app at once (0 untimed)."""
+        return self.throughput_rps * self.app_wall_s if self.app_wall_s else 0.0
+
+    @property
+    def workers_busy(self) -> float | None:
+        """X x app wall / (workers x threads): 1.0 when every worker is inside the app all the time."""
+        return self.in_app / self.capacity if self.app_wall_s else None
+
+    @property
+    def cpu_shares(self) -> dict[str, float]:
+        """CPU per request by role, as fractions of the roles' sum."""
+        total = sum(self.cpu_per_request_s.values())
+        return {role: value / total for role, value in self.cpu_per_request_s.items()} if total else {}
+
+    @property
+    def cpu_owner(self) -> str | None:
+        """The role with the largest CPU share ('unattributed' is nobody's)."""
+        owners = {role: share for role, share in self.cpu_shares.items() if role != "unattributed"}
+        return max(owners, key=lambda role: owners[role]) if owners else None
+
+    def server_gain_pct(self, *, cpu_bound: bool) -> float | None:
+        """At most how much faster with a server that costs nothing (its own CPU per request gone)."""
+        own = self.cpu_per_request_s.get("server", 0.0)
+        # CPU-bound: the machine's CPU per request is the cost; otherwise a worker's
+        # time per request is the view's wall time plus the server's own work.
+        rest = self.machine_cpu_per_request_s - own if cpu_bound else (self.app_wall_s or 0.0)
+        if rest <= 0:
+            return None
+        return 100 * own / rest
+
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """A run's verdict, why, what to do, and the numbers behind it (diagnosis.diagnose)."""
+    """A run's verdict, why, what to do, and the numbers behind it (bench/judge/rules.py)."""
 
+    # The rule's verdict (a Verdict); from a saved file, the text it was saved with.
     verdict: str
     why: str
     advice: str
@@ -57,15 +159,22 @@ class Diagnosis:
     shares: dict[str, float]  # CPU per request by role, fractions of the roles' sum
     server_gain_pct: float | None  # what a zero-cost server could add to X at most
     figures: Figures
-    # Across the sweep's configurations of the same server and path (trends.py), when it has them:
+    # Across the sweep's configurations of the same server and path (judge/across_runs.py), when it has them:
     scaling: Scaling | None = None  # over >= 3 worker counts: serial fraction σ, coherency κ, the CPU ceiling
     knee: Knee | None = None  # over >= 3 concurrency levels: the knee, Little's law, queueing only
+    # The scaling fit's word when it names the verdict ('partly serialized (σ = 0.53)'): shown in its place.
+    qualifier: str | None = None
+    # The rule that decided, in the process that judged (not saved: its words are the why and the advice).
+    finding: Finding | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """As JSON: the scaling's fit at its top (diagnosis.scaling.serial_fraction), the knee's summary."""
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("figures", "scaling", "knee")}
+        skipped = ("figures", "scaling", "knee", "qualifier", "finding")
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skipped}
         return {
             **data,
+            # Saved as it always was: the qualifier in the verdict's place (wording.verdict_text).
+            "verdict": self.qualifier or self.verdict,
             "figures": asdict(self.figures),
             "scaling": self.scaling.to_dict() if self.scaling else None,
             "knee": self.knee.to_dict() if self.knee else None,
@@ -73,7 +182,7 @@ class Diagnosis:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Diagnosis:
-        names = {f.name for f in fields(cls)}
+        names = {f.name for f in fields(cls)} - {"qualifier", "finding"}
         values = {key: value for key, value in data.items() if key in names}
         names = {f.name for f in fields(Figures)}
         values["figures"] = Figures(**{key: value for key, value in data["figures"].items() if key in names})

@@ -10,20 +10,17 @@ from typing import Any
 
 import pytest
 
+from probes.bench.judge.compare import Change, Significance, critical_t95, student_t
 from probes.bench.model.app import AppTotals
 from probes.bench.model.results import Metadata, Run, Sample, Suite
 from probes.report.compare import (
-    Change,
     CompareError,
     Key,
-    Verdict,
     compare,
-    critical_t95,
     format_ratio,
     load_for_compare,
     render_comparison,
     slower_beyond,
-    student_t,
 )
 from tests.factories import METADATA, gunicorn_run
 
@@ -110,7 +107,7 @@ def test_twice_as_fast_is_significant_with_its_figures() -> None:
     a = run(2, 100, 102, 98)
     b = replace(run(2, 200, 204, 196), samples=tuple(sample(v, p99_ms=5.0, server_s=0.1) for v in (200, 204, 196)))
     pair = compare(suite(a), suite(b, metadata=METADATA_B)).pairs[0]
-    assert (pair.verdict, pair.ratio, pair.change_pct) == (Verdict.FASTER, 2.0, 100.0)
+    assert (pair.verdict, pair.ratio, pair.change_pct) == (Significance.FASTER, 2.0, 100.0)
     assert pair.ratio_error is not None and round(pair.ratio_error, 4) == 0.0566
     assert pair.ttest is not None and (round(pair.ttest.t, 2), pair.ttest.df) == (38.73, 4)
     assert pair.p99_ms == Change(10.0, 5.0)
@@ -121,7 +118,7 @@ def test_twice_as_fast_is_significant_with_its_figures() -> None:
 
 def test_equal_noisy_repeats_are_not_significant() -> None:
     pair = compare(suite(run(2, 900, 1000, 1100)), suite(run(2, 1100, 900, 1000))).pairs[0]
-    assert (pair.verdict, pair.ratio) == (Verdict.NOT_SIGNIFICANT, 1.0)
+    assert (pair.verdict, pair.ratio) == (Significance.NOT_SIGNIFICANT, 1.0)
     assert pair.ttest is not None and pair.ttest.t == 0.0
 
 
@@ -129,17 +126,17 @@ def test_a_significant_change_under_min_change_is_within_noise() -> None:
     a, b = suite(run(2, 1000, 1001, 999)), suite(run(2, 1030, 1031, 1029))
     pair = compare(a, b, min_change_pct=5).pairs[0]
     assert pair.ttest is not None and pair.ttest.significant
-    assert (pair.verdict, pair.change_pct) == (Verdict.WITHIN_NOISE, 3.0)
-    assert compare(a, b, min_change_pct=2).pairs[0].verdict is Verdict.FASTER
+    assert (pair.verdict, pair.change_pct) == (Significance.WITHIN_NOISE, 3.0)
+    assert compare(a, b, min_change_pct=2).pairs[0].verdict is Significance.FASTER
 
 
 def test_one_repeat_each_is_untested_and_no_samples_is_not_measured() -> None:
     untested = compare(suite(run(2, 100)), suite(run(2, 150))).pairs[0]
     assert (untested.verdict, untested.ratio, untested.ttest, untested.ratio_error) == (
-        Verdict.UNTESTED, 1.5, None, None,
+        Significance.UNTESTED, 1.5, None, None,
     )  # fmt: skip
     missing = compare(suite(run(2, 100, 101)), suite(run(2, quality="failing", error="never up"))).pairs[0]
-    assert (missing.verdict, missing.ratio) == (Verdict.NOT_MEASURED, None)
+    assert (missing.verdict, missing.ratio) == (Significance.NOT_MEASURED, None)
 
 
 def test_configurations_only_in_one_result_are_listed() -> None:
@@ -171,7 +168,11 @@ def test_geometric_mean_and_slower_beyond() -> None:
     a = suite(run(2, 100, 102, 98), run(4, 1000, 1002, 998), run(8, 100, 100))
     b = suite(run(2, 200, 204, 196), run(4, 800, 802, 798), run(8, quality="failing"))
     comparison = compare(a, b)
-    assert [pair.verdict for pair in comparison.pairs] == [Verdict.FASTER, Verdict.SLOWER, Verdict.NOT_MEASURED]
+    assert [pair.verdict for pair in comparison.pairs] == [
+        Significance.FASTER,
+        Significance.SLOWER,
+        Significance.NOT_MEASURED,
+    ]
     assert comparison.geometric_mean is not None and round(comparison.geometric_mean, 4) == 1.2649
     assert [pair.key.workers for pair in slower_beyond(comparison, 10)] == [4]
     assert slower_beyond(comparison, 20) == []  # exactly 20 % is not beyond 20 %

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from probes.bench.measure.sweep import judge
+from probes.bench.judge.quality import assess as judge
+from probes.bench.judge.quality import assess_quality
 from probes.bench.model.app import AppTotals
 from probes.bench.model.memory import ProcessMemory, TreeMemory
 from probes.bench.model.results import Run, Sample, Suite
-from probes.bench.model.stats import Spread, assess_quality
+from probes.bench.model.stats import Spread
 from probes.report.lines import memory_model_lines
 from probes.report.rows import wide_cells
 from probes.report.terminal import sweep_table

@@ -1,4 +1,4 @@
-"""Verdicts on runs built in memory: each rule of the threshold table, exactly."""
+"""Verdicts on runs built in memory: each rule of the threshold table, by its finding (rule and numbers)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from probes.bench.judge.rules import THRESHOLDS, ViewTime, diagnose, figures
+from probes.bench.judge.figures import figures
+from probes.bench.judge.rules import THRESHOLDS, diagnose
 from probes.bench.model.app import AppTotals
+from probes.bench.model.diagnosis import Finding, Verdict, ViewTime
 from probes.bench.model.results import Run, Sample
 from tests.factories import gunicorn_run
 
@@ -71,6 +73,13 @@ def make_run(
 T0 = ViewTime(wall_s=0.010, cpu_s=0.001, source="in-process")
 
 
+def found(run: Run, t0: ViewTime | None = T0) -> Finding:
+    """The finding that decided the run's verdict."""
+    finding = diagnose(run, t0).finding
+    assert finding is not None
+    return finding
+
+
 def test_littles_law_and_parallelism() -> None:
     f = figures(make_run(x=100.0, mean_ms=40.0), T0)
     assert f.in_flight == pytest.approx(4.0)
@@ -80,8 +89,8 @@ def test_littles_law_and_parallelism() -> None:
 
 
 def test_failing_and_client_bound_come_first() -> None:
-    assert diagnose(make_run(quality="failing", busy=0.99), T0).verdict == "failing"
-    assert diagnose(make_run(quality="client-bound", busy=0.99), T0).verdict == "client-bound"
+    assert found(make_run(quality="failing", busy=0.99)) == Finding(Verdict.FAILING, "bad_data")
+    assert found(make_run(quality="client-bound", busy=0.99)) == Finding(Verdict.CLIENT_BOUND, "bad_data")
 
 
 def test_cpu_saturated_names_the_owner_and_the_most_a_server_could_gain() -> None:
@@ -91,79 +100,99 @@ def test_cpu_saturated_names_the_owner_and_the_most_a_server_could_gain() -> Non
     assert result.owner == "view"
     # Machine CPU per request: 0.9 x 2 cores x 2 s / 360 requests = 10 ms; the server's own 0.5 ms of it.
     assert result.server_gain_pct == pytest.approx(100 * 0.5 / 9.5)
-    assert "a zero-cost server could add at most +5 %" in result.why
+    assert result.finding == Finding(
+        Verdict.CPU_SATURATED, "cpu_saturated", {"busy": 0.9, "server_gain_pct": pytest.approx(5.263, abs=1e-3)}
+    )
 
 
 def test_load_limited_when_the_client_never_filled_the_workers() -> None:
-    result = diagnose(make_run(workers=8, concurrency=8), T0)
-    assert result.verdict == "load-limited"
-    assert result.advice == "raise --concurrency above 8"
+    assert found(make_run(workers=8, concurrency=8)) == Finding(
+        Verdict.LOAD_LIMITED, "too_few_connections", {"concurrency": 8, "capacity": 8}
+    )
 
 
 def test_serialized_inside_the_app() -> None:
     result = diagnose(make_run(x=100.0, app_wall_ms=38.0, app_cpu_ms=1.0), T0)
-    assert result.verdict == "serialized"
-    assert "inside the app: its wall time grew from t0 10.0 ms to 38.0 ms" in result.why
+    assert result.finding == Finding(Verdict.SERIALIZED, "serialized_inside_app", {"parallelism": 1.0, "high": 1.5})
+    assert (result.figures.t0_s, result.figures.app_wall_s) == pytest.approx((0.010, 0.038))
 
 
 def test_serialized_before_the_app() -> None:
     # 8 connections, 4 workers, 100 r/s: Little's law explains 40 ms of queue; 90 ms is more.
     result = diagnose(make_run(x=100.0, app_wall_ms=10.0, mean_ms=100.0, queue_ms=90.0), T0)
-    assert result.verdict == "serialized"
-    assert "before the app: 90.0 ms in the queue per request, more than the connections explain" in result.why
+    assert result.finding == Finding(Verdict.SERIALIZED, "serialized_before_app", {"parallelism": 1.0, "high": 1.2})
+    assert result.figures.queue_s == pytest.approx(0.090)
+    assert result.figures.expected_queue_s == pytest.approx(0.040)
 
 
 def test_a_queue_the_connections_explain_is_not_the_culprit() -> None:
-    result = diagnose(make_run(x=100.0, app_wall_ms=10.0, mean_ms=50.0, queue_ms=40.0), T0)
-    assert result.verdict == "serialized"
-    assert "neither in the app's own time nor in the queue" in result.why
+    finding = found(make_run(x=100.0, app_wall_ms=10.0, mean_ms=50.0, queue_ms=40.0))
+    assert (finding.verdict, finding.rule) == (Verdict.SERIALIZED, "serialized_elsewhere")
 
 
 def test_io_bound_predicts_more_workers() -> None:
     # 4 workers each waiting 20 ms: X = 200 r/s; X x t0 = 2, not serialized.
-    result = diagnose(
-        make_run(x=200.0, app_wall_ms=20.0, app_cpu_ms=1.0, mean_ms=20.0), ViewTime(0.020, 0.001, "in-process")
+    finding = found(make_run(x=200.0, app_wall_ms=20.0, app_cpu_ms=1.0, mean_ms=20.0), ViewTime(0.020, 0.001, "x"))
+    # 8 workers x threads / 20 ms = 400 r/s, under the cores' cap.
+    assert finding == Finding(
+        Verdict.IO_BOUND, "workers_waiting", {"workers_busy": 1.0, "expected_rps": 400.0, "with_capacity": 8}
     )
-    assert result.verdict == "io-bound"
-    assert "~400 r/s expected with 8" in result.advice
 
 
 def test_worker_limited_when_computing_with_fewer_workers_than_cores() -> None:
     run = make_run(workers=1, x=90.0, app_wall_ms=11.0, app_cpu_ms=10.5, mean_ms=80.0, busy=0.55)
-    result = diagnose(run, ViewTime(0.011, 0.0105, "in-process"))
-    assert result.verdict == "worker-limited"
+    finding = found(run, ViewTime(0.011, 0.0105, "in-process"))
+    assert (finding.verdict, finding.rule) == (Verdict.WORKER_LIMITED, "workers_computing")
+    # 2 workers x 1 thread / 11 ms = 182 r/s; the cores at 10.5 ms of view CPU: 190; the cores' cap
+    # at 0.55 x 2 cores x 2 s / 180 requests = 12.2 ms of machine CPU: 163.6 r/s, the least.
+    assert finding.numbers == {
+        "workers_busy": pytest.approx(0.99),
+        "expected_rps": pytest.approx(163.64, abs=0.01),
+        "with_capacity": 2,
+    }
 
 
 def test_a_run_no_rule_fits_is_unclassified_with_its_numbers() -> None:
-    result = diagnose(make_run(x=50.0, app_wall_ms=10.0, mean_ms=100.0), ViewTime(0.05, 0.001, "in-process"))
-    assert result.verdict == "unclassified"
-    assert "N = X x R 5.0 of 8 connections" in result.why
+    finding = found(make_run(x=50.0, app_wall_ms=10.0, mean_ms=100.0), ViewTime(0.05, 0.001, "in-process"))
+    assert finding == Finding(Verdict.UNCLASSIFIED, "no_rule_fits", {"in_flight": 5.0})
 
 
 def test_one_process_on_a_whole_core_is_worker_limited() -> None:
     # 1 worker: 1,200 r/s at 0.82 ms of server CPU each is one full core; the view's wall is only 0.4 ms.
     run = make_run(workers=1, x=1200.0, app_wall_ms=0.4, app_cpu_ms=0.3, server_cpu_ms=0.82, mean_ms=6.6, busy=0.62)
     result = diagnose(run, ViewTime(0.00025, 0.00025, "in-process"))
-    assert result.verdict == "worker-limited"
     assert result.figures.serving_processes == 1
     assert result.figures.process_busy == pytest.approx(0.984)
-    assert "1 serving process, each 98 % of a core" in result.why
+    # Expected with 2 processes: 2 x 1,200 r/s, capped by the cores at 0.62 x 2 x 2 s / 2,400 = 1.03 ms each.
+    assert result.finding == Finding(
+        Verdict.WORKER_LIMITED,
+        "process_on_a_core",
+        {
+            "serving_processes": 1,
+            "process_busy": pytest.approx(0.984),
+            "expected_rps": pytest.approx(1935.48, abs=0.01),
+        },
+    )
 
 
 def test_a_partly_serial_view_waiting_inside_the_app_is_serialized() -> None:
     # SQLite sessions: 5.45 ms alone, 16.4 ms under 4 workers, X x t0 = 1.24.
     run = make_run(x=228.0, app_wall_ms=16.4, app_cpu_ms=4.3, server_cpu_ms=5.0, mean_ms=35.0, busy=0.63)
     result = diagnose(run, ViewTime(0.00545, 0.0039, "in-process"))
-    assert result.verdict == "serialized"
-    assert "the wait is inside the app: its wall time grew from t0 5.5 ms to 16.4 ms" in result.why
+    # Above 1.20, within the contended bound 1.50: the wait is proven inside the app.
+    assert result.finding == Finding(
+        Verdict.SERIALIZED, "serialized_inside_app", {"parallelism": pytest.approx(1.2426), "high": 1.5}
+    )
+    assert result.figures.app_wall_s == pytest.approx(0.0164)
 
 
 def test_an_inflated_wall_is_not_io_bound() -> None:
     # Every worker busy, mostly waiting, but waiting for each other: no "more workers help" promise.
     run = make_run(x=400.0, app_wall_ms=10.0, app_cpu_ms=1.0, mean_ms=20.0)
-    result = diagnose(run, ViewTime(0.005, 0.001, "in-process"))
-    assert result.verdict == "unclassified"
-    assert "requests wait for each other inside the app; X x t0 = 2.00 of 4" in result.why
+    # 9 ms off-CPU under load, 4 ms alone: 5 ms waited; X x t0 = 400 x 5 ms = 2.
+    assert found(run, ViewTime(0.005, 0.001, "in-process")) == Finding(
+        Verdict.UNCLASSIFIED, "waits_inside_app", {"waited_s": pytest.approx(0.005), "parallelism": 2.0}
+    )
 
 
 def test_the_saturation_threshold_is_the_tables() -> None:
@@ -176,11 +205,15 @@ def test_the_saturation_threshold_is_the_tables() -> None:
 def test_a_machine_full_of_another_process_is_not_cpu_saturated() -> None:
     """A 30 ms sleep while something else filled the cores: no verdict is this configuration's."""
     kwargs = {"x": 100.0, "app_wall_ms": 30.0, "app_cpu_ms": 0.5, "server_cpu_ms": 1.0, "mean_ms": 40.0}
-    shared = diagnose(make_run(busy=0.95, **kwargs), ViewTime(0.030, 0.0005, "in-process"))
-    assert shared.verdict == "machine-shared", shared.why
-    assert "its own roles used 6 %" in shared.why
+    sleep = ViewTime(0.030, 0.0005, "in-process")
+    # Its own roles: (1.0 server + 0.2 nginx + 0.05 client) ms x 100 r/s = 0.125 s/s of 2 cores, 6 %.
+    assert found(make_run(busy=0.95, **kwargs), sleep) == Finding(  # type: ignore[arg-type]
+        Verdict.MACHINE_SHARED,
+        "machine_shared",
+        {"busy": 0.95, "others_busy": pytest.approx(0.8875), "own_busy": pytest.approx(0.0625)},
+    )
     # The same run with the cores idle is the view's wait, not the machine.
-    assert diagnose(make_run(busy=0.06, **kwargs), ViewTime(0.030, 0.0005, "in-process")).verdict == "io-bound"
+    assert diagnose(make_run(busy=0.06, **kwargs), sleep).verdict == "io-bound"  # type: ignore[arg-type]
     # Its own roles fill the cores: saturated, whatever else ran.
     hungry = make_run(x=180.0, busy=0.95, app_wall_ms=20, app_cpu_ms=10, server_cpu_ms=10.5)
     assert diagnose(hungry, T0).verdict == "cpu-saturated"
@@ -189,16 +222,25 @@ def test_a_machine_full_of_another_process_is_not_cpu_saturated() -> None:
 def test_an_event_loop_overlapping_waits_is_limited_by_the_connections_not_its_one_worker() -> None:
     """uvicorn, one worker, a 30 ms async sleep at 16 connections: ~16 requests inside the worker at once."""
     kwargs = {"workers": 1, "concurrency": 16, "x": 314.0, "mean_ms": 50.5, "app_wall_ms": 50.0, "busy": 0.28}
-    run = replace(make_run(app_cpu_ms=0.6, server_cpu_ms=1.8, **kwargs), kind="uvicorn")
-    result = diagnose(run, ViewTime(0.0315, 0.0006, "in-process"))
-    assert result.verdict == "load-limited", result.why
-    assert "X x app wall = 15.7 > 1 worker: uvicorn overlaps the waits of the 16 connections' requests" in result.why
-    assert "until a worker fills its core (~556 r/s at 1.8 ms of its CPU per request)" in result.advice
+    run = replace(make_run(app_cpu_ms=0.6, server_cpu_ms=1.8, **kwargs), kind="uvicorn")  # type: ignore[arg-type]
+    t0 = ViewTime(0.0315, 0.0006, "in-process")
+    # X x app wall = 314 x 50 ms = 15.7 > 1 worker; the worker's 1.8 ms of CPU per request caps it at 556 r/s;
+    # the cores at 0.28 x 2 x 2 s / 628 requests = 1.78 ms of machine CPU each: 1,121 r/s.
+    assert found(run, t0) == Finding(
+        Verdict.LOAD_LIMITED,
+        "overlapped_waits",
+        {
+            "in_app": pytest.approx(15.7),
+            "worker_cpu_s": pytest.approx(0.0018),
+            "worker_cap_rps": pytest.approx(555.56, abs=0.01),
+            "cpu_cap_rps": pytest.approx(1121.43, abs=0.01),
+        },
+    )
     # The same figures from a sync worker cannot be: it is not read as an overlap there.
-    assert diagnose(replace(run, kind="gunicorn"), ViewTime(0.0315, 0.0006, "in-process")).verdict != "load-limited"
+    assert diagnose(replace(run, kind="gunicorn"), t0).verdict != "load-limited"
     # A loop that fills its core is the worker's limit, not the connections'.
-    busy_loop = replace(make_run(app_cpu_ms=0.6, server_cpu_ms=3.0, **kwargs), kind="uvicorn")
-    assert diagnose(busy_loop, ViewTime(0.0315, 0.0006, "in-process")).verdict == "worker-limited"
+    busy_loop = replace(make_run(app_cpu_ms=0.6, server_cpu_ms=3.0, **kwargs), kind="uvicorn")  # type: ignore[arg-type]
+    assert diagnose(busy_loop, t0).verdict == "worker-limited"
 
 
 def test_one_worker_cannot_wait_for_another() -> None:
@@ -230,29 +272,32 @@ def test_without_timing_a_verdict_that_needs_the_apps_time_says_what_it_lacks() 
     # The io-bound case above, measured with --no-timing: nothing says the workers wait.
     run = make_run(x=200.0, app_wall_ms=20.0, app_cpu_ms=1.0, mean_ms=20.0, timed=False)
     result = diagnose(run, ViewTime(0.020, 0.001, "in-process"))
-    assert result.verdict == "unclassified"
-    assert "the app's own time was not measured (--no-timing)" in result.why
+    assert result.finding == Finding(Verdict.UNCLASSIFIED, "untimed")
     assert result.figures.app_wall_s is None
     assert "view" not in result.figures.cpu_per_request_s  # the server's CPU is not split without it
 
 
 def test_cpu_that_grew_under_load_is_not_a_wait_and_a_kept_rate_is_rate_limited() -> None:
     # Measured: trivial at --rate 500 on 2 gunicorn workers, 29 % busy; app wall = app CPU = 273 µs
-    # against t0 0.1 ms wall, 0.083 ms CPU. Nothing waited: the CPU per request grew.
+    # against t0 0.1 ms wall, 0.083 ms CPU. Nothing waited: the CPU per request grew 273 / 83 = 3.29x.
     low = {"workers": 2, "x": 500.0, "app_wall_ms": 0.273, "app_cpu_ms": 0.273, "server_cpu_ms": 0.5, "busy": 0.29}
     t0 = ViewTime(0.0001, 0.000083, "in-process")
-    closed = diagnose(make_run(**low, mean_ms=1.0), t0)  # type: ignore[arg-type]
-    assert "wait for each other" not in closed.why
-    assert "the view costs 3.3x its in-process CPU under the server" in closed.why
-    offered = replace(make_run(**low, mean_ms=1.0), rate=500.0)  # type: ignore[arg-type]
-    result = diagnose(offered, t0)
-    assert result.verdict == "rate-limited"
-    cpu_per_request = result.figures.machine_cpu_per_request_s
-    assert result.why.startswith(
-        f"served the offered 500 r/s at cores 29 % busy; at {1e3 * cpu_per_request:.1f} ms of CPU per request"
-        f" the 2 cores could serve ~{2 / cpu_per_request:,.0f} r/s; the app waited 0.0 ms per request beyond t0"
+    closed = found(make_run(**low, mean_ms=1.0), t0)  # type: ignore[arg-type]
+    assert closed == Finding(
+        Verdict.UNCLASSIFIED, "no_rule_fits", {"in_flight": 0.5, "cpu_growth": pytest.approx(3.289, abs=1e-3)}
     )
-    assert "the view costs 3.3x its in-process CPU under the server (83 µs -> 273 µs" in result.why
+    offered = replace(make_run(**low, mean_ms=1.0), rate=500.0)  # type: ignore[arg-type]
+    # The headroom: 0.29 x 2 cores x 2 s / 1,000 requests = 1.16 ms of CPU each, so 2 cores / 1.16 ms = 1,724 r/s.
+    assert found(offered, t0) == Finding(
+        Verdict.RATE_LIMITED,
+        "rate_kept",
+        {
+            "rate_rps": 500.0,
+            "cpu_cap_rps": pytest.approx(1724.14, abs=0.01),
+            "cpu_growth": pytest.approx(3.289, abs=1e-3),
+            "waited_s": 0.0,
+        },
+    )
     # An offered rate it could not keep is diagnosed like a closed loop.
     assert diagnose(replace(offered, rate=1000.0), t0).verdict != "rate-limited"
 

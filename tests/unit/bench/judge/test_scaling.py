@@ -8,18 +8,18 @@ from dataclasses import replace
 import pytest
 
 from probes.bench.judge.knee import KNEE_SHARE, knee
+from probes.bench.judge.rules import CPU_WALL
 from probes.bench.judge.scaling import (
-    CPU_CEILING_SHARE,
     SIGMA_THRESHOLDS,
-    Scaling,
     ScalingPoint,
     at_cpu_ceiling,
     db_share_of_wait,
     scaling,
-    serial_advice,
-    sigma_label,
+    sigma_shape,
 )
-from probes.bench.judge.usl import NotEnoughPoints, UslFit, fit_usl
+from probes.bench.judge.usl import NotEnoughPoints, fit_usl
+from probes.bench.judge.wording import serial_advice, sigma_label
+from probes.bench.model.across_runs import Scaling, UslFit
 
 WORKERS = (1, 2, 4, 8)
 
@@ -68,8 +68,8 @@ def test_a_peak_within_the_measured_workers_is_named_in_the_summary() -> None:
     points = [ScalingPoint(int(n), x, None, 32) for n, x in sweep(300.0, 0.3, 0.02, noise=0.0, seed=0)]
     result = scaling(points, cores=CORES)
     assert result.fit is not None and result.fit.peak_workers is not None
-    assert result.verdict == sigma_label(0.3)
-    assert result.summary() == (
+    assert result.verdict == sigma_label("partly serialized", 0.3)
+    assert result.summary == (
         f"over 1, 2, 4, 8 workers: σ = 0.30 ± 0.00, κ = 0.020 ± 0.000, one worker 300 ± 0 r/s;"
         f" X peaks at {result.fit.peak_workers:.1f} workers; ~466 r/s predicted with 16"
     )
@@ -82,7 +82,7 @@ def test_a_coherency_within_its_noise_names_no_peak() -> None:
     fit = fit_usl(rows)
     assert not fit.clear_peak
     result = scaling([ScalingPoint(int(n), x, None, 8) for n, x in rows], cores=CORES)
-    assert result.verdict == sigma_label(fit.serial_fraction)
+    assert result.verdict == sigma_label(sigma_shape(fit.serial_fraction), fit.serial_fraction)
 
 
 def test_no_coherency_means_no_peak() -> None:
@@ -102,7 +102,7 @@ def test_a_flat_throughput_is_fully_serialized() -> None:
     assert fit.serial_fraction == pytest.approx(1.0, abs=1e-3)
     assert fit.coherency == 0.0
     assert fit.serial_fraction_err == 0.0
-    assert sigma_label(fit.serial_fraction).startswith("serialized")
+    assert sigma_shape(fit.serial_fraction) == "serialized"
 
 
 def test_one_repeat_per_worker_count_gives_no_uncertainty() -> None:
@@ -132,9 +132,10 @@ def test_fit_round_trips_through_dicts() -> None:
 
 def test_sigma_labels_follow_the_thresholds() -> None:
     partly, serialized = SIGMA_THRESHOLDS["partly"], SIGMA_THRESHOLDS["serialized"]
-    assert sigma_label(partly - 0.01).startswith("scales")
-    assert sigma_label(partly) == f"partly serialized (σ = {partly:.2f})"
-    assert sigma_label(serialized).startswith("serialized")
+    assert sigma_shape(partly - 0.01) == "scales"
+    assert sigma_shape(partly) == "partly serialized"
+    assert sigma_label(sigma_shape(partly), partly) == f"partly serialized (σ = {partly:.2f})"
+    assert sigma_shape(serialized) == "serialized"
 
 
 # The cpu probe on 2 cores: 10.5 ms of machine CPU per request; 1 worker uses half the
@@ -176,10 +177,10 @@ def test_points_under_the_ceiling_are_fitted() -> None:
         for n in (1, 2, 4)
         for _ in range(3)
     ]
-    assert not any(p.rps * p.cpu_s_per_request >= CPU_CEILING_SHARE * CORES for p in points)
+    assert not any(p.rps * p.cpu_s_per_request >= CPU_WALL * CORES for p in points)
     result = scaling(points, cores=CORES)
     assert result.fit is not None
-    assert result.verdict == sigma_label(result.fit.serial_fraction)
+    assert result.verdict == sigma_label(sigma_shape(result.fit.serial_fraction), result.fit.serial_fraction)
     assert result.verdict.startswith("partly serialized")
     data = result.to_dict()
     assert {"serial_fraction", "coherency", "single_worker_rps", "peak_workers"} <= set(data)
@@ -248,7 +249,7 @@ def test_the_knee_of_a_sleep_view_with_four_workers_is_at_four() -> None:
     assert result.littles_concurrency == pytest.approx(4, rel=0.05)
     assert result.queueing_from == 4
     assert [step.to_concurrency for step in result.queueing] == [8, 16]
-    assert "queueing only" in result.summary()
+    assert "queueing only" in result.summary
     assert [level.repeats for level in result.levels] == [2] * 5
 
 

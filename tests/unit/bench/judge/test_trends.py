@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from probes.bench.judge.across_runs import with_trends
-from probes.bench.judge.rules import ViewTime
+from probes.bench.judge.wording import verdict_text
 from probes.bench.measure.sweep import diagnosed
+from probes.bench.model.diagnosis import Diagnosis, ViewTime
 from tests.unit.bench.judge.test_diagnosis import make_run
 
 T0 = ViewTime(0.010, 0.001, "in-process")
@@ -22,7 +23,12 @@ def test_a_flat_throughput_over_worker_counts_is_serialized_with_its_sigma() -> 
     fit = scaled[-1].diagnosis.scaling.fit  # type: ignore[union-attr]
     assert fit is not None and fit.serial_fraction >= 0.9
     assert scaled[-1].verdict == f"serialized (σ = {fit.serial_fraction:.2f})"
-    assert scaled[-1].diagnosis.verdict == scaled[-1].verdict  # type: ignore[union-attr]
+    diagnosis = scaled[-1].diagnosis
+    assert diagnosis is not None
+    # The fit qualifies the rule's verdict, which stays beside it; saved and shown as one, as before.
+    assert (diagnosis.qualifier, diagnosis.verdict) == (scaled[-1].verdict, runs[-1].verdict)
+    assert verdict_text(diagnosis) == diagnosis.to_dict()["verdict"] == scaled[-1].verdict
+    assert verdict_text(Diagnosis.from_dict(diagnosis.to_dict())) == scaled[-1].verdict
     assert "runs one at a time" in scaled[-1].diagnosis.advice  # type: ignore[union-attr]
     assert scaled[0].verdict == runs[0].verdict  # one worker waits for nobody
 

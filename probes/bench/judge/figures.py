@@ -1,0 +1,127 @@
+"""A run's per-request segments (Figures): per measured window first, then the medians over the repeats."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ..model.diagnosis import Figures, ViewTime
+from ..model.results import Run, Sample
+from ..model.stats import median
+
+# nginx's $msec has millisecond resolution and is truncated: on average it
+# stamps 0.5 ms early, which would read as queue time.
+MSEC_STAMP_BIAS_S = 0.0005
+# "instrument": servebench's timing wrapper inside the server (measured in-process, sweep.measure_window).
+ROLES = ("view", "server", "instrument", "nginx", "client", "memcached", "database")
+
+
+@dataclass(frozen=True)
+class WindowFigures:
+    """One measured window's figures per request (None: not measured, e.g. --no-timing)."""
+
+    x: float
+    r: float
+    busy: float
+    app_wall: float | None
+    app_cpu: float | None
+    app_runq: float | None
+    queue: float | None
+    db: float | None
+    queries: float | None
+    cpu: dict[str, float]  # by role (ROLES), the server's own without the view
+    machine: float
+    others: float
+    process_busy: float | None
+    loop_lag_ms: float | None  # an event loop's mean lateness (ASGI servers), None without ticks
+
+
+def window_figures(sample: Sample) -> WindowFigures:
+    """The one place that reads the timing wrapper's counters (sample.app) of a window."""
+    app = sample.app
+    served = app.requests
+    requests = sample.requests or 1
+    app_cpu = app.app_cpu_ns / served / 1e9 if served else None
+    queued = app.queued_requests
+    per_request = {role: sample.cpu_s.get(role, 0.0) / requests for role in ROLES}
+    view = app_cpu if app_cpu is not None else 0.0
+    # The wrapper runs inside the server's processes: the server's own share is the rest.
+    cpu = {**per_request, "view": view, "server": max(0.0, per_request["server"] - view)}
+    return WindowFigures(
+        x=sample.ok_per_s,
+        r=sample.latency_ms.get("mean", 0.0) / 1000,
+        busy=sample.machine_busy_s / (sample.wall_s * sample.cores) if sample.wall_s and sample.cores else 0.0,
+        app_wall=app.app_wall_ns / served / 1e9 if served else None,
+        app_cpu=app_cpu,
+        app_runq=app.app_runq_ns / served / 1e9 if served else None,
+        queue=max(0.0, app.queue_ns / queued / 1e9 - MSEC_STAMP_BIAS_S) if queued else None,
+        db=app.db_ns / served / 1e9 if served else None,
+        queries=app.db_queries / served if served else None,
+        cpu=cpu,
+        machine=sample.machine_busy_s / requests,
+        others=sample.others_share,
+        process_busy=(
+            (sample.cpu_s.get("server", 0.0) + sample.cpu_s.get("instrument", 0.0))
+            / sample.wall_s
+            / len(sample.served_by_pid)
+            if sample.served_by_pid and sample.wall_s
+            else None
+        ),
+        loop_lag_ms=app.loop_lag_ns / app.loop_ticks / 1e6 if app.loop_ticks else None,
+    )
+
+
+def median_of(values: Iterable[float | None]) -> float | None:
+    """The median of the values that were measured, None when none was."""
+    measured = [value for value in values if value is not None]
+    return median(measured) if measured else None
+
+
+def figures(run: Run, t0: ViewTime | None) -> Figures:
+    """The medians of the run's per-request segments."""
+    rows = [window_figures(sample) for sample in run.samples]
+    x = median_of(row.x for row in rows) or 0.0
+    cpu = {role: median_of(row.cpu[role] for row in rows) or 0.0 for role in ROLES}
+    machine = median_of(row.machine for row in rows) or 0.0
+    # What no role accounts for: kernel work (loopback softirqs), the
+    # generator's start-up, and any other process on the machine.
+    cpu["unattributed"] = max(0.0, machine - sum(cpu.values()))
+    r = median_of(row.r for row in rows) or 0.0
+    return Figures(
+        throughput_rps=x,
+        response_s=r,
+        in_flight=x * r,
+        concurrency=run.concurrency,
+        capacity=run.workers * run.threads,
+        cores=run.samples[0].cores if run.samples else 1,
+        busy_fraction=median_of(row.busy for row in rows) or 0.0,
+        t0_s=t0.wall_s if t0 else None,
+        t0_cpu_s=t0.cpu_s if t0 else None,
+        parallelism=x * t0.wall_s if t0 else None,
+        app_wall_s=median_of(row.app_wall for row in rows),
+        app_cpu_s=median_of(row.app_cpu for row in rows),
+        app_runq_s=median_of(row.app_runq for row in rows),
+        queue_s=median_of(row.queue for row in rows),
+        db_s=median_of(row.db for row in rows),
+        queries=median_of(row.queries for row in rows),
+        cpu_per_request_s={role: value for role, value in cpu.items() if value > 0},
+        machine_cpu_per_request_s=machine,
+        serving_processes=max((len(sample.served_by_pid) for sample in run.samples), default=0),
+        process_busy=median_of(row.process_busy for row in rows) or 0.0,
+        others_busy=median_of(row.others for row in rows) or 0.0,
+    )
+
+
+def loop_lag_ms(run: Run) -> float | None:
+    """The event loop's mean lateness over the run (ASGI servers; median of the repeats), None without ticks."""
+    return median_of(window_figures(sample).loop_lag_ms for sample in run.samples)
+
+
+def t0_from_runs(path: str, runs: Sequence[Run]) -> ViewTime | None:
+    """t0 from the app's own time in a diagnosed 1-worker run of the path (when in-process could not give it)."""
+    for run in runs:
+        if run.path == path and run.workers * run.threads == 1 and run.diagnosis is not None:
+            figures = run.diagnosis.figures
+            if figures.app_wall_s:
+                return ViewTime(figures.app_wall_s, figures.app_cpu_s or 0.0, "1-worker run")
+    return None

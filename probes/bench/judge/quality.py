@@ -1,0 +1,174 @@
+"""How far to trust a run's data (ok, noisy, client-bound, failing), and whether a job gave a result at all."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from ..model.results import Failure, Run, Suite
+from ..model.stats import Spread
+
+# Data quality thresholds, in one place (tested in tests/unit/report/test_report.py).
+FAILING_ERROR_RATE = 0.001  # more than 0.1 % of attempts failed: non-2xx answers or socket errors
+CLIENT_BOUND_CORES = 0.9  # the load generator used ~ a whole core
+NOISY_CV = 0.10  # stdev above 10 % of the mean, as pyperf warns
+SHARED_MACHINE = 0.25  # CPU no role accounts for, as a share of all cores: something else ran
+# Error kinds counted among the answers (`requests`); every other kind (connect, reset,
+# timeout, malformed) is an attempt that got no answer, so it adds to the attempts.
+ANSWERED_ERROR_KINDS = frozenset({"non2xx", "redirect"})
+
+
+def _failing(
+    *,
+    requests: int,
+    ok: int,
+    overflow_warnings: int,
+    errors: dict[str, int],
+    status_counts: dict[str, int],
+    redirect_location: str | None,
+) -> list[str]:
+    """Why the run is failing (empty: it is not)."""
+    failing = []
+    if redirect_location:
+        failing.append(f"the URL redirects to {redirect_location}: load that URL instead")
+    unanswered = sum(count for kind, count in errors.items() if kind not in ANSWERED_ERROR_KINDS)
+    attempts = requests + unanswered
+    error_rate = (attempts - ok) / attempts if attempts else 1.0
+    if attempts == 0 or ok == 0 or error_rate > FAILING_ERROR_RATE:
+        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(errors.items()) if count)
+        statuses = ", ".join(f"{code}: {count}" for code, count in sorted(status_counts.items()))
+        percent = f"{100 * error_rate:.1f}" if error_rate >= 0.01 else f"{100 * error_rate:.2f}"
+        what = f"{percent} % of requests failed" if attempts else "no answer at all"
+        failing.append(what + (f" ({kinds})" if kinds else "") + (f"; statuses {statuses}" if statuses else ""))
+    if overflow_warnings:
+        failing.append(f"the server's log reports {overflow_warnings} queue overflow(s) or worker deaths")
+    return failing
+
+
+def assess_quality(
+    *,
+    requests: int,
+    ok: int,
+    client_cores: float,
+    client_us_per_request: float | None,
+    server_us_per_request: float | None,
+    throughput_cv: float,
+    overflow_warnings: int,
+    errors: dict[str, int] | None = None,
+    status_counts: dict[str, int] | None = None,
+    redirect_location: str | None = None,
+    unattributed_share: float = 0.0,
+) -> tuple[str, tuple[str, ...]]:
+    """ok / noisy / client-bound / failing, with the reasons (worst first).
+
+    `requests` counts answers (any status); errors of kinds that got no answer (socket
+    errors) are attempts too, so 1,000 answers beside 1,350 resets fail at 57 %.
+    """
+    failing = _failing(
+        requests=requests,
+        ok=ok,
+        overflow_warnings=overflow_warnings,
+        errors=errors or {},
+        status_counts=status_counts or {},
+        redirect_location=redirect_location,
+    )
+    if failing:
+        return "failing", tuple(failing)
+    client_bound = []
+    if client_cores >= CLIENT_BOUND_CORES:
+        client_bound.append(f"the load generator used {client_cores:.2f} cores")
+    if (
+        client_us_per_request is not None
+        and server_us_per_request is not None
+        and client_us_per_request > server_us_per_request
+    ):
+        client_bound.append(
+            f"the load generator spent more CPU per request ({client_us_per_request:.0f} µs)"
+            f" than the server ({server_us_per_request:.0f} µs)"
+        )
+    if client_bound:
+        return "client-bound", tuple(client_bound)
+    noisy = []
+    if throughput_cv > NOISY_CV:
+        noisy.append(f"r/s varied {100 * throughput_cv:.0f} % (stdev/mean) between repeats")
+    if unattributed_share > SHARED_MACHINE:
+        noisy.append(
+            f"{100 * unattributed_share:.0f} % of the cores went to no measured role:"
+            " another process shared the machine"
+        )
+    return ("noisy", tuple(noisy)) if noisy else ("ok", ())
+
+
+def assess(run: Run) -> tuple[str, tuple[str, ...]]:
+    """The run's data quality from its samples (medians over the repeats)."""
+    samples = run.samples
+    if not samples:
+        return "failing", (run.error or "nothing was measured",)
+    client_cores = Spread.of([s.cpu_s.get("client", 0.0) / s.duration_s for s in samples if s.duration_s]).median
+    client_us = [v for s in samples if (v := s.cpu_us_per_request("client")) is not None]
+    server_us = [v for s in samples if (v := s.cpu_us_per_request("server")) is not None]
+    return assess_quality(
+        requests=sum(s.requests for s in samples),
+        ok=sum(s.ok for s in samples),
+        client_cores=client_cores,
+        client_us_per_request=Spread.of(client_us).median if client_us else None,
+        server_us_per_request=Spread.of(server_us).median if server_us else None,
+        throughput_cv=Spread.of([s.ok_per_s for s in samples]).cv,
+        overflow_warnings=len(run.warnings),
+        errors=_summed([s.errors for s in samples]),
+        status_counts=_summed([s.status_counts for s in samples]),
+        redirect_location=next((s.redirect_location for s in samples if s.redirect_location), None),
+        unattributed_share=Spread.of([s.others_share for s in samples if s.wall_s and s.cores]).median,
+    )
+
+
+def _summed(counts: Sequence[dict[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for item in counts:
+        for key, value in item.items():
+            total[key] = total.get(key, 0) + value
+    return total
+
+
+def failure_head(run: Run) -> str | None:
+    """The first line of what broke in a failing run (its first reason), None when it did not fail."""
+    if run.quality != "failing":
+        return None
+    return run.quality_reasons[0] if run.quality_reasons else "failing"
+
+
+def with_failure(run: Run, failure: Failure) -> Run:
+    """The failing run with what broke: the failure's summary says it first, in place of the first reason."""
+    return replace(run, failure=failure, quality_reasons=(failure.summary, *run.quality_reasons[1:]))
+
+
+class Invalid(StrEnum):
+    """Why a job gave no valid result (the command exits non-zero)."""
+
+    CHECKS_FAILED = "checks failed"
+    EVERY_RUN_FAILED = "every run failed"
+    UNMEASURED = "configurations could not be measured"
+
+
+@dataclass(frozen=True)
+class JobFailure:
+    """A job without a valid result: why, and how many of how many."""
+
+    why: Invalid
+    count: int
+    total: int
+    first_unmeasured: Run | None = None  # UNMEASURED: the first configuration that could not be measured
+
+
+def job_failure(suite: Suite) -> JobFailure | None:
+    """Why the job gave no valid result, or None when it gave one."""
+    checks = [check for check in suite.checks if not check.ok and check.applicable]
+    if checks:
+        return JobFailure(Invalid.CHECKS_FAILED, len(checks), len(suite.checks))
+    if suite.runs and all(run.quality == "failing" for run in suite.runs):
+        return JobFailure(Invalid.EVERY_RUN_FAILED, len(suite.runs), len(suite.runs))
+    broken = [run for run in suite.runs if run.error]
+    if broken:
+        return JobFailure(Invalid.UNMEASURED, len(broken), len(suite.runs), broken[0])
+    return None
