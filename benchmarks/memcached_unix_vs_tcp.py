@@ -37,11 +37,12 @@ def main() -> None:
     django.setup()
     from tabulate import tabulate
 
-    from probes.bench.measure.sweep import LoadPlan, sweep
+    from probes.bench.loadgen.plan import LoadPlan
+    from probes.bench.measure.sweep import sweep
     from probes.bench.processes.rundir import RunDir
     from probes.bench.processes.supervisor import Supervisor
     from probes.bench.servers.kinds import ServerConfig
-    from probes.bench.servers.services import start_memcached
+    from probes.bench.servers.memcached import start_memcached
     from probes.catalog import get_probe
     from probes.job import project
     from probes.job.launcher import Launcher

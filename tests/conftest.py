@@ -13,7 +13,7 @@ import pytest
 
 from probes.bench.processes.rundir import RunDir
 from probes.bench.processes.supervisor import Supervisor
-from probes.bench.servers.services import Memcached, start_memcached
+from probes.bench.servers.memcached import Memcached, start_memcached
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 SYSTEM_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from probes.bench.measure.sweep import LoadPlan, unmeasured_run
+from probes.bench.loadgen.plan import LoadPlan
+from probes.bench.measure.sweep import unmeasured_run
 from probes.bench.model.results import Metadata, Run
 from probes.bench.servers.kinds import ServerConfig
 

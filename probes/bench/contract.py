@@ -24,4 +24,4 @@ ASGI_ENTRY_APP = "probes.worker.asgi:application"
 # The null app is served through the same entry (and timing wrapper), as TARGET_APP_ENV.
 NULL_APP = "probes.worker.nullapp:application"
 ASGI_NULL_APP = "probes.worker.nullapp:asgi_application"
-FLUP_LAUNCHER = "probes.worker.flup_launcher"
+FASTCGI_LAUNCHER = "probes.worker.fastcgi"

@@ -19,7 +19,7 @@ from typing import Any
 
 import psutil
 
-from ..bench.measure.sweep import LoadPlan
+from ..bench.loadgen.plan import LoadPlan
 from ..bench.processes.files import UnsafeTarget, refuse_non_regular
 from ..bench.servers.argv import NGINX_WORKER_CONNECTIONS
 from ..bench.servers.kinds import ServerConfig, parse_address

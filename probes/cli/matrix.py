@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..bench.loadgen.model import LoadgenError, LoadSpec, check_supported
-from ..bench.measure.sweep import LoadPlan, default_generator
+from ..bench.loadgen.plan import LoadPlan, default_generator
 from ..bench.servers.argv import nginx_binary
 from ..bench.servers.kinds import KINDS, ServerConfig, build_matrix, get_kind
 from ..catalog import PROBES, Probe, get_probe

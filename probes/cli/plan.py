@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from ..bench.measure.sweep import LoadPlan
+from ..bench.loadgen.plan import LoadPlan
 from ..bench.model.results import FormatError, Suite
 from ..bench.servers.kinds import ServerConfig
 from ..conf import get_config

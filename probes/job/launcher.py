@@ -16,8 +16,8 @@ from ..bench.model.tracebacks import ExceptionSeen
 from ..bench.processes.ports import PortTaken
 from ..bench.processes.supervisor import Child, StartFailed, Supervisor
 from ..bench.servers.kinds import ServerConfig
+from ..bench.servers.memcached import Memcached
 from ..bench.servers.nginx import FrontUnavailable
-from ..bench.servers.services import Memcached
 from ..bench.servers.stack import NotApplicable, Stack, http_get, start_stack
 from ..bench.timing.reader import read_exceptions
 from ..catalog import get_probe

@@ -9,29 +9,24 @@ already saved. A problem the user can fix is a JobError with one line.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Sequence
-from dataclasses import replace
-from functools import partial
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..bench.judge.quality import Invalid, job_failure
 from ..bench.loadgen import LoadgenError
-from ..bench.measure.sweep import Progress, sweep
-from ..bench.model.diagnosis import ViewTime
-from ..bench.model.results import InstrumentCost, Metadata, Run, Suite, ViewCost
+from ..bench.measure.sweep import Progress
+from ..bench.model.results import Metadata, Run, Suite, ViewCost
 from ..bench.processes.orphans import reclaim_orphans
 from ..bench.processes.rundir import RunDir
 from ..bench.processes.supervisor import StartFailed, Supervisor, signals_raise
 from ..bench.servers.nginx import nginx_version
 from ..checks import preflight
 from ..cli.plan import Plan
-from . import failures, project, sessions
-from .launcher import START_ERRORS, Launcher, Proof, check_configs
-from .profiling import ProjectProfiling
-from .services import JobError, prepare_database, provide_database, provide_services
-from .sessions import PROBE_SESSION_AGE_S
-from .t0 import instrument_cost, t0_cost, view_cost
+from . import project, sessions
+from .launcher import Launcher, check_configs
+from .services import JobError, prepare_database, provide_services
+from .sweep import sweep_job
+from .t0 import view_cost
 
 
 class Interrupted(JobError):
@@ -63,6 +58,7 @@ def run_job(plan: Plan, *, progress: Progress, warn: Progress) -> Suite:
                     run_dir=run_dir.path,
                     progress=progress,
                     on_suite=on_suite,
+                    metadata=metadata(plan),
                     preflight=warnings,
                 )
         on_suite(suite)
@@ -175,138 +171,3 @@ def check_job(plan: Plan, *, supervisor: Supervisor, run_dir: Path, progress: Pr
     launcher = Launcher(run_dir=run_dir, supervisor=supervisor, memcached=None)
     path = plan.targets[0].path if plan.targets else None  # --url or --probe: that path through each
     return Suite(metadata=metadata(plan), checks=check_configs(plan.configs, launcher, progress, path=path))
-
-
-def sweep_job(
-    plan: Plan,
-    *,
-    supervisor: Supervisor,
-    run_dir: Path,
-    progress: Progress,
-    on_suite: Callable[[Suite], None],
-    preflight: Sequence[dict[str, str]] = (),
-) -> Suite:
-    """servebench's sweep: each target under each configuration, saved after each run.
-
-    Before its load, each configuration must answer the target 2xx once (Proof); one that does
-    not is stopped at once and its Run says what broke (Launcher.explain). Without timing the
-    servers run the project's plain app, no timing wrapper (no app figures).
-    """
-    assert plan.load is not None  # build_plan gives sweeps a load plan
-    load, targets = plan.load, plan.targets
-    probes = [target.probe for target in targets if target.probe is not None]
-    probe_paths = {target.path for target in targets if target.probe and target.probe.name.startswith("session-")}
-    measured_on = metadata(plan)
-    housekeeping: dict[str, object] = {}
-    runs: list[Run] = []
-    costs: dict[str, ViewCost | None] = {}
-    instrument: dict[str, InstrumentCost] = {}
-
-    def suite() -> Suite:
-        return Suite(
-            metadata=measured_on,
-            view_costs=tuple(cost for cost in costs.values() if cost is not None),
-            runs=tuple(runs),
-            preflight=tuple(preflight),
-            housekeeping=dict(housekeeping),
-            instrument=tuple(instrument.values()),
-        )
-
-    def on_run(run: Run) -> None:
-        runs.append(run)
-        on_suite(suite())
-
-    def remove_probe_sessions() -> None:
-        housekeeping["probe_sessions_created"] = sum(
-            sample.ok for run in runs if run.path in probe_paths for sample in run.samples
-        )
-        housekeeping["probe_sessions_deleted"] = sessions.delete_probe_sessions()
-        housekeeping["probe_sessions_in_caches"] = f"expire {PROBE_SESSION_AGE_S} s after creation"
-
-    def forget_login(key: str) -> None:
-        sessions.delete_session(key)
-        housekeeping["login_sessions_deleted"] = 1
-
-    # Undone in reverse order however the sweep ends: the login session, the
-    # probe sessions, then the throwaway database.
-    with contextlib.ExitStack() as undo:
-        services = provide_services(
-            targets,
-            supervisor=supervisor,
-            memcached_address=plan.memcached_address,
-            required=True,
-            memcached_transport=plan.memcached_transport,
-            progress=progress,
-        )
-        extra_env, service_pids, remove_database = provide_database(
-            plan.database, supervisor=supervisor, run_dir=run_dir, progress=progress
-        )
-        undo.callback(remove_database)
-        prepare_database(probes)
-        if probe_paths or plan.login_as is not None:
-            # Sessions an earlier, killed run left in the database (probe ones, a still-valid login).
-            for message in sessions.remove_stale_sessions():
-                progress(message)
-        if probe_paths:
-            undo.callback(remove_probe_sessions)
-        if plan.login_as is not None:
-            if project.owns_sqlite():
-                raise JobError("--login-as needs the project's own database: the demo's are fresh copies without users")
-            run_s = len(plan.configs) * len(targets) * max(1, len(plan.levels)) * load.seconds_per_config()
-            cookie, login_key = sessions.login_session(plan.login_as, expiry_s=sessions.login_expiry_s(run_s))
-            housekeeping["login_sessions_created"] = 1
-            undo.callback(forget_login, login_key)
-            load = replace(load, headers=(*load.headers, ("Cookie", f"{cookie}={login_key}")))
-        launcher = Launcher(
-            run_dir=run_dir,
-            supervisor=supervisor,
-            memcached=services.memcached,
-            extra_env=extra_env,
-            between=sessions.delete_probe_sessions,
-            timing=plan.timing,
-        )
-        if services.memcached and services.memcached.child:
-            service_pids["memcached"] = services.memcached.child.pid
-        app = project.wsgi_application()
-        proofs = {}
-        for target in targets:
-            # Once in-process with the plan's headers: says what Django decides if a server fails it.
-            here = failures.replay(
-                app, target.path, host=launcher.host_header, headers=load.headers, root=launcher.directory
-            )
-            proofs[target.path] = Proof(target.path, load.headers, here, timeout_s=load.timeout_s)
-            cost = costs[target.path] = t0_cost(app, target, launcher.host_header, here.status, progress)
-            if plan.timing and cost is not None:
-                measured = instrument_cost(app, cost, launcher.host_header, run_dir, progress)
-                if measured is not None:
-                    instrument[target.path] = measured
-        profiling = None
-        if load.profile:
-            keep_as = plan.result_paths[0].with_suffix("")  # flame graphs: profile-sweep-<stamp>-N.speedscope.json
-            profiling = ProjectProfiling(
-                supervisor=supervisor, run_dir=run_dir, project_dir=launcher.directory, keep_as=keep_as
-            )
-        for target in targets:
-            wrapper, cost = instrument.get(target.path), costs[target.path]
-            measured = sweep(
-                plan.configs,
-                replace(
-                    load,
-                    path=target.path,
-                    timing=plan.timing,
-                    instrument_s_per_request=max(0.0, wrapper.us_per_request) / 1e6 if wrapper else None,
-                ),
-                start=partial(launcher.start, proof=proofs[target.path]),
-                service_pids=service_pids,
-                progress=progress,
-                on_run=on_run,
-                start_errors=START_ERRORS,
-                levels=plan.levels or (None,),
-                t0=ViewTime(cost.wall_us_median / 1e6, cost.cpu_us_median / 1e6, "in-process") if cost else None,
-                explain=launcher.explain,
-                profiling=profiling,
-            )
-            # The same runs, now with what only the whole sweep shows (scaling, knee).
-            runs[len(runs) - len(measured) :] = measured
-            on_suite(suite())
-    return suite()

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from ..bench.measure.sweep import Progress
 from ..bench.model.results import Skipped
-from ..bench.processes.supervisor import Supervisor
+from ..bench.processes.supervisor import ServiceUnavailable, Supervisor
 from ..bench.servers.kinds import parse_address
+from ..bench.servers.memcached import Memcached, memcached_answers, start_memcached
 from ..bench.servers.postgres import start_postgres
-from ..bench.servers.services import Memcached, ServiceUnavailable, memcached_answers, start_memcached
 from ..catalog import Probe
 from ..cli.matrix import Target
 from ..conf import get_config

@@ -1,4 +1,4 @@
-"""What runs inside each server process: the WSGI and ASGI entries, the Django hooks, the null app, the flup launcher.
+"""What runs inside each server process: the WSGI and ASGI entries, the Django hooks, the null app, flup.
 
 These modules import the engine (its timing wrappers in probes.bench.timing, the contract in
 probes.bench.contract, the server kinds); the engine never imports them, nor Django: it names them

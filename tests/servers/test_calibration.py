@@ -7,14 +7,15 @@ from collections.abc import Iterator
 import pytest
 
 from probes.bench.judge.across_runs import with_trends
-from probes.bench.measure.sweep import LoadPlan, default_generator, diagnosed, measure_config
+from probes.bench.loadgen.plan import LoadPlan, default_generator
+from probes.bench.measure.sweep import diagnosed, measure_config
 from probes.bench.measure.t0 import measure_view_cost
 from probes.bench.model.diagnosis import Verdict, ViewTime
 from probes.bench.model.results import Run
 from probes.bench.processes.rundir import RunDir
 from probes.bench.processes.supervisor import Supervisor
 from probes.bench.servers.kinds import ServerConfig
-from probes.bench.servers.services import Memcached
+from probes.bench.servers.memcached import Memcached
 from probes.job import project
 from probes.job.launcher import Launcher
 from tests.conftest import require_binary

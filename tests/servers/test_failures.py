@@ -14,7 +14,8 @@ import pytest
 from django.core.wsgi import get_wsgi_application
 
 from probes.bench.judge.rules import diagnose
-from probes.bench.measure.sweep import LoadPlan, sweep
+from probes.bench.loadgen.plan import LoadPlan
+from probes.bench.measure.sweep import sweep
 from probes.bench.model.results import Failure, Suite
 from probes.bench.model.tracebacks import ExceptionSeen
 from probes.bench.processes.rundir import RunDir

@@ -11,7 +11,7 @@ import pytest
 from django.core.cache import caches
 
 from probes.bench.processes.supervisor import Supervisor
-from probes.bench.servers.services import Memcached, start_memcached
+from probes.bench.servers.memcached import Memcached, start_memcached
 from tests.conftest import as_other_user, require_binary
 
 CONNECT = """

@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 
 from probes.bench.loadgen import LoadSpec
-from probes.bench.measure.sweep import LoadPlan, measure_config
+from probes.bench.loadgen.plan import LoadPlan
+from probes.bench.measure.sweep import measure_config
 from probes.bench.measure.window import measure_window
 from probes.bench.model.results import Run
 from probes.bench.processes.rundir import RunDir
 from probes.bench.processes.supervisor import Supervisor
 from probes.bench.servers.kinds import KINDS, Endpoint, ServerConfig, build_matrix, get_kind
-from probes.bench.servers.services import Memcached
+from probes.bench.servers.memcached import Memcached
 from probes.bench.servers.stack import Stack, http_get
 from probes.bench.timing.asgi import LAG_PERIOD_S
 from probes.bench.timing.reader import AppCounters, difference, read_counters, read_exceptions, total

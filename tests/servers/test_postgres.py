@@ -13,9 +13,8 @@ import psutil
 import pytest
 
 from probes.bench.processes.ports import accepts_connections
-from probes.bench.processes.supervisor import Supervisor
+from probes.bench.processes.supervisor import ServiceUnavailable, Supervisor
 from probes.bench.servers.postgres import Postgres, postgres_binaries, start_postgres
-from probes.bench.servers.services import ServiceUnavailable
 from probes.job.dburl import database_from_url
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ from probes.bench.processes.ports import PortTaken
 from probes.bench.processes.rundir import RunDir
 from probes.bench.processes.supervisor import StartFailed, Supervisor
 from probes.bench.servers.kinds import ServerConfig, build_matrix
-from probes.bench.servers.services import Memcached
+from probes.bench.servers.memcached import Memcached
 from probes.bench.servers.stack import NotApplicable, Stack, http_get, start_stack
 from probes.job import project
 from probes.job.launcher import Launcher

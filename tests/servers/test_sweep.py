@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from probes.bench.measure.sweep import LoadPlan, measure_config
+from probes.bench.loadgen.plan import LoadPlan
+from probes.bench.measure.sweep import measure_config
 from probes.bench.model.results import Suite
 from probes.bench.model.stats import Spread
 from probes.bench.processes.rundir import RunDir
 from probes.bench.processes.supervisor import Supervisor
 from probes.bench.servers.kinds import ServerConfig
-from probes.bench.servers.services import Memcached
+from probes.bench.servers.memcached import Memcached
 from probes.job.launcher import Launcher
 from tests.conftest import require_binary
 

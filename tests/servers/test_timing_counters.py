@@ -15,7 +15,7 @@ from probes.bench.measure.window import measure_window
 from probes.bench.processes.rundir import RunDir
 from probes.bench.processes.supervisor import Supervisor
 from probes.bench.servers.kinds import ServerConfig
-from probes.bench.servers.services import Memcached
+from probes.bench.servers.memcached import Memcached
 from probes.bench.servers.stack import http_get
 from probes.bench.timing.reader import difference, read_counters, total
 from probes.job.launcher import Launcher

@@ -36,22 +36,13 @@ STARTS_NOTHING = frozenset(
         "probes.bench.servers.argv",
         "probes.bench.servers.kinds",
         "probes.bench.loadgen.model",
+        "probes.bench.loadgen.plan",
         "probes.bench.processes.files",
     }
 )
 # The one engine module that names the worker's modules.
 NAMES_THE_WORKER = "probes.bench.contract"
 
-# Crossings in rooms other helpers of issue 18 are rewriting at the time of writing: each is
-# removed from here when its cause is fixed (a stale entry fails the test as well).
-PENDING: frozenset[tuple[str, str]] = frozenset(
-    {
-        # The plan's LoadPlan and default_generator live in the module that runs the sweep.
-        ("probes.cli.inputs", "probes.bench.measure.sweep"),
-        ("probes.cli.matrix", "probes.bench.measure.sweep"),
-        ("probes.cli.plan", "probes.bench.measure.sweep"),
-    }
-)
 
 _MODULE_STRING = re.compile(r"^(?:-m )?(probes(?:\.[A-Za-z_]\w*)+)(?::[\w.]+)?$")
 
@@ -171,10 +162,7 @@ def test_the_modules_said_to_start_nothing_exist() -> None:
 def test_no_import_crosses_a_never() -> None:
     found = {(ref, why) for ref in _all_references() if (why := crossing(ref))}
     offending = sorted((ref.module, ref.line, ref.target, ref.how, why) for ref, why in found)
-    new = [row for row in offending if (row[0], row[2]) not in PENDING]
-    stale = sorted(PENDING - {(row[0], row[2]) for row in offending})
-    lines = [f"  {module}:{line} {how}s {target}: {why}" for module, line, target, how, why in new]
-    lines += [f"  {module} no longer uses {target}: remove it from PENDING" for module, target in stale]
+    lines = [f"  {module}:{line} {how}s {target}: {why}" for module, line, target, how, why in offending]
     assert not lines, "imports that cross a never:\n" + "\n".join(lines)
 
 

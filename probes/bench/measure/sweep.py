@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Protocol
 
 from ..judge import wording
@@ -22,52 +21,16 @@ from ..judge.figures import t0_from_runs
 from ..judge.quality import assess, failure_head, with_failure
 from ..judge.rules import diagnose
 from ..loadgen import LoadgenError, LoadSpec
+from ..loadgen.plan import LoadPlan
 from ..model.diagnosis import ViewTime
 from ..model.memory import TreeMemory
 from ..model.results import Failure, Run, Sample
-from ..servers.argv import SYSTEM_PATH
 from ..servers.kinds import ServerConfig, get_kind
 from ..servers.stack import Stack
 from .memory import measure_tree_memory
 from .pyspy import ProfilerRun, ProfilerUnavailable, Recording
 from .speedscope import Profile
 from .window import drive, measure_window, pin_stack, pinning
-
-
-@dataclass(frozen=True)
-class LoadPlan:
-    """How each configuration is loaded."""
-
-    path: str
-    host_header: str
-    generator: str = "builtin"
-    concurrency: int | None = None  # None: above the worker count (2 x workers x threads, at least 8)
-    duration_s: float = 2.0
-    warmup_s: float = 1.0
-    repeat: int = 3
-    keepalive: bool = True
-    rate: float | None = None
-    headers: tuple[tuple[str, str], ...] = ()
-    max_requests: int = 1_000_000
-    timeout_s: float = 10.0
-    pin: bool = False  # the load generator on the last core, servers and nginx on the others
-    instrument_s_per_request: float | None = None  # the timing wrapper's own CPU, measured in-process
-    timing: bool = True  # the servers run the timing wrapper (False: --no-timing, the plain app)
-    profile: bool = False  # one more window per configuration with py-spy attached (--profile)
-
-    def concurrency_for(self, config: ServerConfig) -> int:
-        return self.concurrency or max(8, 2 * config.workers * config.threads)
-
-    def seconds_per_config(self) -> float:
-        """A rough estimate for progress lines: start, warm-up, windows, memory, stop."""
-        return 3.0 + self.warmup_s + (self.repeat + self.profile) * (self.duration_s + 0.3)
-
-
-def default_generator() -> str:
-    """wrk when installed (the built-in client trails it by up to 25 % on connection-per-request
-    servers, benchmarks/loadgen_vs_wrk.py), else the built-in one."""
-    return "wrk" if shutil.which("wrk", path=SYSTEM_PATH) else "builtin"
-
 
 StartStack = Callable[[ServerConfig], Stack]
 Progress = Callable[[str], None]  # the engine's one way to speak: a line of progress

@@ -44,6 +44,10 @@ RECORD_NAME = "servebench.pids"
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)(: .*)?$")
 
 
+class ServiceUnavailable(RuntimeError):
+    """A service's binary is not installed here."""
+
+
 class StartFailed(RuntimeError):
     """A child exited or never became ready; the message ends with its log tail."""
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..contract import ASGI_ENTRY_APP, ENTRY_APP, FLUP_LAUNCHER
+from ..contract import ASGI_ENTRY_APP, ENTRY_APP, FASTCGI_LAUNCHER
 
 if TYPE_CHECKING:
     from .kinds import Endpoint, ServerConfig
@@ -120,14 +120,14 @@ def uwsgi_argv(config: ServerConfig, endpoint: Endpoint, backlog: int) -> list[s
 
 
 def flup_argv(mode: str) -> BuildArgv:
-    """The flup launcher's command line in the given mode (threaded or prefork)."""
+    """The command line of flup's FastCGI server (probes.worker.fastcgi) in the given mode (threaded or prefork)."""
 
     def build(config: ServerConfig, endpoint: Endpoint, backlog: int) -> list[str]:
         where = ["--unix", endpoint.unix_path] if endpoint.unix_path else ["--tcp", endpoint.bind]
         return [
             _python(),
             "-m",
-            FLUP_LAUNCHER,
+            FASTCGI_LAUNCHER,
             "--mode",
             mode,
             "--workers",

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..processes.ports import free_port
-from ..processes.supervisor import Child, Supervisor
-from .services import ServiceUnavailable
+from ..processes.supervisor import Child, ServiceUnavailable, Supervisor
 
 # The process the supervisor starts for initdb and postgres: as root it drops
 # to the postgres user first (both refuse root; runuser would not exec), then

@@ -1,6 +1,6 @@
 """manage.py servebench: measure what the server costs, what the view costs, and why a view caps.
 
-Thin: arguments -> one frozen Plan (plan.build_plan) -> one job (jobs.run_job) -> reporters.
+Thin: arguments -> one frozen Plan (plan.build_plan) -> one job (job.run.run_job) -> reporters.
 """
 
 from __future__ import annotations

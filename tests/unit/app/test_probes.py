@@ -13,7 +13,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from pymemcache.client.base import Client as MemcacheClient
 
-from probes.bench.servers.services import Memcached
+from probes.bench.servers.memcached import Memcached
 
 BODIES = {
     "trivial": b"Hello, World!\n",

@@ -1,4 +1,4 @@
-"""Services the probes need: memcached (a unix socket in the run directory); PostgreSQL is servers/postgres.py."""
+"""memcached for the session-cache probes: started on a unix socket in the run directory (PostgreSQL: postgres.py)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..processes.ports import free_port
-from ..processes.supervisor import Child, Supervisor
-
-
-class ServiceUnavailable(RuntimeError):
-    """A service's binary is not installed here."""
-
+from ..processes.supervisor import Child, ServiceUnavailable, Supervisor
 
 # sockaddr_un.sun_path holds 108 bytes, the terminating NUL included.
 UNIX_PATH_MAX = 107

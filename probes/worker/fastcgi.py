@@ -1,6 +1,6 @@
 """Run a WSGI app under flup's FastCGI servers on a socket servebench binds.
 
-    python -m probes.worker.flup_launcher --mode prefork --workers 4 --tcp 127.0.0.1:9000 --backlog 1024 APP
+    python -m probes.worker.fastcgi --mode prefork --workers 4 --tcp 127.0.0.1:9000 --backlog 1024 APP
 
 Two flup traps are handled here: flup hard-codes its listen backlog
 (socket.SOMAXCONN), so the launcher binds the socket with our backlog and hands
@@ -53,7 +53,7 @@ def _load(spec: str) -> Any:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="flup_launcher")
+    parser = argparse.ArgumentParser(prog="probes.worker.fastcgi")
     parser.add_argument("--mode", choices=("threaded", "prefork"), required=True)
     parser.add_argument("--workers", type=int, required=True)
     where = parser.add_mutually_exclusive_group(required=True)

@@ -1,4 +1,4 @@
-"""Every sentence servebench says about a judgement, from the findings the rules return.
+"""The sentences of one run's verdict (rules.py's findings), and the units every sentence uses.
 
 The rules (rules.py, concurrency.py, scaling.py, knee.py, compare.py) decide; this module only
 words what they found, and the reports reuse it. The words are saved beside the figures
@@ -7,15 +7,13 @@ words what they found, and the reports reuse it. The words are saved beside the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..model.across_runs import Knee, Scaling, UslFit
-from ..model.diagnosis import Diagnosis, Finding, Hint
-from ..servers.kinds import KINDS
+from ...model.diagnosis import Diagnosis, Finding
 
 if TYPE_CHECKING:
-    from .rules import Case
+    from ..rules import Case
 
 NOT_TIMED = "the app's own time was not measured (--no-timing): its CPU is booked to the server"
 CPU_BOUND_NOT_SERIALIZED = "cpu-bound, not serialized"
@@ -242,125 +240,3 @@ _DIAGNOSIS: dict[str, Callable[[Finding, Case], tuple[str, str]]] = {
 def diagnosis_words(finding: Finding, case: Case) -> tuple[str, str]:
     """(why, advice) of a verdict rule's finding."""
     return _DIAGNOSIS[finding.rule](finding, case)
-
-
-def _overlapping_kinds() -> str:
-    """'uvicorn or granian-asgi (or gunicorn-gevent's greenlets)': the kinds that overlap requests in a worker."""
-    loops = [k.name for k in KINDS.values() if k.concurrent_in_worker and k.interface == "asgi"]
-    greenlets = [f"{k.name}'s greenlets" for k in KINDS.values() if k.concurrent_in_worker and k.interface != "asgi"]
-    return " or ".join(loops) + (f" (or {' or '.join(greenlets)})" if greenlets else "")
-
-
-def concurrency_advice(hint: Hint, kind: str) -> str:
-    """What concurrency inside one worker would do (concurrency.py's hint)."""
-    n = hint.numbers
-    lag_text = f", the event loop ran {n['loop_lag_ms']:.1f} ms late on average" if "loop_lag_ms" in n else ""
-    if hint.rule == "view_computes":
-        return (
-            f"async will not help: the view computes ({1000 * n['app_cpu_s']:.1f} ms CPU per request{lag_text});"
-            " more processes, up to the cores, or a cheaper view do"
-        )
-    text = (
-        f"concurrency inside the worker is what helps: {kind} overlaps the waits of"
-        f" {n['in_flight']:.0f} requests in one process{lag_text}"
-        if hint.rule == "worker_overlaps"
-        else "concurrency inside the worker is what helps: the view waits, and an async view under"
-        f" {_overlapping_kinds()} overlaps those waits in one process"
-    )
-    if "blocking_queries" in n:
-        text += (
-            f"; its {n['blocking_queries']:.0f} database queries per request block every greenlet of the worker"
-            " unless the driver yields to gevent (SQLite and psycopg 3 do not)"
-        )
-    return text
-
-
-def sigma_label(shape: str, sigma: float) -> str:
-    """'serialized (σ = 0.97)', 'partly serialized (σ = 0.60)' or 'scales (σ = 0.05)' (scaling.py decides the shape)."""
-    return f"{shape} (σ = {sigma:.2f})"
-
-
-def worker_counts(workers: Sequence[int]) -> str:
-    """'1 worker', '2, 4 workers'."""
-    return ", ".join(str(n) for n in workers) + (" worker" if list(workers) == [1] else " workers")
-
-
-def no_fit_reason(reason: str, scaling: Scaling) -> str:
-    """Why there is no fit, with the worker counts left out of it and why."""
-    left_out = []
-    if scaling.cpu_bound_workers:
-        others = scaling.others_cores
-        taken = f", {others:.1f} of them taken by other processes" if others >= 0.1 else ""
-        left_out.append(
-            f"{worker_counts(scaling.cpu_bound_workers)} at the CPU ceiling"
-            f" (~{scaling.cpu_ceiling_rps or 0:,.0f} r/s on {scaling.cores} cores{taken})"
-        )
-    if scaling.load_limited_workers:
-        left_out.append(f"{worker_counts(scaling.load_limited_workers)} load-limited (connections ≤ workers)")
-    return reason + (f"; left out: {'; '.join(left_out)}" if left_out else "")
-
-
-def scaling_summary(scaling: Scaling) -> str:
-    """One line (after the verdict): σ, κ and λ with their ±, a peak the data shows, the prediction;
-    or why there is no fit."""
-    fit, unit = scaling.fit, scaling.unit
-    if fit is None:
-        return scaling.reason
-
-    def err(value: float | None, digits: int) -> str:
-        return f" ± {value:.{digits}f}" if value is not None else ""
-
-    text = (
-        f"over {', '.join(str(n) for n in fit.worker_counts)} {unit}:"
-        f" σ = {fit.serial_fraction:.2f}{err(fit.serial_fraction_err, 2)},"
-        f" κ = {fit.coherency:.3f}{err(fit.coherency_err, 3)},"
-        f" one worker {fit.single_worker_rps:,.0f}{err(fit.single_worker_rps_err, 0)} r/s"
-    )
-    if fit.clear_peak and fit.peak_workers is not None:
-        text += f"; X peaks at {fit.peak_workers:.1f} {unit}"
-    text += f"; ~{fit.predicted_rps:,.0f} r/s predicted with {fit.predicted_at_workers}"
-    if scaling.cpu_bound_workers:
-        text += f"; left out at the CPU ceiling: {worker_counts(scaling.cpu_bound_workers)}"
-    return text
-
-
-def serial_advice(fit: UslFit, *, db_share: float | None, unit: str = "workers") -> str:
-    """What to do about a serial fraction, naming the database's share of the wait when it is known."""
-    sigma = fit.serial_fraction
-    if fit.clear_peak and fit.peak_workers:
-        cap = f"X peaks near {fit.peak_workers:.0f} {unit}"
-    elif sigma <= 0:
-        cap = f"X grows with the {unit}"
-    else:
-        cap = f"no number of {unit} gives more than ~{fit.single_worker_rps / sigma:,.0f} r/s"
-    head = (
-        f"σ = {sigma:.2f}: {100 * sigma:.0f} % of a request's work runs one at a time; {cap};"
-        f" ~{fit.predicted_rps:,.0f} r/s expected with {fit.predicted_at_workers} {unit}"
-    )
-    if db_share is None:
-        return f"{head}: find what the requests share (a lock, a connection pool, the database)"
-    if db_share >= 0.5:
-        return (
-            f"{head}: {100 * db_share:.0f} % of the wait is database time: the database serializes"
-            " (SQLite's single writer: PostgreSQL, or sessions in the cache)"
-        )
-    return f"{head}: only {100 * db_share:.0f} % of the wait is database time: look for a lock in the app"
-
-
-def knee_summary(knee: Knee) -> str:
-    """One line: the knee, Little's N*, and where latency grows for nothing."""
-    text = (
-        f"knee at {knee.knee_concurrency} connections ({knee.peak_rps:,.0f} r/s peak at {knee.peak_concurrency});"
-        f" Little's law N* = X_max × R_min = {knee.littles_concurrency:.1f}"
-    )
-    start = knee.queueing_from
-    if start is not None:
-        last = knee.levels[-1]
-        first = next(level for level in knee.levels if level.concurrency == start)
-        growth = 100 * (last.response_s / first.response_s - 1) if first.response_s else 0.0
-        gain = 100 * (last.throughput_rps / first.throughput_rps - 1) if first.throughput_rps else 0.0
-        text += (
-            f"; from {start} to {last.concurrency} connections latency grows {growth:+.0f} %"
-            f" for {gain:+.0f} % r/s: queueing only"
-        )
-    return text

@@ -1,0 +1,46 @@
+"""Every sentence servebench says about a judgement, from the findings the rules return.
+
+The rules (rules.py, concurrency.py, scaling.py, knee.py, compare.py) decide; this package only
+words what they found, and the reports reuse it. The words are saved beside the figures
+(Diagnosis.why and .advice, Scaling.summary), so results saved earlier read as they did.
+"""
+
+from __future__ import annotations
+
+from .across_runs import (
+    concurrency_advice,
+    knee_summary,
+    no_fit_reason,
+    scaling_summary,
+    serial_advice,
+    sigma_label,
+    worker_counts,
+)
+from .verdicts import (
+    CPU_BOUND_NOT_SERIALIZED,
+    NOT_TIMED,
+    diagnosis_words,
+    ms,
+    server_gain_text,
+    shares_text,
+    short,
+    verdict_text,
+)
+
+__all__ = [
+    "CPU_BOUND_NOT_SERIALIZED",
+    "NOT_TIMED",
+    "concurrency_advice",
+    "diagnosis_words",
+    "knee_summary",
+    "ms",
+    "no_fit_reason",
+    "scaling_summary",
+    "serial_advice",
+    "server_gain_text",
+    "shares_text",
+    "short",
+    "sigma_label",
+    "verdict_text",
+    "worker_counts",
+]

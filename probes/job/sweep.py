@@ -1,0 +1,180 @@
+"""servebench's sweep inside the user's project: each target under each configuration, saved after each run.
+
+Before its load, each configuration must answer the target 2xx once (Proof); one that does
+not is stopped at once and its Run says what broke (Launcher.explain). Without timing the
+servers run the project's plain app, no timing wrapper (no app figures).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path
+
+from ..bench.loadgen.plan import LoadPlan
+from ..bench.measure.sweep import Progress, sweep
+from ..bench.model.diagnosis import ViewTime
+from ..bench.model.results import InstrumentCost, Metadata, Run, Suite, ViewCost
+from ..bench.processes.supervisor import Supervisor
+from ..cli.plan import Plan
+from . import failures, project, sessions
+from .launcher import START_ERRORS, Launcher, Proof
+from .profiling import ProjectProfiling
+from .services import JobError, prepare_database, provide_database, provide_services
+from .sessions import PROBE_SESSION_AGE_S
+from .t0 import instrument_cost, t0_cost
+
+
+@dataclass
+class SweepRecord:
+    """What the sweep has measured so far, as the Suite saved after every run."""
+
+    metadata: Metadata
+    preflight: Sequence[dict[str, str]]
+    runs: list[Run] = field(default_factory=list)
+    costs: dict[str, ViewCost | None] = field(default_factory=dict)
+    instrument: dict[str, InstrumentCost] = field(default_factory=dict)
+    housekeeping: dict[str, object] = field(default_factory=dict)
+
+    def suite(self) -> Suite:
+        return Suite(
+            metadata=self.metadata,
+            view_costs=tuple(cost for cost in self.costs.values() if cost is not None),
+            runs=tuple(self.runs),
+            preflight=tuple(self.preflight),
+            housekeeping=dict(self.housekeeping),
+            instrument=tuple(self.instrument.values()),
+        )
+
+    def remove_probe_sessions(self, probe_paths: set[str]) -> None:
+        self.housekeeping["probe_sessions_created"] = sum(
+            sample.ok for run in self.runs if run.path in probe_paths for sample in run.samples
+        )
+        self.housekeeping["probe_sessions_deleted"] = sessions.delete_probe_sessions()
+        self.housekeeping["probe_sessions_in_caches"] = f"expire {PROBE_SESSION_AGE_S} s after creation"
+
+    def forget_login(self, key: str) -> None:
+        sessions.delete_session(key)
+        self.housekeeping["login_sessions_deleted"] = 1
+
+
+def sweep_job(
+    plan: Plan,
+    *,
+    supervisor: Supervisor,
+    run_dir: Path,
+    progress: Progress,
+    on_suite: Callable[[Suite], None],
+    metadata: Metadata,
+    preflight: Sequence[dict[str, str]] = (),
+) -> Suite:
+    """servebench's sweep: each target under each configuration, saved after each run."""
+    assert plan.load is not None  # build_plan gives sweeps a load plan
+    load, targets = plan.load, plan.targets
+    probes = [target.probe for target in targets if target.probe is not None]
+    probe_paths = {target.path for target in targets if target.probe and target.probe.name.startswith("session-")}
+    record = SweepRecord(metadata, preflight)
+
+    def on_run(run: Run) -> None:
+        record.runs.append(run)
+        on_suite(record.suite())
+
+    # Undone in reverse order however the sweep ends: the login session, the
+    # probe sessions, then the throwaway database.
+    with contextlib.ExitStack() as undo:
+        services = provide_services(
+            targets,
+            supervisor=supervisor,
+            memcached_address=plan.memcached_address,
+            required=True,
+            memcached_transport=plan.memcached_transport,
+            progress=progress,
+        )
+        extra_env, service_pids, remove_database = provide_database(
+            plan.database, supervisor=supervisor, run_dir=run_dir, progress=progress
+        )
+        undo.callback(remove_database)
+        prepare_database(probes)
+        if probe_paths or plan.login_as is not None:
+            # Sessions an earlier, killed run left in the database (probe ones, a still-valid login).
+            for message in sessions.remove_stale_sessions():
+                progress(message)
+        if probe_paths:
+            undo.callback(record.remove_probe_sessions, probe_paths)
+        if plan.login_as is not None:
+            load = _logged_in(plan, load, record, undo)
+        launcher = Launcher(
+            run_dir=run_dir,
+            supervisor=supervisor,
+            memcached=services.memcached,
+            extra_env=extra_env,
+            between=sessions.delete_probe_sessions,
+            timing=plan.timing,
+        )
+        if services.memcached and services.memcached.child:
+            service_pids["memcached"] = services.memcached.child.pid
+        proofs = _in_process(plan, load, launcher, record, run_dir=run_dir, progress=progress)
+        profiling = None
+        if load.profile:
+            keep_as = plan.result_paths[0].with_suffix("")  # flame graphs: profile-sweep-<stamp>-N.speedscope.json
+            profiling = ProjectProfiling(
+                supervisor=supervisor, run_dir=run_dir, project_dir=launcher.directory, keep_as=keep_as
+            )
+        for target in targets:
+            wrapper, cost = record.instrument.get(target.path), record.costs[target.path]
+            measured = sweep(
+                plan.configs,
+                replace(
+                    load,
+                    path=target.path,
+                    timing=plan.timing,
+                    instrument_s_per_request=max(0.0, wrapper.us_per_request) / 1e6 if wrapper else None,
+                ),
+                start=partial(launcher.start, proof=proofs[target.path]),
+                service_pids=service_pids,
+                progress=progress,
+                on_run=on_run,
+                start_errors=START_ERRORS,
+                levels=plan.levels or (None,),
+                t0=ViewTime(cost.wall_us_median / 1e6, cost.cpu_us_median / 1e6, "in-process") if cost else None,
+                explain=launcher.explain,
+                profiling=profiling,
+            )
+            # The same runs, now with what only the whole sweep shows (scaling, knee).
+            record.runs[len(record.runs) - len(measured) :] = measured
+            on_suite(record.suite())
+    return record.suite()
+
+
+def _logged_in(plan: Plan, load: LoadPlan, record: SweepRecord, undo: contextlib.ExitStack) -> LoadPlan:
+    """The load with --login-as's session cookie; the session is deleted when the sweep ends."""
+    assert plan.login_as is not None
+    if project.owns_sqlite():
+        raise JobError("--login-as needs the project's own database: the demo's are fresh copies without users")
+    run_s = len(plan.configs) * len(plan.targets) * max(1, len(plan.levels)) * load.seconds_per_config()
+    cookie, login_key = sessions.login_session(plan.login_as, expiry_s=sessions.login_expiry_s(run_s))
+    record.housekeeping["login_sessions_created"] = 1
+    undo.callback(record.forget_login, login_key)
+    return replace(load, headers=(*load.headers, ("Cookie", f"{cookie}={login_key}")))
+
+
+def _in_process(
+    plan: Plan, load: LoadPlan, launcher: Launcher, record: SweepRecord, *, run_dir: Path, progress: Progress
+) -> dict[str, Proof]:
+    """Each target once in-process with the load's headers (what Django decides if a server fails it), its t0
+    and the timing wrapper's own cost; the Proof every configuration must pass before its load."""
+    app = project.wsgi_application()
+    proofs = {}
+    for target in plan.targets:
+        here = failures.replay(
+            app, target.path, host=launcher.host_header, headers=load.headers, root=launcher.directory
+        )
+        proofs[target.path] = Proof(target.path, load.headers, here, timeout_s=load.timeout_s)
+        cost = record.costs[target.path] = t0_cost(app, target, launcher.host_header, here.status, progress)
+        if plan.timing and cost is not None:
+            measured = instrument_cost(app, cost, launcher.host_header, run_dir, progress)
+            if measured is not None:
+                record.instrument[target.path] = measured
+    return proofs
