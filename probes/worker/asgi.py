@@ -20,9 +20,10 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from ..bench.contract import READY_BODY, READY_PATH, STATS_DIR_ENV, TARGET_APP_ENV
+from ..bench.contract import READY_BODY, READY_PATH, STATS_DIR_ENV
 from ..bench.timing.asgi import ASGIApp, Receive, Scope, Send
 from .hooks import timed_asgi
+from .target import named_application
 
 
 def project_asgi_application() -> tuple[ASGIApp, str]:
@@ -48,10 +49,9 @@ def project_asgi_application() -> tuple[ASGIApp, str]:
 
 
 def _load_target() -> tuple[ASGIApp, bool]:
-    target = os.environ.get(TARGET_APP_ENV)
-    if target:
-        module, _, attr = target.partition(":")
-        return getattr(import_module(module), attr or "application"), False
+    named = named_application()
+    if named is not None:
+        return named, False
     import django
 
     django.setup(set_prefix=False)

@@ -11,23 +11,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from ..bench.contract import KIND_ENV, READY_BODY, READY_PATH, STATS_DIR_ENV, TARGET_APP_ENV
+from ..bench.contract import KIND_ENV, READY_BODY, READY_PATH, STATS_DIR_ENV
 from ..bench.servers.kinds import KINDS
 from .hooks import timed
+from .target import named_application
 
 WSGIApp = Callable[..., Iterable[bytes]]
 
 
 def _load_target() -> tuple[WSGIApp, bool]:
     """The application to serve, and whether it is the Django project's."""
-    target = os.environ.get(TARGET_APP_ENV)
-    if target:
-        module, _, attr = target.partition(":")
-        return getattr(import_module(module), attr or "application"), False
+    named = named_application()
+    if named is not None:
+        return named, False
     import django
 
     django.setup(set_prefix=False)

@@ -14,8 +14,7 @@ from probes.bench.model.results import Suite
 from probes.report.csv import csv_report
 from probes.report.html import html_report, nice_ticks
 from probes.report.markdown import markdown_report
-from tests.factories import METADATA
-from tests.unit.report.test_report import run
+from tests.factories import METADATA, run
 
 SUITE = Suite(
     metadata=METADATA,

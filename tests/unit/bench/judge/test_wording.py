@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from probes.bench.judge.rules import diagnose
 from probes.bench.model.diagnosis import ViewTime
-from tests.unit.bench.judge.test_diagnosis import T0, make_run
+from tests.unit.bench.judge.test_rules import T0, make_run
 
 
 def test_the_sentences_of_the_verdicts_the_saved_results_do_not_hold() -> None:

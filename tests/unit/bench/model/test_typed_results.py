@@ -11,8 +11,7 @@ import pytest
 from probes.bench.model.app import AppTotals
 from probes.bench.model.memory import TreeMemory
 from probes.bench.model.results import Suite
-from tests.factories import METADATA
-from tests.unit.report.test_report import run, sample
+from tests.factories import METADATA, run, sample
 
 SAVED = Path(__file__).resolve().parents[3] / "fixtures" / "saved"
 

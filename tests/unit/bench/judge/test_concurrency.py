@@ -9,7 +9,7 @@ from probes.bench.judge.figures import loop_lag_ms
 from probes.bench.judge.rules import diagnose
 from probes.bench.model.diagnosis import Hint, ViewTime
 from probes.bench.model.results import Run
-from tests.unit.bench.judge.test_diagnosis import make_run
+from tests.unit.bench.judge.test_rules import make_run
 
 WAITS = ViewTime(wall_s=0.020, cpu_s=0.0005, source="in-process")
 COMPUTES = ViewTime(wall_s=0.010, cpu_s=0.010, source="in-process")

@@ -8,7 +8,7 @@ from probes.bench.judge.across_runs import with_trends
 from probes.bench.judge.wording import verdict_text
 from probes.bench.measure.sweep import diagnosed
 from probes.bench.model.diagnosis import Diagnosis, ViewTime
-from tests.unit.bench.judge.test_diagnosis import make_run
+from tests.unit.bench.judge.test_rules import make_run
 
 T0 = ViewTime(0.010, 0.001, "in-process")
 

@@ -1,0 +1,81 @@
+"""How far to trust a run (judge/quality.py): each threshold, and the samples it reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from probes.bench.judge.quality import assess as judge
+from probes.bench.judge.quality import assess_quality
+from tests.factories import run
+
+
+@pytest.mark.parametrize(
+    ("figures", "quality", "reason"),
+    [
+        ({"requests": 100, "ok": 0}, "failing", "100.0 % of requests failed"),
+        ({"requests": 1000, "ok": 980}, "failing", "2.0 % of requests failed"),
+        # Above 0.1 % of attempts: 2 non-2xx answers in 1,000 fail a run.
+        ({"requests": 1000, "ok": 998, "errors": {"non2xx": 2}}, "failing", "0.20 % of requests failed (non2xx 2)"),
+        # Socket errors are attempts without an answer: 1,000 answers beside 1,350 of them fail.
+        (
+            {"requests": 1000, "ok": 1000, "errors": {"reset": 1200, "timeout": 100, "connect": 50}},
+            "failing",
+            "57.4 % of requests failed (connect 50, reset 1200, timeout 100)",
+        ),
+        ({"requests": 9990, "ok": 9990, "errors": {"reset": 10}}, "ok", None),
+        ({"requests": 9990, "ok": 9990, "errors": {"reset": 11}}, "failing", "0.11 % of requests failed (reset 11)"),
+        (
+            {"overflow_warnings": 2},
+            "failing",
+            "the server's log reports 2 queue overflow(s) or worker deaths",
+        ),
+        ({"client_cores": 0.95}, "client-bound", "the load generator used 0.95 cores"),
+        (
+            {"client_us_per_request": 30.0},
+            "client-bound",
+            "the load generator spent more CPU per request (30 µs)",
+        ),
+        ({"throughput_cv": 0.12}, "noisy", "r/s varied 12 % (stdev/mean) between repeats"),
+        ({"requests": 1000, "ok": 999}, "ok", None),
+    ],
+)
+def test_quality_thresholds(figures: dict[str, float], quality: str, reason: str | None) -> None:
+    arguments = {
+        "requests": 1000,
+        "ok": 1000,
+        "client_cores": 0.3,
+        "client_us_per_request": 10.0,
+        "server_us_per_request": 20.0,
+        "throughput_cv": 0.02,
+        "overflow_warnings": 0,
+        **figures,
+    }
+    got, reasons = assess_quality(**arguments)  # type: ignore[arg-type]
+    assert got == quality
+    if reason is None:
+        assert reasons == ()
+    else:
+        assert reasons[0].startswith(reason)
+
+
+def test_judge_uses_the_samples() -> None:
+    assert judge(run(2, [1000.0, 1010.0, 990.0])) == ("ok", ())
+    quality, reasons = judge(run(2, [1000.0, 1500.0, 700.0]))
+    assert quality == "noisy"
+
+
+def test_a_shared_machine_makes_a_run_noisy() -> None:
+    quality, reasons = assess_quality(
+        requests=1000,
+        ok=1000,
+        client_cores=0.3,
+        client_us_per_request=10.0,
+        server_us_per_request=20.0,
+        throughput_cv=0.02,
+        overflow_warnings=0,
+        unattributed_share=0.4,
+    )
+    assert (quality, reasons) == (
+        "noisy",
+        ("40 % of the cores went to no measured role: another process shared the machine",),
+    )
