@@ -59,7 +59,7 @@ def window_figures(sample: Sample) -> WindowFigures:
         queries=app.db_queries / served if served else None,
         cpu=cpu,
         machine=sample.machine_busy_s / requests,
-        others=sample.others_share,
+        others=sample.unattributed_share,
         process_busy=(
             (sample.cpu_s.get("server", 0.0) + sample.cpu_s.get("instrument", 0.0))
             / sample.wall_s

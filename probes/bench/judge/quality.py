@@ -119,7 +119,7 @@ def assess(run: Run) -> tuple[str, tuple[str, ...]]:
         errors=_summed([s.errors for s in samples]),
         status_counts=_summed([s.status_counts for s in samples]),
         redirect_location=next((s.redirect_location for s in samples if s.redirect_location), None),
-        unattributed_share=Spread.of([s.others_share for s in samples if s.wall_s and s.cores]).median,
+        unattributed_share=Spread.of([s.unattributed_share for s in samples if s.wall_s and s.cores]).median,
     )
 
 

@@ -80,7 +80,7 @@ class Figures:
     serving_processes: int = 0  # server processes that completed requests
     process_busy: float = 0.0  # the server's CPU per serving process, in cores
     t0_cpu_s: float | None = None  # t0's CPU (wall minus it: what the view waits for even alone)
-    others_busy: float = 0.0  # share of all cores no role of the configuration used (Sample.others_share)
+    others_busy: float = 0.0  # share of all cores no role of the configuration used (Sample.unattributed_share)
 
     @property
     def cpu_cap_rps(self) -> float:

@@ -131,15 +131,15 @@ class Sample:
         return 1e6 * self.cpu_s[role] / self.requests
 
     @property
-    def unexplained_cpu_s(self) -> float:
+    def unattributed_cpu_s(self) -> float:
         """Machine CPU no role accounts for (other processes, kernel, the client's start-up)."""
         return self.machine_busy_s - sum(self.cpu_s.values())
 
     @property
-    def others_share(self) -> float:
+    def unattributed_share(self) -> float:
         """That CPU as a share of all the cores over the window: large, another process shared the machine."""
         capacity_s = self.wall_s * self.cores
-        return max(0.0, self.unexplained_cpu_s) / capacity_s if capacity_s > 0 else 0.0
+        return max(0.0, self.unattributed_cpu_s) / capacity_s if capacity_s > 0 else 0.0
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ def test_cpu_per_request_and_the_unexplained_remainder() -> None:
     assert one.cpu_us_per_request("server") == pytest.approx(500.0)
     assert one.cpu_us_per_request("client") == pytest.approx(50.0)
     assert one.cpu_us_per_request("memcached") is None
-    assert one.unexplained_cpu_s == pytest.approx(1.5 - 1.3)
+    assert one.unattributed_cpu_s == pytest.approx(1.5 - 1.3)
 
 
 def test_a_row_of_the_table() -> None:
