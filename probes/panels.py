@@ -9,6 +9,7 @@ view can do; servebench's saved results are the measured truth.
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -23,17 +24,25 @@ from .bench.model.results import FormatError, Suite
 from .conf import results_dir
 from .worker.querytime import DbTally, time_queries
 
+logger = logging.getLogger(__name__)
+
 # The result files that hold load runs: the sweep's and --explain's.
 RUN_GLOBS = ("sweep-*.json", "explain-*.json")
 
 
 @functools.lru_cache(maxsize=64)
 def _load_suite(path: str, mtime_ns: int) -> Suite | None:
-    # Keyed by mtime: a result file rewritten after each configuration is read again.
+    # Keyed by mtime: a result file rewritten after each configuration is read again, and a
+    # bad one is logged once per version, not on every request.
     try:
-        return Suite.load(Path(path))
-    except (OSError, FormatError, KeyError, TypeError, ValueError):
-        return None
+        return Suite.load(Path(path))  # validated: a regular file, bounded, every figure in range
+    except FormatError as exc:
+        logger.warning("servebench panel: skipped %s", exc)
+    except OSError as exc:
+        logger.warning("servebench panel: skipped %s: %s", path, exc.strerror or type(exc).__name__)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        logger.warning("servebench panel: skipped %s: not a servebench result (%s)", path, type(exc).__name__)
+    return None
 
 
 def _newest_first(directory: Path) -> Iterator[tuple[Path, Suite]]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..bench.judge.compare import MIN_CHANGE_PCT, Change, Significance, TTest, relative_speed
 from ..bench.model.results import FORMAT, Metadata, Run, Suite
+from ..bench.model.saved import FormatError, read_json
 from ..bench.model.stats import median
 
 
@@ -213,17 +213,19 @@ def render_comparison(comparison: Comparison) -> str:
 
 
 def load_for_compare(path: Path) -> Suite:
-    """A saved result, or CompareError with one line saying why it cannot be compared."""
+    """A saved result, or CompareError with one line saying why it cannot be compared.
+
+    Read as every saved result is (saved.py: a regular file, bounded, every figure finite and in
+    range): a damaged B must not pass the --fail-if-slower gate.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_json(path)
     except FileNotFoundError:
         raise CompareError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CompareError(f"{path}: cannot be read ({type(exc).__name__})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CompareError(f"{path}: not JSON ({exc})") from None
+    except FormatError as exc:  # it names the file
+        raise CompareError(str(exc)) from None
+    except OSError as exc:
+        raise CompareError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
     found = data.get("format") if isinstance(data, dict) else None
     if not isinstance(found, str) or not found.startswith("servebench/"):
         raise CompareError(f'{path}: not a servebench result (no "format": "{FORMAT}")')
@@ -231,5 +233,7 @@ def load_for_compare(path: Path) -> Suite:
         raise CompareError(f"{path}: format {found}, this servebench reads {FORMAT}")
     try:
         return Suite.from_dict(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # FormatError is a ValueError
+    except FormatError as exc:  # a figure out of range, named by its field
+        raise CompareError(f"{path}: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CompareError(f"{path}: a damaged {FORMAT} result ({type(exc).__name__}: {exc})") from None

@@ -14,14 +14,11 @@ from .app import AppTotals
 from .diagnosis import Diagnosis
 from .memory import MemoryModel, TreeMemory, memory_models
 from .metadata import Metadata
+from .saved import FormatError, check_figures, read_json
 from .summary import RunSummary
 from .tracebacks import ExceptionSeen
 
 FORMAT = "servebench/1"
-
-
-class FormatError(ValueError):
-    """A JSON file that is not a servebench result of a version we read."""
 
 
 @dataclass(frozen=True)
@@ -239,8 +236,10 @@ class Suite:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Suite:
+        """The suite a result's JSON holds; FormatError for another format or a figure out of range."""
         if data.get("format") != FORMAT:
             raise FormatError(f"not a {FORMAT} result (format: {data.get('format')!r})")
+        check_figures(data)  # saved.py: every figure finite, none negative that cannot be
         return cls(
             metadata=Metadata.from_dict(data["metadata"]),
             view_costs=tuple(_build(ViewCost, item) for item in data.get("view_costs", ())),
@@ -261,10 +260,12 @@ class Suite:
 
     @classmethod
     def load(cls, path: Path) -> Suite:
+        """A saved result, validated (saved.py); FormatError naming the file, OSError if it cannot be opened."""
+        data = read_json(path)
         try:
-            return cls.from_dict(json.loads(path.read_text()))
-        except json.JSONDecodeError as exc:
-            raise FormatError(f"{path}: not JSON ({exc})") from None
+            return cls.from_dict(data)
+        except FormatError as exc:
+            raise FormatError(f"{path}: {exc}") from None
 
 
 def _fields_of(cls: type, data: dict[str, Any]) -> dict[str, Any]:

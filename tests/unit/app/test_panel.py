@@ -235,3 +235,23 @@ def test_names_the_top_functions_of_the_newest_profile_of_its_url(toolbar_settin
     html = panel.content
     assert "<code>save_cart</code>" in html and "/site/shop/views.py:12" in html and "<td>61.5</td>" in html
     assert "old_helper" not in html
+
+
+def test_a_bad_saved_file_is_skipped_and_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from probes.panels import measured_runs
+
+    save(tmp_path, "sweep-20250101-000000.json", [run("gunicorn w2", "/probes/trivial/", [100.0])], age_s=60)
+    data = json.loads((tmp_path / "sweep-20250101-000000.json").read_text())
+    data["runs"][0]["samples"][0]["ok"] = -200  # newer, and damaged: negative
+    (tmp_path / "sweep-20250102-000000.json").write_text(json.dumps(data))
+    deep = '{"format": "servebench/1", "metadata": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    (tmp_path / "sweep-20250103-000000.json").write_text(deep)  # newest: nesting past Python's recursion
+    with caplog.at_level("WARNING", logger="probes.panels"):
+        rows = measured_runs("/probes/trivial/", tmp_path)
+    assert [(row["label"], row["file"]) for row in rows] == [("gunicorn w2", "sweep-20250101-000000.json")]
+    assert [record.getMessage() for record in caplog.records] == [
+        f"servebench panel: skipped {tmp_path}/sweep-20250103-000000.json: nested deeper than 32 levels,"
+        " not a servebench result",
+        f"servebench panel: skipped {tmp_path}/sweep-20250102-000000.json: runs[0].samples[0].ok is -200:"
+        " a count, duration or rate is never negative",
+    ]

@@ -209,7 +209,7 @@ def test_render_comparison() -> None:
         (b'{"format": "pyperf"}', "not a servebench result"),
         (b'{"format": "servebench/2"}', "format servebench/2, this servebench reads servebench/1"),
         (b'{"format": "servebench/1"}', "a damaged servebench/1 result (KeyError: 'metadata')"),
-        (b"\xff\xfe\x00", "cannot be read (UnicodeDecodeError)"),
+        (b"\xff\xfe\x00", "not JSON (not UTF-8 text)"),
     ],
 )
 def test_files_that_cannot_be_compared_get_one_line(tmp_path: Path, content: bytes, says: str) -> None:
