@@ -91,10 +91,12 @@ def _bad_character(text: str) -> str | None:
 
 
 def checked_url(url: str) -> str:
-    if not url.startswith("/"):
+    # '//host/x' is a path to a server but a host to a URL parser (urlsplit, t0's replay): refused as a host.
+    if not url.startswith("/") or url.startswith("//"):
         raise Refused(
             f"--url takes a path of this project such as /probes/trivial/, not {url!r}:"
             " servebench only ever loads servers it started on this machine"
+            + (" ('//' starts a host name)" if url.startswith("//") else "")
         )
     if (bad := _bad_character(url.replace(" ", "%20"))) is not None:
         raise Refused(f"--url may not contain {bad} (percent-encode it): {url!r}")
@@ -114,6 +116,12 @@ def checked_header(raw: str) -> tuple[str, str]:
         raise Refused(f"--header: {name!r} is not a header name (letters, digits and !#$%&'*+-.^_`|~ only)")
     if (bad := _bad_character(value.replace("\t", " "))) is not None:
         raise Refused(f"--header {name}: the value may not contain {bad}")
+    if len(value) > MAX_URL_CHARS:
+        # Django and the servers refuse it with a 400 that would be blamed on something else.
+        raise Refused(
+            f"--header {name}: the value is {len(value)} characters long; servers refuse header lines above"
+            f" ~{MAX_URL_CHARS}"
+        )
     if (owner := OWN_HEADERS.get(name.lower())) is not None:
         raise Refused(f"--header {name}: servebench sets it itself ({owner})")
     return name, value

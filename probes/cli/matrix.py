@@ -76,6 +76,8 @@ def configs(options: Mapping[str, Any], job: str) -> tuple[ServerConfig, ...]:
         return ()
     workers = options["workers"]
     counts = positive_ints(DEFAULT_WORKERS[job] if workers is None else workers, "--workers")
+    if twice := next((count for index, count in enumerate(counts) if count in counts[:index]), None):
+        raise Refused(f"--workers {workers!r} names {twice} twice: each count is one configuration, measured once")
     default_fronts = ["nginx", "direct"] if job == "check" else ["nginx"]
     if not nginx_binary():
         default_fronts = ["direct"]
@@ -88,6 +90,9 @@ def configs(options: Mapping[str, Any], job: str) -> tuple[ServerConfig, ...]:
     )
     if not configs:
         raise Refused("no configuration can run: FastCGI servers (flup) need --front nginx")
+    labels = [config.label for config in configs]
+    if twice_label := next((label for index, label in enumerate(labels) if label in labels[:index]), None):
+        raise Refused(f"{twice_label} is asked for twice: give each --server, --front and --socket once")
     if job == "check":
         configs += [ServerConfig(kind, 1, front=configs[0].front, app="null") for kind in kinds]
     elif options["null_app"]:

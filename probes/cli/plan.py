@@ -19,7 +19,7 @@ from ..bench.loadgen.plan import LoadPlan
 from ..bench.model.results import FormatError, Suite
 from ..bench.servers.kinds import ServerConfig
 from ..conf import get_config
-from ..job import project
+from ..job import project, sessions
 from ..report.compare import CompareError, load_for_compare
 from . import matrix
 from .backends import remote_backends
@@ -80,6 +80,7 @@ class Plan:
     wide: bool = False  # every figure in the terminal's table
     levels: tuple[int, ...] = ()  # --concurrency 1,2,4: each level a configuration of its own (the knee)
     command: tuple[str, ...] = ()  # the arguments as given, recorded in the results (arguments.recorded_command)
+    notices: tuple[str, ...] = ()  # warnings said when the job starts (a superuser --login-as)
 
     @property
     def max_workers(self) -> int:
@@ -111,6 +112,7 @@ def build_plan(options: Mapping[str, Any], *, command: tuple[str, ...] = ()) -> 
     load = matrix.load_plan(options, targets[0].path, host, headers, levels) if job in ("sweep", "explain") else None
     check_machine(configs, load, levels)
     check_database(options, load)
+    notices = _login_notices(options["login_as"]) if options["login_as"] is not None and load is not None else ()
     json_path = output_path(options["json"], "--json") if options["json"] is not None else None
     try:
         results = results_path(job)  # last: it creates RESULTS_DIR
@@ -135,7 +137,19 @@ def build_plan(options: Mapping[str, Any], *, command: tuple[str, ...] = ()) -> 
         wide=bool(options.get("wide")),
         command=command,
         levels=levels if len(levels) > 1 else (),
+        notices=notices,
     )
+
+
+def _login_notices(username: str) -> tuple[str, ...]:
+    """--login-as's user, read from the project's database (no process started): refused when its session
+    would not log in (unknown, inactive), a warning for a superuser."""
+    try:
+        return sessions.check_login(username)
+    except sessions.LoginError as exc:
+        raise Refused(str(exc)) from None
+    except ImproperlyConfigured as exc:  # no user model installed
+        raise Refused(f"--login-as: {first_line(exc)}") from None
 
 
 def _host_of_checked_settings(options: Mapping[str, Any]) -> str:

@@ -35,6 +35,8 @@ class Interrupted(JobError):
 
 def run_job(plan: Plan, *, progress: Progress, warn: Progress) -> Suite:
     """Run the plan's job; its results are saved to plan.result_paths after each configuration."""
+    for notice in plan.notices:  # what the plan found worth saying before anything starts
+        warn(notice)
     warnings = _preflight(plan, warn) if plan.load is not None else []
     for message in reclaim_orphans():  # what an earlier, killed servebench left running
         progress(message)

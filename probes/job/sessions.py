@@ -8,7 +8,7 @@ from importlib import import_module
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model, load_backend
 from django.db import DatabaseError, connections, router
 from django.utils.crypto import get_random_string
 
@@ -27,7 +27,37 @@ _KEY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
 class LoginError(ValueError):
-    """--login-as names no user of the project's database."""
+    """--login-as names no user of the project's database, or one whose session would not be logged in."""
+
+
+def check_login(username: str) -> tuple[str, ...]:
+    """The warnings a --login-as user calls for; LoginError (one line) when its session would not log in.
+
+    Asked before anything starts: an inactive user's session is created fine, then every page
+    answers as if logged out ("the page needs a login"), which blames the wrong thing.
+    """
+    user_model = get_user_model()
+    try:
+        user = user_model._default_manager.get_by_natural_key(username)
+    except user_model.DoesNotExist:
+        raise LoginError(f"--login-as: no user {username!r} in the project's database") from None
+    except DatabaseError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LoginError(f"--login-as: the project's database cannot be read ({first})") from None
+    backend_path = settings.AUTHENTICATION_BACKENDS[0]
+    # What Django does with the session on each request: the backend gives the user back, or it is anonymous.
+    if load_backend(backend_path).get_user(user.pk) is None:
+        if getattr(user, "is_active", True) is False:
+            raise LoginError(f"--login-as {username}: the user is inactive, so Django treats its session as logged out")
+        raise LoginError(
+            f"--login-as {username}: {backend_path} does not accept the user: its session would not log in"
+        )
+    if getattr(user, "is_superuser", False):
+        return (
+            f"--login-as {username} is a superuser: every permission check passes, so the pages measured may not be"
+            " what your users get, and the run holds a superuser's session until it ends",
+        )
+    return ()
 
 
 def probe_store_class(engine: str) -> type:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
 
@@ -16,7 +15,6 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from probes.cli.inputs import WORKER_BYTES
-from probes.conf import results_dir
 from tests.conftest import require_binary
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -107,7 +105,12 @@ CASES: list[tuple[list[str], str]] = [
     (["--check", "--report", "{tmp}/r.md"], "--report needs configurations under load: --check measures none"),
     # --from: a file that is not a servebench result of this version, said in one line.
     (["--from", "{tmp}/missing.json"], "--from {tmp}/missing.json: No such file or directory"),
-    (["--from", "{tmp}"], "--from {tmp}: Is a directory"),
+    (["--from", "{tmp}"], "--from {tmp}: not a regular file (a directory)"),
+    (["--from", "{tmp}/fifo"], "--from {tmp}/fifo: not a regular file (a FIFO)"),
+    (["--from", "/dev/zero"], "--from /dev/zero: not a regular file (a character device)"),
+    (["--from", "{tmp}/deep.json"], "--from {tmp}/deep.json: nested deeper than 32 levels, not a servebench result"),
+    (["--compare", "{tmp}/deep.json", "/dev/zero"], "{tmp}/deep.json: nested deeper than 32 levels"),
+    (["--compare", "/dev/zero", "{tmp}/deep.json"], "/dev/zero: not a regular file (a character device)"),
     (["--from", "{tmp}/file"], "--from {tmp}/file: not JSON (Expecting value: line 1 column 1 (char 0))"),
     (["--from", "{tmp}/binary.json"], "--from {tmp}/binary.json: not JSON (not UTF-8 text)"),
     (["--from", "{tmp}/list.json"], "--from {tmp}/list.json: not a servebench result (AttributeError"),
@@ -116,32 +119,6 @@ CASES: list[tuple[list[str], str]] = [
     (["--from", "{tmp}/shape.json"], "--from {tmp}/shape.json: not a servebench result (KeyError: 'metadata')"),
     (["--from", "{tmp}/v2.json", "--check"], "--from renders a saved result: it measures nothing, so it takes no"),
 ]
-
-
-@pytest.fixture
-def nothing_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
-    """Checks after a refusal: no child process, no Popen at all, no run directory, no results file."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where a run directory would go
-    started: list[object] = []
-    original = subprocess.Popen.__init__
-
-    def recording(self: subprocess.Popen[bytes], *args: object, **kwargs: object) -> None:
-        started.append(args[0] if args else kwargs.get("args"))
-        original(self, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(subprocess.Popen, "__init__", recording)
-    me = psutil.Process()
-    children_before = {child.pid for child in me.children(recursive=True)}
-    results = results_dir()  # the test's settings: a test may change them before it checks
-    results_before = set(results.glob("*")) if results.is_dir() else set()
-
-    def check() -> None:
-        assert started == [], f"a process was started: {started}"
-        assert {child.pid for child in me.children(recursive=True)} == children_before
-        assert list(tmp_path.glob("servebench-*")) == [], "a run directory was created"
-        assert (set(results.glob("*")) if results.is_dir() else set()) == results_before
-
-    yield check
 
 
 @pytest.mark.parametrize(("argv", "message"), CASES, ids=[" ".join(argv)[:60] for argv, _ in CASES])
@@ -157,6 +134,7 @@ def test_bad_input_is_refused_at_once_in_one_line(
     (tmp_path / "v2.json").write_text('{"format": "servebench/2", "metadata": {}}')
     (tmp_path / "other.json").write_text('{"benchmarks": []}')
     (tmp_path / "shape.json").write_text('{"format": "servebench/1"}')
+    (tmp_path / "deep.json").write_text('{"format": "servebench/1", "metadata": ' + "[" * 10**5 + "]" * 10**5 + "}")
     argv = [arg.replace("{tmp}", str(tmp_path)) for arg in argv]
     started = time.monotonic()
     with pytest.raises(CommandError) as excinfo:
