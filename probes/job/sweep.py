@@ -172,7 +172,7 @@ def _in_process(
             app, target.path, host=launcher.host_header, headers=load.headers, root=launcher.directory
         )
         proofs[target.path] = Proof(target.path, load.headers, here, timeout_s=load.timeout_s)
-        cost = record.costs[target.path] = t0_cost(app, target, launcher.host_header, here.status, progress)
+        cost = record.costs[target.path] = t0_cost(app, target, launcher.host_header, here.status, progress, load=load)
         if plan.timing and cost is not None:
             measured = instrument_cost(app, cost, launcher.host_header, run_dir, progress)
             if measured is not None:

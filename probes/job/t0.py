@@ -3,19 +3,26 @@ and the timing wrapper's own cost (the role `instrument`)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
+from ..bench.loadgen.plan import LoadPlan
 from ..bench.measure.sweep import Progress
 from ..bench.measure.t0 import measure_instrument_cost, measure_view_cost
 from ..bench.model.results import InstrumentCost, ViewCost
 from ..cli.matrix import Target
 from ..conf import get_config
 from ..worker.hooks import minimal_django_app, timed_in_process
+from .services import JobError
 
 # Above this wall time per call, an A/B on the view cannot resolve the wrapper's µs: its
 # jitter is larger (a 49 ms page moved by ±3 ms per block); a minimal Django response is measured instead.
 INSTRUMENT_ON_VIEW_MAX_US = 1000.0
+# In-process calls of one view stop after this long (warm-up included): its cost is then known to a
+# few %, and a 5 s view would otherwise take 35 calls (175 s) before any load. At least twice
+# VIEW_COST_MIN_TIME_S, so the setting still says how long a fast view is measured.
+T0_MAX_S = 10.0
 
 
 def view_cost(app: object, name: str, path: str, host: str) -> ViewCost:
@@ -30,11 +37,40 @@ def view_cost(app: object, name: str, path: str, host: str) -> ViewCost:
         min_iterations=config["VIEW_COST_MIN_ITERATIONS"],
         min_time_s=config["VIEW_COST_MIN_TIME_S"],
         max_iterations=config["VIEW_COST_MAX_ITERATIONS"],
+        max_time_s=max(T0_MAX_S, 2 * config["VIEW_COST_MIN_TIME_S"]),
     )
 
 
-def t0_cost(app: object, target: Target, host: str, answered: int | None, progress: Progress) -> ViewCost | None:
-    """The target's uncontended cost in-process; None when it cannot be called here (a run gives it)."""
+def capped_note(cost: ViewCost) -> str | None:
+    """What the time cap cut short, said with the view's measured time and its calls; None when it did not."""
+    if cost.iterations >= get_config()["VIEW_COST_MIN_ITERATIONS"]:
+        return None
+    return (
+        f"view cost of {cost.path} in-process: {cost.wall_us_median / 1e6:,.2f} s per call (median of"
+        f" {cost.iterations} measured call(s)), stopped at the {T0_MAX_S:g} s cap"
+    )
+
+
+def check_window(cost: ViewCost, load: LoadPlan) -> None:
+    """JobError (one line) before any load when one call of the view outlasts a window or the request
+    timeout: every window would end with no answer at all, which blames the servers."""
+    call_s = cost.wall_us_median / 1e6
+    limits = [(load.duration_s, f"--duration {load.duration_s:g}")]
+    limits.append((load.timeout_s, f"servebench's request timeout of {load.timeout_s:g} s"))
+    for limit_s, name in limits:
+        if call_s > limit_s:
+            advice = f"; give --duration {math.ceil(2 * call_s)} or more" if limit_s == load.duration_s else ""
+            raise JobError(
+                f"{name}: {cost.path} takes {call_s:,.2f} s per call in-process ({cost.iterations} measured"
+                f" call(s)), so no call would finish within it{advice}"
+            )
+
+
+def t0_cost(
+    app: object, target: Target, host: str, answered: int | None, progress: Progress, *, load: LoadPlan | None = None
+) -> ViewCost | None:
+    """The target's uncontended cost in-process; None when it cannot be called here (a run gives it).
+    JobError when a call of it outlasts the load's window (check_window)."""
     if answered is None or not 200 <= answered < 300:
         return None  # its figures would be those of an error page (what broke is said per configuration)
     progress(f"view cost of {target.path} in-process (t0)")
@@ -42,7 +78,13 @@ def t0_cost(app: object, target: Target, host: str, answered: int | None, progre
         cost = view_cost(app, target.name, target.path, host)
     except Exception:  # the user's view may need what only a server gives it
         return None
-    return cost if 200 <= cost.status < 300 else None
+    if not 200 <= cost.status < 300:
+        return None
+    if (note := capped_note(cost)) is not None:
+        progress(note)
+    if load is not None:
+        check_window(cost, load)
+    return cost
 
 
 def instrument_cost(app: object, cost: ViewCost, host: str, run_dir: Path, progress: Progress) -> InstrumentCost | None:

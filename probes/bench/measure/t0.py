@@ -7,6 +7,7 @@ the most one worker can ever do, cores / CPU time the most the machine can.
 from __future__ import annotations
 
 import io
+import math
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -78,15 +79,22 @@ def measure_view_cost(
     min_iterations: int = 30,
     min_time_s: float = 0.5,
     max_iterations: int = 20_000,
+    max_time_s: float = math.inf,
 ) -> ViewCost:
-    """Call `path` after a warm-up until both min_iterations and min_time_s are reached."""
+    """Call `path` after a warm-up until both min_iterations and min_time_s are reached, or max_time_s
+    would pass (warm-up included) after at least one measured call: a 5 s view is not called 35 times."""
+    started = time.monotonic()
     status, size = 0, 0
     for _ in range(warmup):
         status, size, _, _ = call_once(app, path, host=host)
+        if time.monotonic() - started >= max_time_s / 4:  # the rest of the time for measured calls
+            break
     walls: list[float] = []
     cpus: list[float] = []
     deadline = time.monotonic() + min_time_s
     while len(walls) < max_iterations and (len(walls) < min_iterations or time.monotonic() < deadline):
+        if walls and time.monotonic() - started + walls[-1] / 1e6 > max_time_s:  # the next call would pass it
+            break
         status, size, wall_ns, cpu_ns = call_once(app, path, host=host)
         walls.append(wall_ns / 1000)
         cpus.append(cpu_ns / 1000)
