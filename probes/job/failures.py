@@ -191,10 +191,18 @@ def failure(
     exceptions: Sequence[ExceptionSeen],
     decision: str,
     logs: Sequence[Path],
+    gone: Sequence[str] = (),
 ) -> Failure:
-    """A Failure whose summary is one line: head, then what Django decided or the first exception."""
+    """A Failure whose summary is one line: head, then what Django decided or the first exception.
+
+    gone: the services servebench started for the run that have exited since ("servebench's
+    memcached"). The in-process answer was taken while they ran: a different answer now is
+    their death, not a server environment that differs.
+    """
     parts = [head]
-    if in_process is not None and status is not None and in_process.status != status:
+    if gone:
+        parts[0] += f" ({' and '.join(gone)} exited during the run)"
+    elif in_process is not None and status is not None and in_process.status != status:
         here = in_process.status if in_process.status is not None else "an exception"
         parts[0] += f" ({here} in servebench's own process: the server's environment differs)"
     if decision:
