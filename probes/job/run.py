@@ -42,9 +42,10 @@ def run_job(plan: Plan, *, progress: Progress, warn: Progress) -> Suite:
         progress(message)
     run_dir = RunDir(keep=plan.keep_run_dir)
     latest: list[Suite] = []
+    warned: set[Path] = set()
 
     def on_suite(suite: Suite) -> None:
-        save(suite, plan.result_paths)  # a crash or Ctrl-C keeps what finished
+        save(suite, plan.result_paths, warn=warn, warned=warned)  # a crash or Ctrl-C keeps what finished
         latest[:] = [suite]
 
     try:
@@ -81,13 +82,20 @@ def run_job(plan: Plan, *, progress: Progress, warn: Progress) -> Suite:
             warn(f"logs of the failing configurations kept in {run_dir.path}")
 
 
-def save(suite: Suite, paths: Sequence[Path]) -> None:
-    """Write the suite to every result path (atomically); JobError naming the path that cannot be written."""
-    for path in paths:
+def save(suite: Suite, paths: Sequence[Path], *, warn: Progress | None = None, warned: set[Path] | None = None) -> None:
+    """Write the suite to every result path (atomically). The first is the run's own file: JobError naming
+    it if it cannot be written. An extra one (--json) that cannot be is one warning (once per path, in
+    `warned`), and the sweep goes on: its results are still in the first."""
+    for index, path in enumerate(paths):
         try:
             suite.dump(path)
         except OSError as exc:
-            raise JobError(f"cannot write {path}: {exc.strerror}") from None
+            if index == 0 or warn is None:
+                raise JobError(f"cannot write {path}: {exc.strerror}") from None
+            if warned is None or path not in warned:
+                warn(f"cannot write {path} ({exc.strerror}): the run goes on, its results are in {paths[0]}")
+            if warned is not None:
+                warned.add(path)
 
 
 def _saved_note(paths: Sequence[Path]) -> str:
