@@ -219,3 +219,22 @@ def test_manage_py_exits_non_zero_with_one_line(argv: list[str], env: dict[str, 
     assert done.returncode != 0
     assert done.stderr.splitlines() == [line]
     assert "s3cret" not in done.stderr, "the password of DATABASE_URL is never shown"
+
+
+@pytest.mark.parametrize(
+    ("source", "line"),
+    [
+        (None, "no_such_settings: the settings cannot be imported (ModuleNotFoundError: No module named"),
+        ("import not_installed_package\n", "(ModuleNotFoundError: No module named 'not_installed_package')"),
+        ("SECRET_KEY = (\n", "the settings cannot be imported (SyntaxError: "),
+        ("raise RuntimeError('no DEBUG in this environment')\n", "(RuntimeError: no DEBUG in this environment)"),
+    ],
+)
+def test_manage_py_says_a_settings_import_error_in_one_line(tmp_path: Path, source: str | None, line: str) -> None:
+    if source is not None:
+        (tmp_path / "broken_settings.py").write_text(source)
+    module = "no_such_settings" if source is None else "broken_settings"
+    done = manage("servebench", "--view-cost", env={"DJANGO_SETTINGS_MODULE": module, "PYTHONPATH": str(tmp_path)})
+    assert done.returncode != 0
+    [said] = done.stderr.splitlines()
+    assert said.startswith(f"{module}: the settings cannot be imported (") and line in said
