@@ -14,7 +14,6 @@ record that makes servebench signal someone else's process.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .procfs import ProcInfo, _proc_info, all_processes, descendants, owner_marker
+from .signals import signal_if_same
 from .supervisor import POLL_S, RECORD_NAME
 
 RUN_DIR_PREFIX = "servebench-"
@@ -99,9 +99,8 @@ def _still_same(info: ProcInfo) -> bool:
 
 def _signal(processes: list[ProcInfo], sig: int) -> None:
     for info in processes:
-        if _still_same(info):  # checked again just before the signal: the pid may have been reused
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(info.pid, sig)
+        if info.state != "Z":  # checked again as it is signalled (a pidfd): the pid may have been reused
+            signal_if_same(info.pid, info.start_ticks, sig)
 
 
 def _wait_gone(processes: list[ProcInfo], timeout_s: float) -> list[ProcInfo]:

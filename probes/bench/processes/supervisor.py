@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from .procfs import OWNER_ENV, ProcInfo, _proc_info, all_processes, descendants, owner_marker
+from .signals import open_pidfd, send_via_pidfd, signal_if_same
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
@@ -102,6 +103,7 @@ class Child:
         popen: subprocess.Popen[bytes],
         log_path: Path,
         marker: str | None = None,
+        start_ticks: int | None = None,
     ):
         self.name = name
         self.argv = tuple(argv)
@@ -110,7 +112,15 @@ class Child:
         self.marker = marker  # the OWNER_ENV value its processes inherit
         self.started_at = time.monotonic()
         self._stopped = False
+        # Opened before anyone waits for it, so it holds this very process; None without pidfds.
+        self._pidfd = open_pidfd(popen.pid)
+        if start_ticks is None:
+            info = _proc_info(popen.pid)
+            start_ticks = info.start_ticks if info else 0
+        self.start_ticks = start_ticks  # with the pid, names this process for good
         self._seen: dict[int, int] = {}  # pid -> start ticks of every process of its tree seen so far
+        if start_ticks:
+            self._seen[popen.pid] = start_ticks
 
     @property
     def pid(self) -> int:
@@ -154,13 +164,21 @@ class Child:
     def tree(self) -> list[ProcInfo]:
         """Every process of this child, zombies included: its descendants by parent chain, its
         session, adopted orphans that carry its marker (a grandchild that called setsid()), and
-        any process seen here before (pid and start time) whatever its parent is now."""
+        any process seen here before (pid and start time) whatever its parent is now.
+
+        The child's pid counts only while it is still the child (its start time): once the
+        child is reaped, a newcomer may get its pid, and, as a session leader, its session id.
+        Members of the child's session keep that id in use, so a process with the child's
+        session id is the child's own unless the pid now names someone else.
+        """
         processes = all_processes()
         me = os.getpid()
-        roots = {self.pid}
+        now = next((info for info in processes if info.pid == self.pid), None)
+        reused = now is not None and now.start_ticks != self.start_ticks
+        roots = set() if reused or now is None else {self.pid}
         for info in processes:
             if (
-                info.sid == self.pid
+                (info.sid == self.pid and not reused)
                 or self._seen.get(info.pid) == info.start_ticks
                 or (info.ppid in (me, 1) and self.marker and owner_marker(info.pid) == self.marker)
             ):
@@ -173,6 +191,14 @@ class Child:
         """The child's processes (the name is older than the parent-chain search): see tree()."""
         return self.tree()
 
+    def signal(self, sig: int) -> bool:
+        """Send `sig` to the child itself, only while it is provably the child; False once it is gone."""
+        if self._pidfd is not None:
+            return send_via_pidfd(self._pidfd, sig)
+        if self.popen.returncode is not None:  # reaped: the pid may name anyone now
+            return False
+        return signal_if_same(self.pid, self.start_ticks, sig)
+
     def stop(self, *, timeout_s: float = 5.0) -> None:
         """TERM the session, wait up to timeout_s, KILL what is left, reap. Idempotent."""
         if self._stopped:
@@ -184,15 +210,24 @@ class Child:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(timeout=timeout_s)
         self._stopped = True
+        if self._pidfd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._pidfd)
+            self._pidfd = None
 
     def _signal_session(self, sig: int) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, sig)
-        # A member that moved to a process group (or session) of its own is signalled by pid.
+        # The group by its id only while the leader is not reaped: until then its pid (the
+        # group's id) cannot be reused. After, every member is signalled on its own, each
+        # checked against its start time.
+        if self.popen.returncode is None and self.signal(0):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, sig)
+            grouped = True
+        else:
+            grouped = False
         for info in self.tree():
-            if info.pgid != self.pid and info.state != "Z":
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(info.pid, sig)
+            if info.state != "Z" and (info.pgid != self.pid or not grouped):
+                signal_if_same(info.pid, info.start_ticks, sig)
 
     def _wait_session_gone(self, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
@@ -265,8 +300,7 @@ class Supervisor:
             )
         child = Child(name=name, argv=argv, popen=popen, log_path=log_path, marker=marker)
         self.children.append(child)
-        info = _proc_info(popen.pid)
-        self._append_record(f"child {popen.pid} {info.start_ticks if info else 0} {name}")
+        self._append_record(f"child {popen.pid} {child.start_ticks} {name}")
         return child
 
     def stop_all(self, *, timeout_s: float = 5.0) -> None:
