@@ -191,7 +191,12 @@ def check_database(options: Mapping[str, Any], load: LoadPlan | None) -> None:
 
 
 def results_path(job: str) -> Path:
-    """Where this run's results go in RESULTS_DIR, created now: a directory that cannot be is refused."""
+    """Where this run's results go in RESULTS_DIR, created now: a directory that cannot be is refused.
+
+    The name is unique to this run: the time to the millisecond and the pid (two runs started in
+    the same second in one directory each keep their own file; the job's first save never
+    replaces a file it did not write, job/run.py).
+    """
     directory = results_dir()
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -199,7 +204,8 @@ def results_path(job: str) -> Path:
         raise Refused(f"RESULTS_DIR {directory}: {exc.strerror}") from None
     if not os.access(directory, os.W_OK | os.X_OK):
         raise Refused(f"RESULTS_DIR {directory}: this user cannot write in it")
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    now = datetime.now()
+    stamp = f"{now:%Y%m%d-%H%M%S}-{now.microsecond // 1000:03d}-{os.getpid()}"
     return directory / f"{job}-{stamp}.json"
 
 

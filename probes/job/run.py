@@ -16,6 +16,7 @@ from ..bench.judge.quality import Invalid, job_failure
 from ..bench.loadgen import LoadgenError
 from ..bench.measure.sweep import Progress
 from ..bench.model.results import Metadata, Run, Suite, ViewCost
+from ..bench.processes.files import create_private
 from ..bench.processes.orphans import reclaim_orphans
 from ..bench.processes.rundir import RunDir
 from ..bench.processes.supervisor import StartFailed, Supervisor, signals_raise
@@ -40,9 +41,12 @@ def run_job(plan: Plan, *, progress: Progress, warn: Progress) -> Suite:
         progress(message)
     run_dir = RunDir(keep=plan.keep_run_dir)
     latest: list[Suite] = []
+    paths = list(plan.result_paths)
 
     def on_suite(suite: Suite) -> None:
-        save(suite, plan.result_paths)  # a crash or Ctrl-C keeps what finished
+        if not latest and paths:
+            paths[0] = claim_results(paths[0], warn)
+        save(suite, paths)  # a crash or Ctrl-C keeps what finished
         latest[:] = [suite]
 
     try:
@@ -64,11 +68,9 @@ def run_job(plan: Plan, *, progress: Progress, warn: Progress) -> Suite:
         on_suite(suite)
         return suite
     except (StartFailed, LoadgenError, RuntimeError, ValueError, OverflowError) as exc:  # JobError too
-        raise JobError(str(exc).splitlines()[0] + _saved_note(plan.result_paths)) from None
+        raise JobError(str(exc).splitlines()[0] + _saved_note(paths)) from None
     except KeyboardInterrupt:
-        raise Interrupted(
-            f"interrupted: every process servebench started was stopped{_saved_note(plan.result_paths)}"
-        ) from None
+        raise Interrupted(f"interrupted: every process servebench started was stopped{_saved_note(paths)}") from None
     finally:
         # The logs of the configurations that failed say why: they are kept, the rest goes.
         run_dir.keep_logs = any(failed_lines(suite) for suite in latest)
@@ -77,6 +79,24 @@ def run_job(plan: Plan, *, progress: Progress, warn: Progress) -> Suite:
             warn(f"run directory kept: {run_dir.path}")
         elif run_dir.keep_logs:
             warn(f"logs of the failing configurations kept in {run_dir.path}")
+
+
+def claim_results(path: Path, warn: Progress, *, tries: int = 100) -> Path:
+    """Create this run's results file in RESULTS_DIR without replacing any (O_EXCL, by link()); the path taken.
+
+    Its name is unique to this run (cli.inputs.results_path); should another run hold it all the
+    same (another pid namespace sharing the directory), a suffix is added and the change said.
+    """
+    for number in range(1, tries + 1):
+        candidate = path if number == 1 else path.with_name(f"{path.stem}-{number}{path.suffix}")
+        try:
+            if create_private(candidate, ""):
+                if candidate != path:
+                    warn(f"{path.name} was taken by another run: these results go to {candidate}")
+                return candidate
+        except OSError as exc:
+            raise JobError(f"cannot write {candidate}: {exc.strerror}") from None
+    raise JobError(f"cannot write {path}: {tries} names like it are taken")
 
 
 def save(suite: Suite, paths: Sequence[Path]) -> None:
