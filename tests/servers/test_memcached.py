@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,9 @@ import psutil
 import pytest
 from django.core.cache import caches
 
+from probes.bench.processes.rundir import RunDir
 from probes.bench.processes.supervisor import Supervisor
-from probes.bench.servers.memcached import Memcached, start_memcached
+from probes.bench.servers.memcached import Memcached, memcached_answers_on, start_memcached
 from tests.conftest import as_other_user, require_binary
 
 CONNECT = """
@@ -66,3 +68,16 @@ def test_tcp_only_when_asked(supervisor: Supervisor) -> None:
     assert tcp.unix_socket is None and tcp.address == f"127.0.0.1:{tcp.port}"
     with pytest.raises(ValueError, match="unix or tcp"):
         start_memcached(supervisor, transport="udp")
+
+
+@pytest.mark.servers
+def test_a_run_directory_too_deep_for_a_socket_still_gets_a_private_one(tmp_path: Path) -> None:
+    require_binary("memcached")
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    with RunDir(parent=deep) as run_dir, Supervisor(run_dir.path) as supervisor:
+        cache = start_memcached(supervisor)
+        assert cache.unix_socket is not None and len(os.fsencode(cache.unix_socket)) <= 107
+        assert cache.unix_socket.parent.stat().st_mode & 0o777 == 0o700
+        assert memcached_answers_on(cache.unix_socket)
+    assert not cache.unix_socket.parent.exists()

@@ -27,8 +27,10 @@ import ctypes
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -42,7 +44,23 @@ POLL_S = 0.02
 # In the run directory: "supervisor PID START TOKEN", one "child PID START NAME" per spawn,
 # and "stopped" once every child was stopped.
 RECORD_NAME = "servebench.pids"
+# sockaddr_un.sun_path holds 108 bytes, the terminating NUL included (PostgreSQL: 107 for the whole path).
+UNIX_PATH_MAX = 107
+SHORT_DIR_PARENT = "/tmp"  # short enough whatever TMPDIR is
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)(: .*)?$")
+
+
+# A log line that says why a process stopped: Python's exception line, PostgreSQL's FATAL/PANIC,
+# nginx's [emerg]/[alert], memcached's and the servers' "error"/"failed" lines.
+_CAUSE_LINE = re.compile(r"FATAL|PANIC|\[(emerg|alert|crit)\]|\berror\b|\bfailed\b|cannot|can't", re.IGNORECASE)
+
+
+def _cause_line(lines: Sequence[str], *, limit: int = 300) -> str:
+    """The line of a log tail that says why, one line: the last exception or error line, else the last line."""
+    written = [" ".join(line.split()) for line in lines if line.strip() and line.strip() != "..."]
+    causes = [line for line in written if _EXCEPTION_LINE.match(line) or _CAUSE_LINE.search(line)]
+    line = causes[-1] if causes else (written[-1] if written else "")
+    return line[:limit]
 
 
 class ServiceUnavailable(RuntimeError):
@@ -145,9 +163,12 @@ class Child:
         return "\n".join(tail)
 
     def failure(self, reason: str) -> StartFailed:
-        """A StartFailed naming the child, the reason and its log tail."""
+        """A StartFailed naming the child, the reason and its log's cause line on its first line (the
+        one line a user sees: "postgres-5432: exited with status 1 before it was ready: FATAL: ..."),
+        then the log tail."""
         tail = self.log_tail()
-        return StartFailed(f"{self.name}: {reason}" + (f"\n{tail}" if tail else ""))
+        cause = _cause_line(tail.splitlines())
+        return StartFailed(f"{self.name}: {reason}" + (f": {cause}" if cause else "") + (f"\n{tail}" if tail else ""))
 
     def wait_ready(self, ready: Callable[[], bool], *, timeout_s: float) -> float:
         """Poll `ready` until it is true; seconds it took. StartFailed if the child dies or time runs out."""
@@ -260,9 +281,24 @@ class Supervisor:
         self.token = secrets.token_hex(8)
         self.subreaper = become_subreaper()
         self._record = log_dir / RECORD_NAME
+        self._short_dir: Path | None = None  # socket_path's directory in /tmp, when the run directory is too deep
         me = _proc_info(os.getpid())
         self._append_record(f"supervisor {os.getpid()} {me.start_ticks if me else 0} {self.token}")
         atexit.register(self.stop_all)
+
+    def socket_path(self, name: str) -> Path:
+        """Where a unix socket called `name` goes: the run directory, or, when that path would pass
+        the kernel's limit (sun_path: 108 bytes with its NUL), a short private directory of this run
+        in /tmp (0700, named after the run directory, removed with it; reclaim_orphans knows it)."""
+        path = self.log_dir / name
+        if len(os.fsencode(path)) <= UNIX_PATH_MAX:
+            return path
+        if self._short_dir is None:
+            self._short_dir = Path(tempfile.mkdtemp(prefix=f"{self.log_dir.name}-sockets-", dir=SHORT_DIR_PARENT))
+        path = self._short_dir / name
+        if len(os.fsencode(path)) > UNIX_PATH_MAX:
+            raise ValueError(f"the unix socket name {name!r} is too long for the kernel's {UNIX_PATH_MAX} bytes")
+        return path
 
     def _append_record(self, line: str) -> None:
         # O_NOFOLLOW|O_APPEND, 0600: the log directory is the 0700 run directory; no link is followed.
@@ -318,6 +354,8 @@ class Supervisor:
     def __exit__(self, *exc_info: object) -> None:
         self.stop_all()
         atexit.unregister(self.stop_all)
+        if self._short_dir is not None:
+            shutil.rmtree(self._short_dir, ignore_errors=True)
         if not self.leftovers():
             # A clean end: a run directory kept for its logs is not an orphan to reclaim.
             with contextlib.suppress(OSError):
