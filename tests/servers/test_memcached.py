@@ -37,7 +37,10 @@ def unix_memcached(supervisor: Supervisor) -> Memcached:
 @pytest.mark.servers
 def test_it_listens_on_a_private_socket_only(unix_memcached: Memcached, run_dir: Path) -> None:
     path = unix_memcached.unix_socket
-    assert path is not None and path.parent == run_dir
+    assert path is not None
+    # The run directory, or, under a TMPDIR too deep for a socket, a private one named after it.
+    assert path.parent == run_dir or path.parent.name.startswith(f"{run_dir.name}-sockets-")
+    assert path.parent.stat().st_mode & 0o777 == 0o700
     assert unix_memcached.address == f"unix:{path}"
     assert stat.S_ISSOCK(path.stat().st_mode) and path.stat().st_mode & 0o777 == 0o600
     assert unix_memcached.child is not None
