@@ -21,7 +21,7 @@ import psutil
 
 from ..bench.loadgen.plan import LoadPlan
 from ..bench.processes.files import UnsafeTarget, refuse_non_regular
-from ..bench.servers.argv import NGINX_WORKER_CONNECTIONS
+from ..bench.servers.argv import NGINX_WORKER_CONNECTIONS, nginx_open_files_limit
 from ..bench.servers.kinds import ServerConfig, parse_address
 from ..conf import get_config, results_dir
 from ..job import project
@@ -36,6 +36,9 @@ MAX_URL_CHARS = 8000  # nginx's default large header buffer is 8 KB for the whol
 WORKER_BYTES = 15 * 2**20
 # Descriptors the load generator needs besides one per connection (Python, epoll, pipes, logs).
 FD_RESERVE = 64
+# nginx holds two per proxied connection (the client's, the upstream's) besides at least these of
+# its own: the listening socket, its logs, epoll, the channel to its master.
+NGINX_FD_RESERVE = 16
 # Headers servebench writes itself: a second one would make the request invalid or contradict an option.
 OWN_HEADERS = {"host": "the Host the project accepts", "connection": "--no-keepalive"}
 OWN_HEADERS |= {"content-length": "a GET without a body", "transfer-encoding": "a GET without a body"}
@@ -150,12 +153,28 @@ def check_machine(configs: Sequence[ServerConfig], load: LoadPlan | None, levels
             f"--concurrency {connections}: behind nginx each connection holds two of its worker's"
             f" {NGINX_WORKER_CONNECTIONS} connections; at most {NGINX_WORKER_CONNECTIONS // 2}, or --front direct"
         )
+    option = "--concurrency" if load.concurrency or levels else "the default concurrency (2 x workers x threads)"
+    _check_open_files(option, connections, nginx=any(config.front == "nginx" for config in configs))
+
+
+def _check_open_files(option: str, connections: int, *, nginx: bool) -> None:
+    """Every process servebench starts inherits its RLIMIT_NOFILE: the load generator, the servers' workers
+    (one may hold every connection: threads, asyncio) and nginx (unless its configuration sets
+    worker_rlimit_nofile) must each fit under it."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and connections + FD_RESERVE > soft:
-        option = "--concurrency" if load.concurrency or levels else "the default concurrency (2 x workers x threads)"
+    if soft == resource.RLIM_INFINITY:
+        return
+    limit = f"the limit is {soft} (ulimit -n, which every process servebench starts inherits; the hard limit is {hard})"
+    if connections + FD_RESERVE > soft:
         raise Refused(
-            f"{option} {connections}: the load generator needs {connections + FD_RESERVE} open files,"
-            f" and the limit is {soft} (ulimit -n; the hard limit is {hard})"
+            f"{option} {connections}: the load generator needs {connections + FD_RESERVE} open files"
+            f" (a server's worker up to as many), and {limit}"
+        )
+    if nginx and (needed := 2 * connections + NGINX_FD_RESERVE) > (nginx_limit := nginx_open_files_limit(soft)):
+        where = limit if nginx_limit == soft else f"its worker_rlimit_nofile is {nginx_limit}"
+        raise Refused(
+            f"{option} {connections}: behind nginx each connection holds 2 of nginx's open files,"
+            f" at least {needed} with its own, and {where}; or --front direct"
         )
 
 
@@ -199,7 +218,12 @@ def check_database(options: Mapping[str, Any], load: LoadPlan | None) -> None:
 
 
 def results_path(job: str) -> Path:
-    """Where this run's results go in RESULTS_DIR, created now: a directory that cannot be is refused."""
+    """Where this run's results go in RESULTS_DIR, created now: a directory that cannot be is refused.
+
+    The name is unique to this run: the time to the millisecond and the pid (two runs started in
+    the same second in one directory each keep their own file; the job's first save never
+    replaces a file it did not write, job/run.py).
+    """
     directory = results_dir()
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -207,7 +231,8 @@ def results_path(job: str) -> Path:
         raise Refused(f"RESULTS_DIR {directory}: {exc.strerror}") from None
     if not os.access(directory, os.W_OK | os.X_OK):
         raise Refused(f"RESULTS_DIR {directory}: this user cannot write in it")
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    now = datetime.now()
+    stamp = f"{now:%Y%m%d-%H%M%S}-{now.microsecond // 1000:03d}-{os.getpid()}"
     return directory / f"{job}-{stamp}.json"
 
 

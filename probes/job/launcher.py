@@ -147,7 +147,13 @@ class Launcher:
             exceptions=failures.distinct(recorded, in_log, in_process.exceptions if in_process else ()),
             decision=decision,
             logs=[path for path in logs if path.exists()],
+            gone=self._services_gone(),
         )
+
+    def _services_gone(self) -> tuple[str, ...]:
+        """The services servebench started for this run that have exited since (they were up for t0)."""
+        child = self.memcached.child if self.memcached else None
+        return ("servebench's memcached",) if child is not None and not child.alive() else ()
 
     def _prove(self, stack: Stack, proof: Proof) -> None:
         """One request to the target through the whole path; PathFailed, the stack stopped, unless 2xx."""

@@ -2,7 +2,7 @@
 
 `run_job(plan, ...)` brings up what the plan needs (a private run directory, one
 supervisor, memcached, the database), runs its job (sweep, explain, check or
-view-cost) and returns the Suite; the engine judges and diagnoses every run.
+view-cost) and returns its Suite with the files it was saved to; the engine judges and diagnoses every run.
 Whatever happens, every process it started is stopped and each finished run is
 already saved. A problem the user can fix is a JobError with one line.
 """
@@ -10,12 +10,14 @@ already saved. A problem the user can fix is a JobError with one line.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..bench.judge.quality import Invalid, job_failure
 from ..bench.loadgen import LoadgenError
 from ..bench.measure.sweep import Progress
 from ..bench.model.results import Metadata, Run, Suite, ViewCost
+from ..bench.processes.files import create_private
 from ..bench.processes.orphans import reclaim_orphans
 from ..bench.processes.rundir import RunDir
 from ..bench.processes.supervisor import StartFailed, Supervisor, signals_raise
@@ -33,7 +35,15 @@ class Interrupted(JobError):
     """Ctrl-C or SIGTERM: every process servebench started was stopped (exit status 130)."""
 
 
-def run_job(plan: Plan, *, progress: Progress, warn: Progress) -> Suite:
+@dataclass(frozen=True)
+class Finished:
+    """A job's results, and the files they were saved to (the run's own name may have taken a suffix)."""
+
+    suite: Suite
+    saved: tuple[Path, ...]
+
+
+def run_job(plan: Plan, *, progress: Progress, warn: Progress) -> Finished:
     """Run the plan's job; its results are saved to plan.result_paths after each configuration."""
     for notice in plan.notices:  # what the plan found worth saying before anything starts
         warn(notice)
@@ -43,9 +53,12 @@ def run_job(plan: Plan, *, progress: Progress, warn: Progress) -> Suite:
     run_dir = RunDir(keep=plan.keep_run_dir)
     latest: list[Suite] = []
     warned: set[Path] = set()
+    paths = list(plan.result_paths)
 
     def on_suite(suite: Suite) -> None:
-        save(suite, plan.result_paths, warn=warn, warned=warned)  # a crash or Ctrl-C keeps what finished
+        if not latest and paths:
+            paths[0] = claim_results(paths[0], warn)
+        save(suite, paths, warn=warn, warned=warned)  # a crash or Ctrl-C keeps what finished
         latest[:] = [suite]
 
     try:
@@ -65,13 +78,11 @@ def run_job(plan: Plan, *, progress: Progress, warn: Progress) -> Suite:
                     preflight=warnings,
                 )
         on_suite(suite)
-        return suite
+        return Finished(suite, tuple(path for path in paths if path not in warned))
     except (StartFailed, LoadgenError, RuntimeError, ValueError, OverflowError) as exc:  # JobError too
-        raise JobError(str(exc).splitlines()[0] + _saved_note(plan.result_paths)) from None
+        raise JobError(str(exc).splitlines()[0] + _saved_note(paths)) from None
     except KeyboardInterrupt:
-        raise Interrupted(
-            f"interrupted: every process servebench started was stopped{_saved_note(plan.result_paths)}"
-        ) from None
+        raise Interrupted(f"interrupted: every process servebench started was stopped{_saved_note(paths)}") from None
     finally:
         # The logs of the configurations that failed say why: they are kept, the rest goes.
         run_dir.keep_logs = any(failed_lines(suite) for suite in latest)
@@ -80,6 +91,24 @@ def run_job(plan: Plan, *, progress: Progress, warn: Progress) -> Suite:
             warn(f"run directory kept: {run_dir.path}")
         elif run_dir.keep_logs:
             warn(f"logs of the failing configurations kept in {run_dir.path}")
+
+
+def claim_results(path: Path, warn: Progress, *, tries: int = 100) -> Path:
+    """Create this run's results file in RESULTS_DIR without replacing any (O_EXCL, by link()); the path taken.
+
+    Its name is unique to this run (cli.inputs.results_path); should another run hold it all the
+    same (another pid namespace sharing the directory), a suffix is added and the change said.
+    """
+    for number in range(1, tries + 1):
+        candidate = path if number == 1 else path.with_name(f"{path.stem}-{number}{path.suffix}")
+        try:
+            if create_private(candidate, ""):
+                if candidate != path:
+                    warn(f"{path.name} was taken by another run: these results go to {candidate}")
+                return candidate
+        except OSError as exc:
+            raise JobError(f"cannot write {candidate}: {exc.strerror}") from None
+    raise JobError(f"cannot write {path}: {tries} names like it are taken")
 
 
 def save(suite: Suite, paths: Sequence[Path], *, warn: Progress | None = None, warned: set[Path] | None = None) -> None:

@@ -115,6 +115,9 @@ def sweep_job(
         )
         if services.memcached and services.memcached.child:
             service_pids["memcached"] = services.memcached.child.pid
+        # The services servebench started itself: one that dies fails the configuration it happened in,
+        # and every one after it, naming it (not the project's own database: not ours to watch).
+        watched = {role: c for role, pid in service_pids.items() for c in supervisor.children if c.pid == pid}
         proofs = _in_process(plan, load, launcher, record, run_dir=run_dir, progress=progress)
         profiling = None
         if load.profile:
@@ -141,6 +144,7 @@ def sweep_job(
                 t0=ViewTime(cost.wall_us_median / 1e6, cost.cpu_us_median / 1e6, "in-process") if cost else None,
                 explain=launcher.explain,
                 profiling=profiling,
+                watched=watched,
             )
             # The same runs, now with what only the whole sweep shows (scaling, knee).
             record.runs[len(record.runs) - len(measured) :] = measured

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,9 @@ import psutil
 import pytest
 from django.core.cache import caches
 
+from probes.bench.processes.rundir import RunDir
 from probes.bench.processes.supervisor import Supervisor
-from probes.bench.servers.memcached import Memcached, start_memcached
+from probes.bench.servers.memcached import Memcached, memcached_answers_on, start_memcached
 from tests.conftest import as_other_user, require_binary
 
 CONNECT = """
@@ -35,7 +37,10 @@ def unix_memcached(supervisor: Supervisor) -> Memcached:
 @pytest.mark.servers
 def test_it_listens_on_a_private_socket_only(unix_memcached: Memcached, run_dir: Path) -> None:
     path = unix_memcached.unix_socket
-    assert path is not None and path.parent == run_dir
+    assert path is not None
+    # The run directory, or, under a TMPDIR too deep for a socket, a private one named after it.
+    assert path.parent == run_dir or path.parent.name.startswith(f"{run_dir.name}-sockets-")
+    assert path.parent.stat().st_mode & 0o777 == 0o700
     assert unix_memcached.address == f"unix:{path}"
     assert stat.S_ISSOCK(path.stat().st_mode) and path.stat().st_mode & 0o777 == 0o600
     assert unix_memcached.child is not None
@@ -66,3 +71,16 @@ def test_tcp_only_when_asked(supervisor: Supervisor) -> None:
     assert tcp.unix_socket is None and tcp.address == f"127.0.0.1:{tcp.port}"
     with pytest.raises(ValueError, match="unix or tcp"):
         start_memcached(supervisor, transport="udp")
+
+
+@pytest.mark.servers
+def test_a_run_directory_too_deep_for_a_socket_still_gets_a_private_one(tmp_path: Path) -> None:
+    require_binary("memcached")
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    with RunDir(parent=deep) as run_dir, Supervisor(run_dir.path) as supervisor:
+        cache = start_memcached(supervisor)
+        assert cache.unix_socket is not None and len(os.fsencode(cache.unix_socket)) <= 107
+        assert cache.unix_socket.parent.stat().st_mode & 0o777 == 0o700
+        assert memcached_answers_on(cache.unix_socket)
+    assert not cache.unix_socket.parent.exists()

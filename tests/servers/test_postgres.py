@@ -13,7 +13,9 @@ import psutil
 import pytest
 
 from probes.bench.processes.ports import accepts_connections
+from probes.bench.processes.rundir import RunDir
 from probes.bench.processes.supervisor import ServiceUnavailable, Supervisor
+from probes.bench.servers import postgres as postgres_module
 from probes.bench.servers.postgres import Postgres, postgres_binaries, start_postgres
 from probes.job.dburl import database_from_url
 
@@ -200,3 +202,27 @@ def test_database_postgres_sweeps_the_demo_on_a_throwaway_cluster_with_a_databas
     assert set(Path("/tmp").glob("servebench-*-postgres-*")) == clusters_before
     leftovers = [p.pid for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or [])]
     assert leftovers == []
+
+
+@pytest.mark.servers
+def test_a_run_directory_too_deep_for_the_socket_still_starts_a_cluster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As an ordinary user the cluster went next to the run directory, under a deep TMPDIR, and
+    # PostgreSQL refused its socket path (more than 107 bytes) with no reason shown. As root the
+    # same happens wherever the postgres user may pass: say it may, so the deep path is tried.
+    require_postgres()
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setattr(postgres_module, "_traversable_by_others", lambda directory: True)
+    with RunDir(parent=deep) as run_dir, Supervisor(run_dir.path) as supervisor:
+        cluster = start_postgres(supervisor, run_dir=run_dir.path)
+        try:
+            assert len(os.fsencode(cluster.socket_dir / f".s.PGSQL.{cluster.port}")) <= 107
+            import psycopg
+
+            with psycopg.connect(cluster.url) as connection:
+                assert connection.execute("SELECT 1").fetchone() == (1,)
+        finally:
+            cluster.remove()
+        assert not cluster.base_dir.exists()

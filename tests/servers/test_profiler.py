@@ -123,10 +123,18 @@ def test_scope_3_refuses_before_py_spy_starts(supervisor: Supervisor, run_dir: P
 
 def test_a_planted_link_at_the_output_is_refused(supervisor: Supervisor, run_dir: Path, tmp_path: Path) -> None:
     require_py_spy()
+    # A process of ours, not pid 1: only root may trace pid 1, and the refusal must come from the link.
+    target = supervisor.spawn("target", [sys.executable, "-c", "import time; time.sleep(60)"])
+    if (refusal := ptrace_refusal(target.pid)) is not None:
+        if IN_CI:
+            pytest.fail(f"CI=true: {refusal}")
+        pytest.skip(f"this user may not trace its own processes here: {refusal}")
     (run_dir / "planted.json").symlink_to(tmp_path / "elsewhere.json")
+    spawned = len(supervisor.children)
     with pytest.raises(ProfilerUnavailable, match="exists already"):
-        start_profiler(supervisor, pid=1, output=run_dir / "planted.json", max_duration_s=5)
+        start_profiler(supervisor, pid=target.pid, output=run_dir / "planted.json", max_duration_s=5)
     assert not (tmp_path / "elsewhere.json").exists()
+    assert len(supervisor.children) == spawned, "py-spy was started"
 
 
 @pytest.mark.servers

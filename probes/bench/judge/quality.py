@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from ..model.results import Failure, Run, Suite
 from ..model.stats import Spread
+from .wording import failures as failure_words
 
 # Data quality thresholds, in one place (tested in tests/unit/report/test_report.py).
 FAILING_ERROR_RATE = 0.001  # more than 0.1 % of attempts failed: non-2xx answers or socket errors
@@ -141,6 +142,47 @@ def failure_head(run: Run) -> str | None:
 def with_failure(run: Run, failure: Failure) -> Run:
     """The failing run with what broke: the failure's summary says it first, in place of the first reason."""
     return replace(run, failure=failure, quality_reasons=(failure.summary, *run.quality_reasons[1:]))
+
+
+@dataclass(frozen=True)
+class Ended:
+    """A process a configuration depends on that was found ended while it was measured (the facts; no words).
+
+    role: server, nginx, worker (of the server), or a service beside them (memcached, database);
+    name: the child's name (gunicorn-41234; a worker's: its server's); returncode: as subprocess
+    says it (-9: SIGKILL), None when it is not ours to wait for (a worker: only its absence is
+    known); when: the phase it was found ended in ("during the window", "before this configuration").
+    """
+
+    role: str
+    name: str
+    pid: int
+    returncode: int | None
+    when: str
+
+
+# Which ending explains the rest, first: a service's (every request through the server then
+# fails), then nginx's (the server behind it sees nothing), then the server's, then a worker's.
+_ROLE_ORDER = {"server": 2, "nginx": 1, "worker": 3}
+
+
+def process_ended(ended: Sequence[Ended], *, oom_kills: int = 0) -> str | None:
+    """The cause of a configuration a dying process ended, in one line; None when nothing ended.
+
+    oom_kills: how many processes the kernel's OOM killer ended on this machine meanwhile
+    (/proc/vmstat oom_kill). A SIGKILL then, or a worker gone, is named as the OOM killer's.
+    """
+    if not ended:
+        return None
+    first = min(ended, key=lambda end: _ROLE_ORDER.get(end.role, 0))
+    name = first.name.rsplit("-", 1)[0]  # gunicorn-41234: the kind, without its port
+    if first.role == "worker":
+        if not oom_kills:
+            return None  # a worker the server replaces: its log says so (quality's overflow warnings)
+        return failure_words.oom_text(failure_words.oom_worker(first.pid, name), first.when)
+    if first.returncode == -9 and oom_kills:
+        return failure_words.oom_text(failure_words.who(first.role, name), first.when)
+    return failure_words.ended_text(first.role, name, first.returncode, first.when)
 
 
 class Invalid(StrEnum):

@@ -106,8 +106,7 @@ class ProfilerRun:
     def finish(self, *, timeout_s: float = 10.0) -> Recording:
         """End the recording now (SIGINT: py-spy writes its file), reap it; ProfilerUnavailable if no file."""
         if self.child.popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.child.pid, signal.SIGINT)
+            self.child.signal(signal.SIGINT)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.child.popen.wait(timeout=timeout_s)
         self.child.stop(timeout_s=timeout_s)  # TERM then KILL whatever is left of its session; reaps

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Protocol
 
@@ -18,15 +18,17 @@ from ..judge import wording
 from ..judge.across_runs import with_trends
 from ..judge.concurrency import with_advice
 from ..judge.figures import t0_from_runs
-from ..judge.quality import assess, failure_head, with_failure
+from ..judge.quality import assess, failure_head, process_ended, with_failure
 from ..judge.rules import diagnose
 from ..loadgen import LoadgenError, LoadSpec
 from ..loadgen.plan import LoadPlan
 from ..model.diagnosis import ViewTime
 from ..model.memory import TreeMemory
 from ..model.results import Failure, Run, Sample
+from ..processes.supervisor import Child
 from ..servers.kinds import ServerConfig, get_kind
 from ..servers.stack import Stack
+from .ended import Watch, ended_services
 from .memory import measure_tree_memory
 from .pyspy import ProfilerRun, ProfilerUnavailable, Recording
 from .speedscope import Profile
@@ -101,47 +103,34 @@ def measure_config(
     start: StartStack,
     service_pids: dict[str, int],
     profiling: Profiling | None = None,
+    watched: Mapping[str, Child] | None = None,
 ) -> Run:
     """Start one configuration, warm it, measure plan.repeat windows (and one profiled with --profile),
-    take its memory, stop it."""
-    concurrency = plan.concurrency_for(config)
+    take its memory, stop it.
+
+    watched: the services servebench started beside the servers (role -> child). A process the
+    configuration depends on that dies meanwhile makes it a failing Run that names it, never an
+    exception: the sweep goes on with the next configuration.
+    """
     base = unmeasured_run(config, plan)
+    watched = watched or {}
+    if (cause := process_ended(ended_services(watched, when="before this configuration"))) is not None:
+        return _ended_run(base, (), cause, ())
     stack = start(config)
+    watch = Watch(stack, watched)
     samples: list[Sample] = []
-    profiled: tuple[Sample | None, Profile | None, str] = (None, None, "")
-    pins = pinning(os.sched_getaffinity(0)) if plan.pin else None
-    client_cores = pins[0] if pins else None
+    phase = ["during the warm-up"]
     try:
-        if pins:
-            pin_stack(stack, pins[1])
-        if plan.warmup_s > 0:
-            drive(_spec(plan, stack, concurrency, duration_s=plan.warmup_s), plan.generator, client_cores)
-        spec = _spec(plan, stack, concurrency, duration_s=plan.duration_s)
-        # The wrapper's cost is measured on the WSGI path; under ASGI the app's CPU is the worker's
-        # whole CPU per request (asgistats), the wrapper's included: nothing to book apart there.
-        wsgi = get_kind(config.kind).interface == "wsgi"
-        instrument_s = plan.instrument_s_per_request if stack.stats_dir and wsgi else None
-
-        def measure(beside: dict[str, int]) -> Sample:
-            sample, _ = measure_window(
-                stack,
-                spec,
-                generator=plan.generator,
-                service_pids={**service_pids, **beside},
-                client_cores=client_cores,
-                instrument_s_per_request=instrument_s,
-            )
-            return sample
-
-        samples += [measure({}) for _ in range(plan.repeat)]
-        if profiling is not None and plan.profile:
-            profiled = _profiled(stack, measure, profiling, plan.duration_s)
-        # After the windows: USS/PSS readings are slow and must not blur them.
-        memory = measure_tree_memory(stack.server.pid)
-        nginx_memory = measure_tree_memory(stack.front.pid) if stack.front else TreeMemory()
-    except LoadgenError as exc:
-        stack.stop()
-        return replace(base, samples=tuple(samples), error=str(exc), warnings=tuple(stack.log_warnings()))
+        try:
+            profiled, memory, nginx_memory = _measure(watch, config, plan, service_pids, profiling, samples, phase)
+        except Exception as exc:
+            if (cause := watch.cause(when=phase[0])) is not None:
+                return _ended_run(base, samples, cause, stack.log_warnings())
+            if isinstance(exc, LoadgenError):
+                return replace(base, samples=tuple(samples), error=str(exc), warnings=tuple(stack.log_warnings()))
+            raise
+        if (cause := watch.cause(when="while this configuration was measured")) is not None:
+            return _ended_run(base, samples, cause, stack.log_warnings())
     finally:
         stack.stop()
     warnings = tuple(stack.log_warnings())
@@ -149,6 +138,65 @@ def measure_config(
     run = replace(run, profiled=profiled[0], profile=profiled[1], profile_note=profiled[2])
     quality, reasons = assess(run)
     return replace(run, quality=quality, quality_reasons=reasons)
+
+
+def _ended_run(base: Run, samples: Sequence[Sample], cause: str, warnings: Sequence[str]) -> Run:
+    """A configuration a dying process ended: failing, the cause first, what was measured before it kept."""
+    run = replace(base, samples=tuple(samples), error=cause, warnings=tuple(warnings))
+    _, reasons = assess(run)
+    return replace(run, quality="failing", quality_reasons=(cause, *(r for r in reasons if r != cause)))
+
+
+def _measure(
+    watch: Watch,
+    config: ServerConfig,
+    plan: LoadPlan,
+    service_pids: dict[str, int],
+    profiling: Profiling | None,
+    samples: list[Sample],
+    phase: list[str],
+) -> tuple[tuple[Sample | None, Profile | None, str], TreeMemory, TreeMemory]:
+    """The warm-up, the windows (appended to samples as they finish), the profiled one, then the memory;
+    phase[0] says which part is running, for a process that dies meanwhile (watch.check after each part)."""
+    stack = watch.stack
+    concurrency = plan.concurrency_for(config)
+    profiled: tuple[Sample | None, Profile | None, str] = (None, None, "")
+    pins = pinning(os.sched_getaffinity(0)) if plan.pin else None
+    client_cores = pins[0] if pins else None
+    if pins:
+        pin_stack(stack, pins[1])
+    if plan.warmup_s > 0:
+        drive(_spec(plan, stack, concurrency, duration_s=plan.warmup_s), plan.generator, client_cores)
+    spec = _spec(plan, stack, concurrency, duration_s=plan.duration_s)
+    # The wrapper's cost is measured on the WSGI path; under ASGI the app's CPU is the worker's
+    # whole CPU per request (asgistats), the wrapper's included: nothing to book apart there.
+    wsgi = get_kind(config.kind).interface == "wsgi"
+    instrument_s = plan.instrument_s_per_request if stack.stats_dir and wsgi else None
+
+    def measure(beside: dict[str, int]) -> Sample:
+        sample, _ = measure_window(
+            stack,
+            spec,
+            generator=plan.generator,
+            service_pids={**service_pids, **beside},
+            client_cores=client_cores,
+            instrument_s_per_request=instrument_s,
+        )
+        return sample
+
+    watch.check()
+    phase[0] = "during the window"
+    for _ in range(plan.repeat):
+        samples.append(measure({}))
+        watch.check()
+    if profiling is not None and plan.profile:
+        profiled = _profiled(stack, measure, profiling, plan.duration_s)
+        watch.check()
+    # After the windows: USS/PSS readings are slow and must not blur them.
+    phase[0] = "while its memory was read"
+    memory = measure_tree_memory(stack.server.pid)
+    nginx_memory = measure_tree_memory(stack.front.pid) if stack.front else TreeMemory()
+    return profiled, memory, nginx_memory
 
 
 def sweep(
@@ -164,6 +212,7 @@ def sweep(
     explain: Explain | None = None,
     levels: Sequence[int | None] = (None,),
     profiling: Profiling | None = None,
+    watched: Mapping[str, Child] | None = None,
 ) -> list[Run]:
     """Measure every configuration in turn; each Run reaches on_run judged and diagnosed.
 
@@ -182,7 +231,9 @@ def sweep(
         label = config.label + (f" c={level}" if len(levels) > 1 else "")
         progress(f"[{index + 1}/{len(todo)}] {label} — about {left_s:.0f} s left")
         try:
-            run = measure_config(config, at, start=start, service_pids=service_pids, profiling=profiling)
+            run = measure_config(
+                config, at, start=start, service_pids=service_pids, profiling=profiling, watched=watched
+            )
         except start_errors as exc:
             run = replace(unmeasured_run(config, at), error=str(exc), quality_reasons=(str(exc).splitlines()[0],))
         run = replace(run, label=label)

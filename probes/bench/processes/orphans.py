@@ -14,7 +14,6 @@ record that makes servebench signal someone else's process.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
@@ -25,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .procfs import ProcInfo, _proc_info, all_processes, descendants, owner_marker
-from .supervisor import POLL_S, RECORD_NAME
+from .signals import signal_if_same
+from .supervisor import POLL_S, RECORD_NAME, SHORT_DIR_PARENT
 
 RUN_DIR_PREFIX = "servebench-"
 
@@ -99,9 +99,8 @@ def _still_same(info: ProcInfo) -> bool:
 
 def _signal(processes: list[ProcInfo], sig: int) -> None:
     for info in processes:
-        if _still_same(info):  # checked again just before the signal: the pid may have been reused
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(info.pid, sig)
+        if info.state != "Z":  # checked again as it is signalled (a pidfd): the pid may have been reused
+            signal_if_same(info.pid, info.start_ticks, sig)
 
 
 def _wait_gone(processes: list[ProcInfo], timeout_s: float) -> list[ProcInfo]:
@@ -153,10 +152,12 @@ def reclaim_orphans(parent: Path | None = None, *, timeout_s: float = 5.0) -> li
         if left:
             messages.append(f"could not stop {_describe(left, record)}; kept {run_dir} for its logs")
             continue
-        # A throwaway PostgreSQL keeps its files next to the run directory (postgres.start_postgres).
-        for extra in parent.glob(f"{run_dir.name}-postgres-*"):
-            if extra.is_dir() and not extra.is_symlink():
-                shutil.rmtree(extra, ignore_errors=True)
+        # A throwaway PostgreSQL keeps its files next to the run directory (postgres.start_postgres),
+        # or in /tmp, as do the sockets of a run directory too deep for them (Supervisor.socket_path).
+        for where in dict.fromkeys((parent, Path(SHORT_DIR_PARENT))):
+            for extra in where.glob(f"{run_dir.name}-*"):
+                if extra.is_dir() and not extra.is_symlink():
+                    shutil.rmtree(extra, ignore_errors=True)
         shutil.rmtree(run_dir, ignore_errors=True)
         messages.append(f"removed the run directory {run_dir} {who} left behind")
     return messages

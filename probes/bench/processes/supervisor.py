@@ -5,11 +5,8 @@ Learned from gunicorn's arbiter and mirakuru: a new session per child so the
 whole tree can be signalled; readiness is a predicate with a deadline; "no such
 process" means already gone.
 
-A child's processes are found by parent chain from the child, by its session,
-and by a marker in their environment (SERVEBENCH_OWNER), not by the pids we
-remember: servers fork, and a grandchild that calls setsid() and loses its
-parent is adopted by us (a subreaper) with nothing but the marker to tell
-whose it is.
+Each child (child.py) finds its whole tree and signals only what is provably its
+own (signals.py: pidfds, start times).
 
 When servebench itself dies (kill -9, the OOM killer, a CI timeout) no cleanup
 code runs. Each direct child gets SIGTERM from the kernel then
@@ -25,31 +22,28 @@ import atexit
 import contextlib
 import ctypes
 import os
-import re
 import secrets
+import shutil
 import signal
 import subprocess
-import time
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from .procfs import OWNER_ENV, ProcInfo, _proc_info, all_processes, descendants, owner_marker
+from .child import POLL_S, Child, ServiceUnavailable, StartFailed
+from .procfs import OWNER_ENV, ProcInfo, _proc_info
+
+# Where the rest of servebench has always found them.
+__all__ = ["POLL_S", "Child", "ServiceUnavailable", "StartFailed", "Supervisor", "die_with_parent", "signals_raise"]
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
-POLL_S = 0.02
 # In the run directory: "supervisor PID START TOKEN", one "child PID START NAME" per spawn,
 # and "stopped" once every child was stopped.
 RECORD_NAME = "servebench.pids"
-_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)(: .*)?$")
-
-
-class ServiceUnavailable(RuntimeError):
-    """A service's binary is not installed here."""
-
-
-class StartFailed(RuntimeError):
-    """A child exited or never became ready; the message ends with its log tail."""
+# sockaddr_un.sun_path holds 108 bytes, the terminating NUL included (PostgreSQL: 107 for the whole path).
+UNIX_PATH_MAX = 107
+SHORT_DIR_PARENT = "/tmp"  # short enough whatever TMPDIR is
 
 
 _LIBC: ctypes.CDLL | None = None
@@ -91,131 +85,6 @@ def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
     return preexec
 
 
-class Child:
-    """One started process and its session."""
-
-    def __init__(
-        self,
-        *,
-        name: str,
-        argv: Sequence[str],
-        popen: subprocess.Popen[bytes],
-        log_path: Path,
-        marker: str | None = None,
-    ):
-        self.name = name
-        self.argv = tuple(argv)
-        self.popen = popen
-        self.log_path = log_path
-        self.marker = marker  # the OWNER_ENV value its processes inherit
-        self.started_at = time.monotonic()
-        self._stopped = False
-        self._seen: dict[int, int] = {}  # pid -> start ticks of every process of its tree seen so far
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def alive(self) -> bool:
-        """True while the child itself has not exited."""
-        return self.popen.poll() is None
-
-    def log_tail(self, lines: int = 12) -> str:
-        """The last lines the child wrote to its log, and the last exception line if it is further up."""
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-        written = text.strip().splitlines()
-        tail = written[-lines:]
-        # Several workers failing at once interleave their tracebacks: keep the cause in view.
-        causes = [line for line in written if _EXCEPTION_LINE.match(line)]
-        if causes and causes[-1] not in tail:
-            tail = [causes[-1], "...", *tail]
-        return "\n".join(tail)
-
-    def failure(self, reason: str) -> StartFailed:
-        """A StartFailed naming the child, the reason and its log tail."""
-        tail = self.log_tail()
-        return StartFailed(f"{self.name}: {reason}" + (f"\n{tail}" if tail else ""))
-
-    def wait_ready(self, ready: Callable[[], bool], *, timeout_s: float) -> float:
-        """Poll `ready` until it is true; seconds it took. StartFailed if the child dies or time runs out."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if not self.alive():
-                raise self.failure(f"exited with status {self.popen.returncode} before it was ready")
-            if ready():
-                return time.monotonic() - self.started_at
-            if time.monotonic() > deadline:
-                raise self.failure(f"not ready after {timeout_s:g} s")
-            time.sleep(POLL_S)
-
-    def tree(self) -> list[ProcInfo]:
-        """Every process of this child, zombies included: its descendants by parent chain, its
-        session, adopted orphans that carry its marker (a grandchild that called setsid()), and
-        any process seen here before (pid and start time) whatever its parent is now."""
-        processes = all_processes()
-        me = os.getpid()
-        roots = {self.pid}
-        for info in processes:
-            if (
-                info.sid == self.pid
-                or self._seen.get(info.pid) == info.start_ticks
-                or (info.ppid in (me, 1) and self.marker and owner_marker(info.pid) == self.marker)
-            ):
-                roots.add(info.pid)
-        found = descendants(processes, roots)
-        self._seen.update((info.pid, info.start_ticks) for info in found)
-        return found
-
-    def session(self) -> list[ProcInfo]:
-        """The child's processes (the name is older than the parent-chain search): see tree()."""
-        return self.tree()
-
-    def stop(self, *, timeout_s: float = 5.0) -> None:
-        """TERM the session, wait up to timeout_s, KILL what is left, reap. Idempotent."""
-        if self._stopped:
-            return
-        self._signal_session(signal.SIGTERM)
-        if not self._wait_session_gone(timeout_s):
-            self._signal_session(signal.SIGKILL)
-            self._wait_session_gone(timeout_s)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.popen.wait(timeout=timeout_s)
-        self._stopped = True
-
-    def _signal_session(self, sig: int) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, sig)
-        # A member that moved to a process group (or session) of its own is signalled by pid.
-        for info in self.tree():
-            if info.pgid != self.pid and info.state != "Z":
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(info.pid, sig)
-
-    def _wait_session_gone(self, timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            self.popen.poll()
-            self._reap_adopted()
-            if not self.tree():
-                return True
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(POLL_S)
-
-    def _reap_adopted(self) -> None:
-        # Orphans of this session re-parented to us (we are a subreaper) are
-        # zombies until we wait for them; never wait(-1), which would steal
-        # the status of children that subprocess.Popen tracks.
-        me = os.getpid()
-        for info in self.tree():
-            if info.ppid == me and info.pid != self.pid:
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(info.pid, os.WNOHANG)
-
-
 class Supervisor:
     """Starts children with their output in log files of the run directory; stops them all."""
 
@@ -225,9 +94,24 @@ class Supervisor:
         self.token = secrets.token_hex(8)
         self.subreaper = become_subreaper()
         self._record = log_dir / RECORD_NAME
+        self._short_dir: Path | None = None  # socket_path's directory in /tmp, when the run directory is too deep
         me = _proc_info(os.getpid())
         self._append_record(f"supervisor {os.getpid()} {me.start_ticks if me else 0} {self.token}")
         atexit.register(self.stop_all)
+
+    def socket_path(self, name: str) -> Path:
+        """Where a unix socket called `name` goes: the run directory, or, when that path would pass
+        the kernel's limit (sun_path: 108 bytes with its NUL), a short private directory of this run
+        in /tmp (0700, named after the run directory, removed with it; reclaim_orphans knows it)."""
+        path = self.log_dir / name
+        if len(os.fsencode(path)) <= UNIX_PATH_MAX:
+            return path
+        if self._short_dir is None:
+            self._short_dir = Path(tempfile.mkdtemp(prefix=f"{self.log_dir.name}-sockets-", dir=SHORT_DIR_PARENT))
+        path = self._short_dir / name
+        if len(os.fsencode(path)) > UNIX_PATH_MAX:
+            raise ValueError(f"the unix socket name {name!r} is too long for the kernel's {UNIX_PATH_MAX} bytes")
+        return path
 
     def _append_record(self, line: str) -> None:
         # O_NOFOLLOW|O_APPEND, 0600: the log directory is the 0700 run directory; no link is followed.
@@ -265,8 +149,7 @@ class Supervisor:
             )
         child = Child(name=name, argv=argv, popen=popen, log_path=log_path, marker=marker)
         self.children.append(child)
-        info = _proc_info(popen.pid)
-        self._append_record(f"child {popen.pid} {info.start_ticks if info else 0} {name}")
+        self._append_record(f"child {popen.pid} {child.start_ticks} {name}")
         return child
 
     def stop_all(self, *, timeout_s: float = 5.0) -> None:
@@ -284,6 +167,8 @@ class Supervisor:
     def __exit__(self, *exc_info: object) -> None:
         self.stop_all()
         atexit.unregister(self.stop_all)
+        if self._short_dir is not None:
+            shutil.rmtree(self._short_dir, ignore_errors=True)
         if not self.leftovers():
             # A clean end: a run directory kept for its logs is not an orphan to reclaim.
             with contextlib.suppress(OSError):

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import sys
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -198,3 +200,20 @@ def master_plus_workers(config: ServerConfig) -> int:
 def one_process(config: ServerConfig) -> int:
     """One process, whatever the workers (they are its threads)."""
     return 1
+
+
+def nginx_open_files_limit(soft_limit: int) -> int:
+    """The open files each nginx process may hold: worker_rlimit_nofile when the template sets it,
+    else the RLIMIT_NOFILE it inherits from servebench (`soft_limit`)."""
+    match = re.search(r"^\s*worker_rlimit_nofile\s+(\d+)\s*;", nginx_template("common.conf.in"), re.MULTILINE)
+    return int(match.group(1)) if match else soft_limit
+
+
+def nginx_template(name: str) -> str:
+    """The text of one of the probes.nginx templates."""
+    try:
+        folder = resources.files("probes.nginx")
+    except ModuleNotFoundError:
+        # A checkout, not an installed wheel: the templates are in ../nginx.
+        folder = resources.files("probes").joinpath("..", "nginx")
+    return folder.joinpath(name).read_text()

@@ -12,9 +12,6 @@ from pathlib import Path
 from ..processes.ports import free_port
 from ..processes.supervisor import Child, ServiceUnavailable, Supervisor
 
-# sockaddr_un.sun_path holds 108 bytes, the terminating NUL included.
-UNIX_PATH_MAX = 107
-
 
 @dataclass(frozen=True)
 class Memcached:
@@ -82,12 +79,8 @@ def start_memcached(
         return Memcached("127.0.0.1", port, child)
     if transport != "unix":
         raise ValueError(f"memcached transport is unix or tcp, not {transport!r}")
-    path = supervisor.log_dir / f"memcached-{secrets.token_hex(4)}.sock"
-    if len(os.fsencode(path)) > UNIX_PATH_MAX:
-        raise ServiceUnavailable(
-            f"the run directory's path is too long for a unix socket ({path}): set a shorter TMPDIR,"
-            " or use memcached over TCP"
-        )
+    # In the run directory, or a short private one when its path is too long for a socket.
+    path = supervisor.socket_path(f"memcached-{secrets.token_hex(4)}.sock")
     # -a 0600: the socket itself is private too, not only the directory it is in.
     child = supervisor.spawn(path.stem, [binary, "-s", str(path), "-a", "0600", *common])
     child.wait_ready(lambda: memcached_answers_on(path), timeout_s=timeout_s)

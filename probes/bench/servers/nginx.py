@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from importlib import resources
 from pathlib import Path
 
 from ..processes.supervisor import Child, Supervisor
-from .argv import NGINX_WORKER_CONNECTIONS, nginx_binary
+from .argv import NGINX_WORKER_CONNECTIONS, nginx_binary, nginx_template
 from .kinds import Endpoint
 
 _PLACEHOLDER = re.compile(r"@([a-z_]+)@")
@@ -29,20 +28,11 @@ def nginx_version() -> str | None:
     return match.group(1) if match else None
 
 
-def _template(name: str) -> str:
-    try:
-        folder = resources.files("probes.nginx")
-    except ModuleNotFoundError:
-        # A checkout, not an installed wheel: the templates are in ../nginx.
-        folder = resources.files("probes").joinpath("..", "nginx")
-    return folder.joinpath(name).read_text()
-
-
 def render_nginx_config(*, upstream: Endpoint, port: int, run_dir: Path, backlog: int, workers: int = 1) -> str:
     """nginx.conf text for one front: listen on 127.0.0.1:port, pass to `upstream`."""
     location = "\n".join(
         f"            {line}"
-        for line in _template(f"{upstream.protocol}.conf").splitlines()
+        for line in nginx_template(f"{upstream.protocol}.conf").splitlines()
         if line.strip() and not line.startswith("#")
     )
     values = {
@@ -61,7 +51,7 @@ def render_nginx_config(*, upstream: Endpoint, port: int, run_dir: Path, backlog
     def fill(match: re.Match[str]) -> str:
         return values[match.group(1)]
 
-    return _PLACEHOLDER.sub(fill, _template("common.conf.in"))
+    return _PLACEHOLDER.sub(fill, nginx_template("common.conf.in"))
 
 
 def start_nginx(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..processes.ports import free_port
-from ..processes.supervisor import Child, ServiceUnavailable, Supervisor
+from ..processes.supervisor import SHORT_DIR_PARENT, UNIX_PATH_MAX, Child, ServiceUnavailable, Supervisor
 
 # The process the supervisor starts for initdb and postgres: as root it drops
 # to the postgres user first (both refuse root; runuser would not exec), then
@@ -91,6 +91,13 @@ def _traversable_by_others(directory: Path) -> bool:
     return all(path.stat().st_mode & 0o001 for path in (directory, *directory.parents))
 
 
+def _socket_fits(parent: Path, prefix: str) -> bool:
+    """True when the cluster's socket, <parent>/<prefix><8 random>/socket/.s.PGSQL.<port>, stays within
+    PostgreSQL's limit (107 bytes: it refuses to start, "Unix-domain socket path ... is too long")."""
+    longest = Path(parent) / f"{prefix}{'x' * 8}" / "socket" / ".s.PGSQL.65535"
+    return len(os.fsencode(longest)) <= UNIX_PATH_MAX
+
+
 def postgres_binaries() -> Path:
     """The directory of Debian's initdb and postgres (not on PATH there), newest version first."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]), reverse=True)
@@ -140,8 +147,11 @@ def start_postgres(
     # The run directory is 0700 root: the postgres user could not reach a data
     # directory inside it. A 0700 temp dir owned by postgres, next to it, or in
     # /tmp when the postgres user could not traverse the way there.
-    parent = run_dir.parent if owner is None or _traversable_by_others(run_dir.parent) else Path("/tmp")
-    base_dir = Path(tempfile.mkdtemp(prefix=f"{run_dir.name}-postgres-", dir=parent))
+    # /tmp too when the socket's path there would pass PostgreSQL's limit (a deep TMPDIR).
+    prefix = f"{run_dir.name}-postgres-"
+    reachable = owner is None or _traversable_by_others(run_dir.parent)
+    parent = run_dir.parent if reachable and _socket_fits(run_dir.parent, prefix) else Path(SHORT_DIR_PARENT)
+    base_dir = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     try:
         password = _init_cluster(binaries, base_dir, user=user, owner=owner)
         port = free_port()

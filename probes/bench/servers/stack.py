@@ -127,7 +127,8 @@ def start_stack(
     ensure_free(public_port)
     if config.front == "nginx":
         if config.socket == "unix":
-            upstream = Endpoint(protocol, unix_path=str(run_dir / f"{config.kind}-{public_port}.sock"))
+            # In the run directory, or a short private one when its path is too long for a socket.
+            upstream = Endpoint(protocol, unix_path=str(supervisor.socket_path(f"{config.kind}-{public_port}.sock")))
         else:
             upstream = Endpoint(protocol, port=free_port())
     else:

@@ -46,13 +46,14 @@ class Command(BaseCommand):
             self._write_reports(plan.saved, plan, out)
             return
         try:
-            suite = run_job(plan, progress=self._progress, warn=self._warn)
+            finished = run_job(plan, progress=self._progress, warn=self._warn)
         except Interrupted as exc:
             raise CommandError(str(exc), returncode=130) from None
         except JobError as exc:
             raise CommandError(str(exc)) from None
+        suite = finished.suite
         out.write(terminal_report(suite, job=plan.job, wide=plan.wide))
-        for path in plan.result_paths:
+        for path in finished.saved:
             out.write(f"saved {path}")
         self._write_reports(suite, plan, out)
         if (line := exit_line(suite)) is not None:

@@ -135,3 +135,40 @@ def test_each_spawn_is_recorded_in_the_run_directory(supervisor: Supervisor, run
     assert lines[0].startswith(f"supervisor {os.getpid()} ")
     assert lines[1].split()[0:2] == ["child", str(child.pid)] and lines[1].endswith(" sleeper")
     assert (run_dir / "servebench.pids").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_child_that_exits_before_it_is_ready_says_why_on_the_first_line(supervisor: Supervisor) -> None:
+    # PostgreSQL's way: the cause, then lines that say nothing; the one line a user sees must hold the cause.
+    script = (
+        "import sys\nprint('LOG:  starting PostgreSQL 15')\n"
+        "print('FATAL:  Unix-domain socket path \"/deep/.s.PGSQL.5432\" is too long (maximum 107 bytes)')\n"
+        "print('LOG:  database system is shut down')\nsys.exit(1)"
+    )
+    child = supervisor.spawn("postgres-5432", [PY, "-c", script])
+    with pytest.raises(StartFailed) as excinfo:
+        child.wait_ready(lambda: False, timeout_s=10)
+    assert str(excinfo.value).splitlines()[0] == (
+        "postgres-5432: exited with status 1 before it was ready:"
+        ' FATAL: Unix-domain socket path "/deep/.s.PGSQL.5432" is too long (maximum 107 bytes)'
+    )
+
+
+def _deep(parent: Path) -> Path:
+    """A directory whose run directories are too deep for a unix socket (as a test's TMPDIR can be)."""
+    deep = parent / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    return deep
+
+
+def test_a_socket_of_a_run_directory_too_deep_goes_to_a_short_private_one(tmp_path: Path) -> None:
+    with RunDir(parent=_deep(tmp_path)) as run_dir:
+        with Supervisor(run_dir.path) as sup:
+            assert sup.socket_path("short.sock") != run_dir.path / "short.sock"
+            path = sup.socket_path("memcached-0123abcd.sock")
+            assert len(os.fsencode(path)) <= 107
+            assert path.parent.name.startswith(f"{run_dir.path.name}-sockets-")
+            assert path.parent.stat().st_mode & 0o777 == 0o700
+            assert sup.socket_path("gunicorn-40000.sock").parent == path.parent
+        assert not path.parent.exists()
+    with RunDir(parent=Path("/tmp")) as shallow, Supervisor(shallow.path) as sup:
+        assert sup.socket_path("x.sock") == shallow.path / "x.sock"
