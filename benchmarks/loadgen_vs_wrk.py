@@ -25,8 +25,9 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from probes.bench.loadgen import LoadResult, LoadSpec, start_load
+from probes.bench.processes.child import Child
 from probes.bench.processes.ports import accepts_connections, free_port
-from probes.bench.processes.supervisor import Child, Supervisor
+from probes.bench.processes.supervisor import Supervisor
 
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 NGINX_CONF = """\

@@ -26,9 +26,10 @@ sys.path.insert(0, str(ROOT))
 
 from probes.bench.loadgen import LoadResult, LoadSpec, run_load  # noqa: E402
 from probes.bench.measure.pyspy import Recording, start_profiler  # noqa: E402
+from probes.bench.processes.child import Child  # noqa: E402
 from probes.bench.processes.ports import accepts_connections, free_port  # noqa: E402
 from probes.bench.processes.rundir import RunDir  # noqa: E402
-from probes.bench.processes.supervisor import Child, Supervisor  # noqa: E402
+from probes.bench.processes.supervisor import Supervisor  # noqa: E402
 from probes.bench.servers.argv import SYSTEM_PATH  # noqa: E402
 
 APP = """\

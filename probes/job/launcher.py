@@ -13,8 +13,9 @@ from ..bench.judge.quality import failure_head
 from ..bench.measure.sweep import Progress
 from ..bench.model.results import Check, Failure, Run
 from ..bench.model.tracebacks import ExceptionSeen
+from ..bench.processes.child import Child, StartFailed
 from ..bench.processes.ports import PortTaken
-from ..bench.processes.supervisor import Child, StartFailed, Supervisor
+from ..bench.processes.supervisor import Supervisor
 from ..bench.servers.kinds import ServerConfig
 from ..bench.servers.memcached import Memcached
 from ..bench.servers.nginx import FrontUnavailable

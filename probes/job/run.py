@@ -17,10 +17,11 @@ from ..bench.judge.quality import Invalid, job_failure
 from ..bench.loadgen import LoadgenError
 from ..bench.measure.sweep import Progress
 from ..bench.model.results import Metadata, Run, Suite, ViewCost
+from ..bench.processes.child import StartFailed
 from ..bench.processes.files import create_private
 from ..bench.processes.orphans import reclaim_orphans
 from ..bench.processes.rundir import RunDir
-from ..bench.processes.supervisor import StartFailed, Supervisor, signals_raise
+from ..bench.processes.supervisor import Supervisor, signals_raise
 from ..bench.servers.nginx import nginx_version
 from ..checks import preflight
 from ..cli.plan import Plan

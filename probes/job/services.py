@@ -8,7 +8,8 @@ from pathlib import Path
 
 from ..bench.measure.sweep import Progress
 from ..bench.model.results import Skipped
-from ..bench.processes.supervisor import ServiceUnavailable, Supervisor
+from ..bench.processes.child import ServiceUnavailable
+from ..bench.processes.supervisor import Supervisor
 from ..bench.servers.kinds import parse_address
 from ..bench.servers.memcached import Memcached, memcached_answers, start_memcached
 from ..bench.servers.postgres import start_postgres

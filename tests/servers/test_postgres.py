@@ -12,9 +12,10 @@ from pathlib import Path
 import psutil
 import pytest
 
+from probes.bench.processes.child import ServiceUnavailable
 from probes.bench.processes.ports import accepts_connections
 from probes.bench.processes.rundir import RunDir
-from probes.bench.processes.supervisor import ServiceUnavailable, Supervisor
+from probes.bench.processes.supervisor import Supervisor
 from probes.bench.servers import postgres as postgres_module
 from probes.bench.servers.postgres import Postgres, postgres_binaries, start_postgres
 from probes.job.dburl import database_from_url

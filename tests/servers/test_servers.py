@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from probes.bench.processes.child import StartFailed
 from probes.bench.processes.ports import PortTaken
 from probes.bench.processes.rundir import RunDir
-from probes.bench.processes.supervisor import StartFailed, Supervisor
+from probes.bench.processes.supervisor import Supervisor
 from probes.bench.servers.kinds import ServerConfig, build_matrix
 from probes.bench.servers.memcached import Memcached
 from probes.bench.servers.stack import NotApplicable, Stack, http_get, start_stack

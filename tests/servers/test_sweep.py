@@ -147,7 +147,7 @@ def test_pin_puts_the_generator_and_the_server_on_separate_cores(launcher: Launc
 
 def test_a_configuration_that_fails_to_start_is_recorded_and_the_sweep_goes_on(launcher: Launcher) -> None:
     from probes.bench.measure.sweep import sweep
-    from probes.bench.processes.supervisor import StartFailed
+    from probes.bench.processes.child import StartFailed
 
     def start(config: ServerConfig):  # type: ignore[no-untyped-def]
         if config.workers == 1:

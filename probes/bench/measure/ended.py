@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..judge.quality import Ended, process_ended
-from ..processes.supervisor import Child
+from ..processes.child import Child
 from ..servers.stack import Stack
 
 VMSTAT = "/proc/vmstat"

@@ -21,7 +21,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..processes.supervisor import Child, StartFailed, Supervisor
+from ..processes.child import Child, StartFailed
+from ..processes.supervisor import Supervisor
 
 YAMA_SCOPE = Path("/proc/sys/kernel/yama/ptrace_scope")
 CAP_SYS_PTRACE = 19

@@ -25,7 +25,7 @@ from ..loadgen.plan import LoadPlan
 from ..model.diagnosis import ViewTime
 from ..model.memory import TreeMemory
 from ..model.results import Failure, Run, Sample
-from ..processes.supervisor import Child
+from ..processes.child import Child
 from ..servers.kinds import ServerConfig, get_kind
 from ..servers.stack import Stack
 from .ended import Watch, ended_services

@@ -23,9 +23,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .child import POLL_S
 from .procfs import ProcInfo, _proc_info, all_processes, descendants, owner_marker
 from .signals import signal_if_same
-from .supervisor import POLL_S, RECORD_NAME, SHORT_DIR_PARENT
+from .supervisor import RECORD_NAME, SHORT_DIR_PARENT
 
 RUN_DIR_PREFIX = "servebench-"
 

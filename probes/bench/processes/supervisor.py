@@ -30,11 +30,10 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from .child import POLL_S, Child, ServiceUnavailable, StartFailed
+from .child import Child
 from .procfs import OWNER_ENV, ProcInfo, _proc_info
 
 # Where the rest of servebench has always found them.
-__all__ = ["POLL_S", "Child", "ServiceUnavailable", "StartFailed", "Supervisor", "die_with_parent", "signals_raise"]
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36

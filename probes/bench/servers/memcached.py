@@ -9,8 +9,9 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..processes.child import Child, ServiceUnavailable
 from ..processes.ports import free_port
-from ..processes.supervisor import Child, ServiceUnavailable, Supervisor
+from ..processes.supervisor import Supervisor
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from ..processes.supervisor import Child, Supervisor
+from ..processes.child import Child
+from ..processes.supervisor import Supervisor
 from .argv import NGINX_WORKER_CONNECTIONS, nginx_binary, nginx_template
 from .kinds import Endpoint
 

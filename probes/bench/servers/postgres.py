@@ -14,8 +14,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+# The process the supervisor starts for initdb and postgres: as root it drops
+from ..processes.child import Child, ServiceUnavailable
 from ..processes.ports import free_port
-from ..processes.supervisor import SHORT_DIR_PARENT, UNIX_PATH_MAX, Child, ServiceUnavailable, Supervisor
+from ..processes.supervisor import SHORT_DIR_PARENT, UNIX_PATH_MAX, Supervisor
 
 # The process the supervisor starts for initdb and postgres: as root it drops
 # to the postgres user first (both refuse root; runuser would not exec), then

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..contract import KIND_ENV, READY_BODY, READY_PATH, STATS_DIR_ENV, TARGET_APP_ENV
+from ..processes.child import Child
 from ..processes.ports import ensure_free, free_port
-from ..processes.supervisor import Child, Supervisor
+from ..processes.supervisor import Supervisor
 from .argv import listen_backlog
 from .kinds import Endpoint, ServerConfig, get_kind
 from .nginx import start_nginx

@@ -16,8 +16,9 @@ from collections.abc import Iterator
 import pytest
 
 from probes.bench.processes import signals
+from probes.bench.processes.child import Child
 from probes.bench.processes.procfs import _proc_info
-from probes.bench.processes.supervisor import Child, Supervisor
+from probes.bench.processes.supervisor import Supervisor
 
 PY = sys.executable
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from probes.bench.processes.child import StartFailed
 from probes.bench.processes.ports import PortTaken, ensure_free, free_port
 from probes.bench.processes.procfs import session_members
 from probes.bench.processes.rundir import RunDir
-from probes.bench.processes.supervisor import StartFailed, Supervisor
+from probes.bench.processes.supervisor import Supervisor
 
 PY = sys.executable
 
