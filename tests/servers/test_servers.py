@@ -150,7 +150,7 @@ def test_servebench_interrupted_mid_configuration_leaves_nothing(tmp_path: Path,
     env = {**os.environ, "TMPDIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "settings.test"}
     argv = [sys.executable, "manage.py", "servebench", "--check", "--server", "gunicorn", "--front", "direct"]
     proc = subprocess.Popen(
-        [*argv, "--workers", "3,3,3"],
+        [*argv, "--workers", "3,4,5"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -164,7 +164,7 @@ def test_servebench_interrupted_mid_configuration_leaves_nothing(tmp_path: Path,
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+            proc.communicate()  # reaps it and closes its pipes
     assert proc.returncode != 0
     assert "Traceback" not in stderr
     assert _wait_for(lambda: _processes_of_runs_under(tmp_path) == [], timeout_s=10), "servers left running"
