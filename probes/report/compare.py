@@ -85,8 +85,8 @@ def _median_of(run: Run, figure: str) -> float | None:
     for sample in run.samples:
         if figure == "p99" and "p99" in sample.latency_ms:
             values.append(sample.latency_ms["p99"])
-        elif figure == "cpu" and sample.requests and sample.cpu_s:
-            values.append(1e6 * sum(sample.cpu_s.values()) / sample.requests)
+        elif figure == "cpu" and sample.cpu_s and (total := sample.total_cpu_s_per_request) is not None:
+            values.append(1e6 * total)
     return median(values) if values else None
 
 

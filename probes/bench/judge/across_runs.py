@@ -46,7 +46,7 @@ def points(run: Run) -> list[ScalingPoint]:
         ScalingPoint(
             workers=run.workers * run.threads,
             rps=sample.ok_per_s,
-            cpu_s_per_request=sum(sample.cpu_s.values()) / sample.requests if sample.requests else None,
+            cpu_s_per_request=sample.total_cpu_s_per_request,
             concurrency=run.concurrency,
             machine_busy_cores=sample.machine_busy_s / sample.wall_s if sample.wall_s else None,
         )

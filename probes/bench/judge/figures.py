@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ..model.app import AppTotals
 from ..model.diagnosis import Figures, ViewTime
 from ..model.results import Run, Sample
 from ..model.stats import median
@@ -14,6 +16,10 @@ from ..model.stats import median
 MSEC_STAMP_BIAS_S = 0.0005
 # "instrument": servebench's timing wrapper inside the server (measured in-process, sweep.measure_window).
 ROLES = ("view", "server", "instrument", "nginx", "client", "memcached", "database")
+# The timing wrapper times 1 request in 16 (and every one after a slow one); the app's CPU over all
+# requests is extrapolated from those. A request's CPU is taken to vary by at most its mean (an
+# exponential spread), the bound the extrapolation's standard error is quoted at.
+SAMPLED_CPU_CV = 1.0
 
 
 @dataclass(frozen=True)
@@ -34,19 +40,45 @@ class WindowFigures:
     others: float
     process_busy: float | None
     loop_lag_ms: float | None  # an event loop's mean lateness (ASGI servers), None without ticks
+    view_cpu_error: float | None = None  # the extrapolated view CPU's standard error (sampled_cpu_error_s)
+
+
+def sampled_cpu_error_s(app: AppTotals) -> float | None:
+    """The standard error of the app's CPU per request extrapolated from its sampled requests (None unsampled).
+
+    Sampling n of N requests without replacement: cv x mean x sqrt((1 - n/N) / n); 0 when all were timed.
+    """
+    if not app.sampled_requests or not app.requests:
+        return None
+    n, total = app.sampled_requests, max(app.requests, app.sampled_requests)
+    mean_s = app.app_cpu_ns / app.requests / 1e9
+    return SAMPLED_CPU_CV * mean_s * math.sqrt((1 - n / total) / n)
+
+
+def cpu_per_request(sample: Sample) -> dict[str, float]:
+    """CPU seconds per request by role (ROLES): totals over one interval, divided by that side's completions.
+
+    The server's processes' CPU by the requests they completed (the timing counters' count), the
+    client's by its own; the view's CPU is the app's extrapolated total over the same count, and the
+    server's own share is the server's total minus the view's, as totals: never two means with two
+    denominators (issue 19: 45 requests at the client, 55 in the app, read as a 10 ms "server").
+    Without the counters (--no-timing) every side is divided by the client's count, as before.
+    """
+    per_request = {role: sample.cpu_s.get(role, 0.0) / (sample.completions(role) or 1) for role in ROLES}
+    served = sample.served or 1
+    view_total_s = sample.app.app_cpu_ns / 1e9 if sample.app.requests else 0.0
+    own_s = max(0.0, sample.cpu_s.get("server", 0.0) - view_total_s)
+    return {**per_request, "view": view_total_s / served, "server": own_s / served}
 
 
 def window_figures(sample: Sample) -> WindowFigures:
     """The one place that reads the timing wrapper's counters (sample.app) of a window."""
     app = sample.app
     served = app.requests
-    requests = sample.requests or 1
     app_cpu = app.app_cpu_ns / served / 1e9 if served else None
     queued = app.queued_requests
-    per_request = {role: sample.cpu_s.get(role, 0.0) / requests for role in ROLES}
-    view = app_cpu if app_cpu is not None else 0.0
-    # The wrapper runs inside the server's processes: the server's own share is the rest.
-    cpu = {**per_request, "view": view, "server": max(0.0, per_request["server"] - view)}
+    # The machine's busy time is read over the server's interval: by the server's count.
+    over = sample.served or 1
     return WindowFigures(
         x=sample.ok_per_s,
         r=sample.latency_ms.get("mean", 0.0) / 1000,
@@ -57,8 +89,8 @@ def window_figures(sample: Sample) -> WindowFigures:
         queue=max(0.0, app.queue_ns / queued / 1e9 - MSEC_STAMP_BIAS_S) if queued else None,
         db=app.db_ns / served / 1e9 if served else None,
         queries=app.db_queries / served if served else None,
-        cpu=cpu,
-        machine=sample.machine_busy_s / requests,
+        cpu=cpu_per_request(sample),
+        machine=sample.machine_busy_s / over,
         others=sample.unattributed_share,
         process_busy=(
             (sample.cpu_s.get("server", 0.0) + sample.cpu_s.get("instrument", 0.0))
@@ -68,6 +100,7 @@ def window_figures(sample: Sample) -> WindowFigures:
             else None
         ),
         loop_lag_ms=app.loop_lag_ns / app.loop_ticks / 1e6 if app.loop_ticks else None,
+        view_cpu_error=sampled_cpu_error_s(app),
     )
 
 
@@ -109,6 +142,8 @@ def figures(run: Run, t0: ViewTime | None) -> Figures:
         serving_processes=max((len(sample.served_by_pid) for sample in run.samples), default=0),
         process_busy=median_of(row.process_busy for row in rows) or 0.0,
         others_busy=median_of(row.others for row in rows) or 0.0,
+        # Carried into the server's own share too: it is the server's total minus the view's.
+        view_cpu_error_s=median_of(row.view_cpu_error for row in rows),
     )
 
 

@@ -81,6 +81,9 @@ class Figures:
     process_busy: float = 0.0  # the server's CPU per serving process, in cores
     t0_cpu_s: float | None = None  # t0's CPU (wall minus it: what the view waits for even alone)
     others_busy: float = 0.0  # share of all cores no role of the configuration used (Sample.unattributed_share)
+    # The standard error of the view's CPU per request, extrapolated from the sampled requests; the
+    # server's own share (the server's total minus the view's) carries the same. None: not sampled.
+    view_cpu_error_s: float | None = None
 
     @property
     def cpu_cap_rps(self) -> float:

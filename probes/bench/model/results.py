@@ -19,6 +19,12 @@ from .summary import RunSummary
 from .tracebacks import ExceptionSeen
 
 FORMAT = "servebench/1"
+# The format's history: every change so far added fields with defaults, so a file of any of them loads.
+# - Sample.server_requests, Sample.target_requests, Run.set_aside,
+#   Figures.view_cpu_error_s (issue 19: one accounting, windows sized by requests, repeats until sure).
+# Roles whose CPU is read over the server's interval (the window's CPU snapshots), divided by the
+# requests the server's processes completed in it; the client's is its own window's, by its own count.
+CLIENT_SIDE_ROLES = frozenset({"client"})
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,12 @@ class Sample:
     cores: int
     app: AppTotals  # the timing wrapper's counters over the window (ns, counts)
     served_by_pid: dict[str, int]  # requests each server process completed in the window
+    # The requests the server's processes completed over the CPU snapshots' interval (the timing counters'
+    # delta, which every request increments): the count the server side's CPU is divided by. None: no
+    # counters (--no-timing) or a result saved before it; then the client's count stands in, as it always did.
+    server_requests: int | None = None
+    # The requests the window was sized to complete (LoadPlan.window_requests); 0: sized in seconds only.
+    target_requests: int = 0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Sample:
@@ -121,11 +133,35 @@ class Sample:
     def ok_per_s(self) -> float:
         return self.ok / self.duration_s if self.duration_s > 0 else 0.0
 
+    @property
+    def served(self) -> int:
+        """The completions the server side's CPU is divided by: the server's own count, else the client's."""
+        return self.server_requests if self.server_requests is not None else self.requests
+
+    def completions(self, role: str) -> int:
+        """The requests counted on the role's side over the interval its CPU was read (the one accounting)."""
+        return self.requests if role in CLIENT_SIDE_ROLES else self.served
+
     def cpu_us_per_request(self, role: str) -> float | None:
-        """CPU µs one role spent per completed request (None when it was not measured)."""
-        if role not in self.cpu_s or not self.requests:
+        """CPU µs one role spent per request completed on its side (None when it was not measured)."""
+        count = self.completions(role)
+        if role not in self.cpu_s or not count:
             return None
-        return 1e6 * self.cpu_s[role] / self.requests
+        return 1e6 * self.cpu_s[role] / count
+
+    @property
+    def total_cpu_s_per_request(self) -> float | None:
+        """Every role's CPU per request, each by its own side's count (None without requests)."""
+        if not self.requests or not self.served:
+            return None
+        if self.served == self.requests:  # one count: the sum divided once (as results saved earlier were)
+            return sum(self.cpu_s.values()) / self.requests
+        return sum(cpu / self.completions(role) for role, cpu in self.cpu_s.items())
+
+    @property
+    def capped(self) -> bool:
+        """The time cap ended the window before it completed the requests it was sized for."""
+        return 0 < self.requests < self.target_requests
 
     @property
     def unattributed_cpu_s(self) -> float:
@@ -183,6 +219,9 @@ class Run(Configured):
     profiled: Sample | None = None
     profile: Profile | None = None
     profile_note: str = ""
+    # Windows measured but left out of `samples`: another process took >= 25 % of the cores in them
+    # (judge/quality.py decides), so they were measured again, up to LoadPlan.max_repeat windows.
+    set_aside: int = 0
 
     @cached_property
     def summary(self) -> RunSummary:
