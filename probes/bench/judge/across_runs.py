@@ -13,13 +13,20 @@ from ..model.across_runs import Knee, Scaling
 from ..model.diagnosis import Verdict
 from ..model.results import Run
 from . import wording
+from .figures import db_share_of_wait
 from .knee import knee
-from .scaling import SIGMA_THRESHOLDS, ScalingPoint, db_share_of_wait, scaling
+from .scaling import SIGMA_THRESHOLDS, ScalingPoint, scaling
 
 MIN_WORKER_COUNTS = 3  # a USL fit needs three worker counts (λ, σ, κ)
 MIN_LEVELS = 3  # a knee needs three concurrency levels
 # Verdicts the scaling fit replaces: those that say the view caps on a wait, or could not say.
-REPLACEABLE = (Verdict.SERIALIZED, Verdict.UNCLASSIFIED, Verdict.IO_BOUND, Verdict.WORKER_LIMITED)
+REPLACEABLE = (
+    Verdict.SERIALIZED,
+    Verdict.CONTENDED,
+    Verdict.UNCLASSIFIED,
+    Verdict.IO_BOUND,
+    Verdict.WORKER_LIMITED,
+)
 
 
 def _measured(run: Run) -> bool:

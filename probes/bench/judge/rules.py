@@ -19,7 +19,7 @@ from ..model.diagnosis import Diagnosis, Figures, Finding, Verdict, ViewTime
 from ..model.results import Run
 from ..servers.kinds import KINDS
 from . import wording
-from .figures import figures
+from .figures import db_share_of_wait, figures
 from .quality import SHARED_MACHINE
 
 # Share of all cores busy (/proc/stat) that is a full machine. On 2 cores shared by client, nginx,
@@ -40,6 +40,9 @@ THRESHOLDS = {
     "overlapped": 1.5,
     # Off-CPU time (app wall - app CPU - run-queue wait) that load added, in units of t0:
     "inflated_wait": 0.5,  # >= this x t0: requests wait for one another inside the app
+    # X x t0 <= this x workers x threads, the wait inflated, the cores idle: contended, well short of
+    # what the workers could do in parallel (X x t0 ≈ 1 is serialized, decided before).
+    "contended_parallelism": 0.5,
     "grown_wait": 0.2,  # >= this x t0: some of the wait is inside the app
     "grown_cpu": 1.5,  # app CPU under load >= this x t0's CPU: the view costs more CPU under the server
     "rate_kept": 0.97,  # an open-loop run served >= this x the offered rate: the rate was the limit
@@ -200,6 +203,23 @@ def workers_busy(case: Case) -> Finding | None:
     return Finding(Verdict.WORKER_LIMITED, "workers_computing", numbers)
 
 
+def contended(case: Case) -> Finding | None:
+    """Requests wait for one another inside the app while cores idle, and X x t0 is well under the workers:
+    contention (a lock held part of the time, the database's writer), named in one run."""
+    f = case.figures
+    if not case.inflated or f.busy_fraction >= CPU_WALL:
+        return None
+    assert f.waited_s is not None and f.parallelism is not None and f.t0_s is not None
+    if f.parallelism > THRESHOLDS["contended_parallelism"] * f.capacity:
+        return None
+    numbers = {"waited_s": f.waited_s, "parallelism": f.parallelism}
+    if f.db_s is not None and f.queries and f.app_wall_s is not None:  # the view queried: how much was the DB
+        share = db_share_of_wait(app_wall_s=f.app_wall_s, t0_s=f.t0_s, db_s=f.db_s, app_runq_s=f.app_runq_s or 0.0)
+        if share is not None:
+            numbers["db_share"] = share
+    return Finding(Verdict.CONTENDED, "contended", numbers)
+
+
 def waits_inside_app(case: Case) -> Finding | None:
     """The wall grew by waiting for one another, but no bound above fits: say that much."""
     f = case.figures
@@ -230,6 +250,7 @@ RULES: tuple[Callable[[Case], Finding | None], ...] = (
     process_on_a_core,
     overlapped_waits,
     workers_busy,
+    contended,
     waits_inside_app,
     untimed,
     no_rule_fits,

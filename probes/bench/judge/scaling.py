@@ -107,16 +107,3 @@ def _verdict(found: Scaling) -> str | None:
     if found.cpu_bound_workers:
         return wording.CPU_BOUND_NOT_SERIALIZED
     return None
-
-
-def db_share_of_wait(
-    *, app_wall_s: float, t0_s: float, db_s: float, app_runq_s: float = 0.0, db_t0_s: float = 0.0
-) -> float | None:
-    """Of the wait inside the app (wall − run queue − t0), the share the DB timer saw (0..1); None: no wait.
-
-    db_t0_s is the database time of an uncontended request; left at 0 the share is an upper bound.
-    """
-    wait = app_wall_s - app_runq_s - t0_s
-    if wait <= 0:
-        return None
-    return min(1.0, max(0.0, db_s - db_t0_s) / wait)

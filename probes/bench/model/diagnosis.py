@@ -22,6 +22,7 @@ class Verdict(StrEnum):
     CPU_SATURATED = "cpu-saturated"
     LOAD_LIMITED = "load-limited"
     SERIALIZED = "serialized"
+    CONTENDED = "contended"  # requests wait for one another inside the app, well below one at a time
     WORKER_LIMITED = "worker-limited"
     IO_BOUND = "io-bound"
     UNCLASSIFIED = "unclassified"

@@ -190,6 +190,27 @@ def _workers_computing(finding: Finding, case: Case) -> tuple[str, str]:
     return why, f"more workers help up to the cores: ~{n['expected_rps']:,.0f} r/s expected with {n['with_capacity']}"
 
 
+def _contended(finding: Finding, case: Case) -> tuple[str, str]:
+    f, n = case.figures, finding.numbers
+    db = f", {100 * n['db_share']:.0f} % of it in the database" if "db_share" in n else ""
+    why = (
+        f"the app's wall time grew from t0 {ms(f.t0_s)} to {_wall_text(case)} under load, {ms(n['waited_s'])} more"
+        f" off-CPU than t0 waited{db}: requests wait for each other inside the app; X x t0 = {n['parallelism']:.2f}"
+        f" of {f.capacity} workers x threads, {_busy(case)}"
+    )
+    if n.get("db_share", 0.0) >= 0.5:
+        advice = (
+            "more workers cannot help: the requests contend for the database (SQLite's single writer:"
+            " PostgreSQL or cache sessions); --explain fits the serial fraction over worker counts"
+        )
+    else:
+        advice = (
+            "more workers cannot help: find what the requests share (a lock, a connection pool);"
+            " --explain fits the serial fraction over worker counts"
+        )
+    return why, advice
+
+
 def _waits_inside_app(finding: Finding, case: Case) -> tuple[str, str]:
     f, n = case.figures, finding.numbers
     why = (
@@ -231,6 +252,7 @@ _DIAGNOSIS: dict[str, Callable[[Finding, Case], tuple[str, str]]] = {
     "overlapped_waits": _overlapped_waits,
     "workers_waiting": _workers_waiting,
     "workers_computing": _workers_computing,
+    "contended": _contended,
     "waits_inside_app": _waits_inside_app,
     "untimed": _untimed,
     "no_rule_fits": _no_rule_fits,

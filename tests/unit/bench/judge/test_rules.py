@@ -189,10 +189,38 @@ def test_a_partly_serial_view_waiting_inside_the_app_is_serialized() -> None:
 def test_an_inflated_wall_is_not_io_bound() -> None:
     # Every worker busy, mostly waiting, but waiting for each other: no "more workers help" promise.
     run = make_run(x=400.0, app_wall_ms=10.0, app_cpu_ms=1.0, mean_ms=20.0)
-    # 9 ms off-CPU under load, 4 ms alone: 5 ms waited; X x t0 = 400 x 5 ms = 2.
+    # 9 ms off-CPU under load, 4 ms alone: 5 ms waited; X x t0 = 400 x 5 ms = 2, half the 4 workers.
     assert found(run, ViewTime(0.005, 0.001, "in-process")) == Finding(
-        Verdict.UNCLASSIFIED, "waits_inside_app", {"waited_s": pytest.approx(0.005), "parallelism": 2.0}
+        Verdict.CONTENDED, "contended", {"waited_s": pytest.approx(0.005), "parallelism": 2.0}
     )
+
+
+def test_one_run_of_sqlite_sessions_on_four_workers_is_contended_with_its_database_share() -> None:
+    # Issue 19: session-db at gunicorn w4, t0 1.8 ms, app wall 9.0 ms under load, X x t0 = 0.74.
+    run = make_run(x=0.74 / 0.0018, app_wall_ms=9.0, app_cpu_ms=2.4, runq_ms=1.0, mean_ms=19.0, busy=0.5)
+    window = run.samples[0]
+    queried = window.app.requests
+    timed = replace(window, app=replace(window.app, db_ns=int(4.96e6 * queried), db_queries=2 * queried))
+    result = diagnose(replace(run, samples=(timed,)), ViewTime(0.0018, 0.0016, "in-process"))
+    # 5.6 ms off-CPU under load, 0.2 ms alone: 5.4 ms waited; 4.96 of the 6.2 ms beyond t0 in the database.
+    assert result.finding == Finding(
+        Verdict.CONTENDED,
+        "contended",
+        {
+            "waited_s": pytest.approx(0.0054),
+            "parallelism": pytest.approx(0.74, abs=0.01),
+            "db_share": pytest.approx(0.8),
+        },
+    )
+    assert "5.4 ms more off-CPU than t0 waited, 80 % of it in the database" in result.why
+    assert "the requests contend for the database" in result.advice
+
+
+def test_waiting_for_each_other_with_most_workers_still_in_parallel_is_not_named() -> None:
+    # X x t0 = 3 of 4 workers: above half of them, contention is not what caps it; no name fits.
+    run = make_run(x=600.0, app_wall_ms=10.0, app_cpu_ms=1.0, server_cpu_ms=1.2, mean_ms=13.0)
+    assert THRESHOLDS["contended_parallelism"] * 4 < 3.0
+    assert found(run, ViewTime(0.005, 0.001, "in-process")).rule == "waits_inside_app"
 
 
 def test_the_saturation_threshold_is_the_tables() -> None:

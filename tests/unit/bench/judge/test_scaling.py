@@ -7,13 +7,13 @@ from dataclasses import replace
 
 import pytest
 
+from probes.bench.judge.figures import db_share_of_wait
 from probes.bench.judge.knee import KNEE_SHARE, knee
 from probes.bench.judge.rules import CPU_WALL
 from probes.bench.judge.scaling import (
     SIGMA_THRESHOLDS,
     ScalingPoint,
     at_cpu_ceiling,
-    db_share_of_wait,
     scaling,
     sigma_shape,
 )
