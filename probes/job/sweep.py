@@ -73,7 +73,6 @@ def sweep_job(
     """servebench's sweep: each target under each configuration, saved after each run."""
     assert plan.load is not None  # build_plan gives sweeps a load plan
     load, targets = plan.load, plan.targets
-    probes = [target.probe for target in targets if target.probe is not None]
     probe_paths = {target.path for target in targets if target.probe and target.probe.name.startswith("session-")}
     record = SweepRecord(metadata, preflight)
 
@@ -84,37 +83,13 @@ def sweep_job(
     # Undone in reverse order however the sweep ends: the login session, the
     # probe sessions, then the throwaway database.
     with contextlib.ExitStack() as undo:
-        services = provide_services(
-            targets,
-            supervisor=supervisor,
-            memcached_address=plan.memcached_address,
-            required=True,
-            memcached_transport=plan.memcached_transport,
-            progress=progress,
+        launcher, service_pids = _around_the_servers(
+            plan, supervisor=supervisor, run_dir=run_dir, progress=progress, undo=undo
         )
-        extra_env, service_pids, remove_database = provide_database(
-            plan.database, supervisor=supervisor, run_dir=run_dir, progress=progress
-        )
-        undo.callback(remove_database)
-        prepare_database(probes)
-        if probe_paths or plan.login_as is not None:
-            # Sessions an earlier, killed run left in the database (probe ones, a still-valid login).
-            for message in sessions.remove_stale_sessions():
-                progress(message)
         if probe_paths:
             undo.callback(record.remove_probe_sessions, probe_paths)
         if plan.login_as is not None:
             load = _logged_in(plan, load, record, undo)
-        launcher = Launcher(
-            run_dir=run_dir,
-            supervisor=supervisor,
-            memcached=services.memcached,
-            extra_env=extra_env,
-            between=sessions.delete_probe_sessions,
-            timing=plan.timing,
-        )
-        if services.memcached and services.memcached.child:
-            service_pids["memcached"] = services.memcached.child.pid
         # The services servebench started itself: one that dies fails the configuration it happened in,
         # and every one after it, naming it (not the project's own database: not ours to watch).
         watched = {role: c for role, pid in service_pids.items() for c in supervisor.children if c.pid == pid}
@@ -150,6 +125,43 @@ def sweep_job(
             record.runs[len(record.runs) - len(measured) :] = measured
             on_suite(record.suite())
     return record.suite()
+
+
+def _around_the_servers(
+    plan: Plan, *, supervisor: Supervisor, run_dir: Path, progress: Progress, undo: contextlib.ExitStack
+) -> tuple[Launcher, dict[str, int]]:
+    """memcached and the database the targets need (the database removed by `undo`), the project's
+    database prepared and rid of stale sessions, and the Launcher that starts each configuration."""
+    targets = plan.targets
+    services = provide_services(
+        targets,
+        supervisor=supervisor,
+        memcached_address=plan.memcached_address,
+        required=True,
+        memcached_transport=plan.memcached_transport,
+        progress=progress,
+    )
+    extra_env, service_pids, remove_database = provide_database(
+        plan.database, supervisor=supervisor, run_dir=run_dir, progress=progress
+    )
+    undo.callback(remove_database)
+    prepare_database([target.probe for target in targets if target.probe is not None])
+    sessions_used = any(target.probe and target.probe.name.startswith("session-") for target in targets)
+    if sessions_used or plan.login_as is not None:
+        # Sessions an earlier, killed run left in the database (probe ones, a still-valid login).
+        for message in sessions.remove_stale_sessions():
+            progress(message)
+    launcher = Launcher(
+        run_dir=run_dir,
+        supervisor=supervisor,
+        memcached=services.memcached,
+        extra_env=extra_env,
+        between=sessions.delete_probe_sessions,
+        timing=plan.timing,
+    )
+    if services.memcached and services.memcached.child:
+        service_pids["memcached"] = services.memcached.child.pid
+    return launcher, service_pids
 
 
 def _logged_in(plan: Plan, load: LoadPlan, record: SweepRecord, undo: contextlib.ExitStack) -> LoadPlan:
