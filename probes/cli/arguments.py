@@ -63,9 +63,22 @@ def _load(parser: ArgumentParser) -> None:
         help="connections; a list (1,2,4,8,16) runs each level as a configuration and finds the knee"
         " (default: 2 x workers x threads, at least 8)",
     )
-    parser.add_argument("--duration", type=float, default=2.0, help="seconds per measured window")
-    parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per configuration")
-    parser.add_argument("--repeat", type=int, default=3, help="measured windows per configuration")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=2.0,
+        help="the least seconds per measured window; longer until it completes max(200, 25 x connections)"
+        " requests, at most 10 x this",
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=1.0, help="the least seconds of warm-up per configuration (sized as a window)"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=2,
+        help="the least measured windows per configuration; more, up to 6, until the median r/s is known to ±3 %%",
+    )
     parser.add_argument("--no-keepalive", action="store_true", help="a new connection per request (as ab)")
     parser.add_argument("--rate", type=float, help="constant rate in r/s (latency corrected for omission)")
     parser.add_argument("--header", action="append", metavar="'NAME: VALUE'", help="extra request header")

@@ -252,7 +252,7 @@ def _page(section: Section) -> Page:
         notes=tuple(section.notes),
         charts=(rps, cpu, latency),
         verdicts=tuple((run.label, run.quality, run.verdict or "-") for run in runs),
-        why=tuple(line.strip() for line in section.why + section.trends),
+        why=tuple(line.strip() for line in section.why + section.trends + section.qualities),
         flames=tuple(chart for run in runs if (chart := flame(run)) is not None),
     )
 

@@ -10,6 +10,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..bench.judge.quality import SHARED_MACHINE
 from ..bench.model.memory import MemoryModel
 from ..bench.model.results import Run, Suite
 from .sweep_lines import trend_lines
@@ -72,6 +73,35 @@ def quality_lines(runs: list[Run]) -> list[str]:
     ]
 
 
+def window_lines(runs: list[Run]) -> list[str]:
+    """One line per run whose windows fell short of their requests at the time cap, were set aside, or whose
+    median r/s stayed unsure after the most windows (its interval)."""
+    lines = []
+    for run in runs:
+        summary, parts = run.summary, []
+        if summary.capped_windows and summary.edge_weight_pct is not None:
+            seconds = max(s.duration_s for s in run.samples if s.capped)
+            windows = "a window" if summary.capped_windows == 1 else f"{summary.capped_windows} windows"
+            parts.append(
+                f"{windows} reached the {seconds:.0f} s cap with as few as {summary.least_requests} of the"
+                f" {summary.target_requests} requests sized for: the {run.concurrency} in flight at its edges"
+                f" weigh up to ±{summary.edge_weight_pct:.0f} % in its figures"
+            )
+        if run.max_windows and run.quality == "noisy" and summary.rps_interval_pct is not None:
+            parts.append(
+                f"the median r/s is known to ±{summary.rps_interval_pct:.1f} % (95 % interval)"
+                f" after {len(run.samples)} windows"
+            )
+        if run.set_aside:
+            parts.append(
+                f"{run.set_aside} window{'s' if run.set_aside > 1 else ''} set aside and measured again:"
+                f" another process took ≥ {100 * SHARED_MACHINE:.0f} % of the cores"
+            )
+        if parts:
+            lines.append(f"{run.label}: " + "; ".join(parts))
+    return lines
+
+
 def failure_lines(runs: list[Run]) -> list[str]:
     """After the why lines: the other exceptions failing runs raised, and where their logs were kept."""
     lines, kept = [], []
@@ -104,7 +134,7 @@ class Section:
     why: list[str]
     trends: list[str]  # scaling, knee, profiles (sweep_lines)
     failures: list[str]
-    qualities: list[str]
+    qualities: list[str]  # undiagnosed runs' quality, windows capped or set aside
 
 
 def sections(suite: Suite) -> list[Section]:
@@ -114,7 +144,15 @@ def sections(suite: Suite) -> list[Section]:
         runs = [run for run in suite.runs if run.path == path]
         notes = [line for line in (t0_line(suite, path), instrument_line(suite, path)) if line]
         built.append(
-            Section(path, runs, notes, why_lines(runs), trend_lines(runs), failure_lines(runs), quality_lines(runs))
+            Section(
+                path,
+                runs,
+                notes,
+                why_lines(runs),
+                trend_lines(runs),
+                failure_lines(runs),
+                quality_lines(runs) + window_lines(runs),
+            )
         )
     return built
 

@@ -90,7 +90,10 @@ def _section_lines(section: Section, *, wide: bool) -> list[str]:
     lines += [f"  {run.label}: log says: {warning}" for run in runs for warning in run.warnings[:3]]
     lines += [f"  {line}" for line in section.failures]
     if any(not run.timing for run in runs):
-        lines.append("  --no-timing: the servers ran the project's plain app, so there are no app figures")
+        lines.append(
+            "  --no-timing: the servers ran the project's plain app, so there are no app figures"
+            " (and no server-side count: its CPU per request is divided by the requests the client counted)"
+        )
     return lines
 
 

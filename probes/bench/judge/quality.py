@@ -6,14 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from ..model.results import Failure, Run, Suite
-from ..model.stats import Spread
+from ..model.results import Failure, Run, Sample, Suite
+from ..model.stats import Spread, interval_pct
 from .wording import failures as failure_words
 
 # Data quality thresholds, in one place (tested in tests/unit/report/test_report.py).
 FAILING_ERROR_RATE = 0.001  # more than 0.1 % of attempts failed: non-2xx answers or socket errors
 CLIENT_BOUND_CORES = 0.9  # the load generator used ~ a whole core
-NOISY_CV = 0.10  # stdev above 10 % of the mean, as pyperf warns
+SURE_PCT = 3.0  # the median r/s is sure once half its 95 % interval is within 3 % of it
 SHARED_MACHINE = 0.25  # CPU no role accounts for, as a share of all cores: something else ran
 # Error kinds counted among the answers (`requests`); every other kind (connect, reset,
 # timeout, malformed) is an attempt that got no answer, so it adds to the attempts.
@@ -54,7 +54,8 @@ def assess_quality(
     client_cores: float,
     client_us_per_request: float | None,
     server_us_per_request: float | None,
-    throughput_cv: float,
+    rps_interval_pct: float | None,
+    windows: int,
     overflow_warnings: int,
     errors: dict[str, int] | None = None,
     status_counts: dict[str, int] | None = None,
@@ -91,8 +92,11 @@ def assess_quality(
     if client_bound:
         return "client-bound", tuple(client_bound)
     noisy = []
-    if throughput_cv > NOISY_CV:
-        noisy.append(f"r/s varied {100 * throughput_cv:.0f} % (stdev/mean) between repeats")
+    if rps_interval_pct is not None and rps_interval_pct > SURE_PCT:
+        noisy.append(
+            f"the median r/s is known to ±{rps_interval_pct:.1f} % (95 % interval) after {windows} windows,"
+            f" wider than ±{SURE_PCT:.0f} %"
+        )
     if unattributed_share > SHARED_MACHINE:
         noisy.append(
             f"{100 * unattributed_share:.0f} % of the cores went to no measured role:"
@@ -115,13 +119,32 @@ def assess(run: Run) -> tuple[str, tuple[str, ...]]:
         client_cores=client_cores,
         client_us_per_request=Spread.of(client_us).median if client_us else None,
         server_us_per_request=Spread.of(server_us).median if server_us else None,
-        throughput_cv=Spread.of([s.ok_per_s for s in samples]).cv,
+        rps_interval_pct=run.summary.rps_interval_pct,
+        windows=len(samples),
         overflow_warnings=len(run.warnings),
         errors=_summed([s.errors for s in samples]),
         status_counts=_summed([s.status_counts for s in samples]),
         redirect_location=next((s.redirect_location for s in samples if s.redirect_location), None),
         unattributed_share=Spread.of([s.unattributed_share for s in samples if s.wall_s and s.cores]).median,
     )
+
+
+def shared_window(sample: Sample) -> bool:
+    """Another process took >= 25 % of the cores in this window: set it aside and measure again."""
+    return sample.unattributed_share >= SHARED_MACHINE
+
+
+def enough_windows(samples: Sequence[Sample], *, least: int) -> bool:
+    """The repeats can stop: at least `least` windows, and the median r/s sure to ±3 % (95 %).
+
+    With least 1 (--repeat 1) one window is what was asked for: no interval to wait on.
+    """
+    if len(samples) < least:
+        return False
+    if least < 2:
+        return True
+    pct = interval_pct([s.ok_per_s for s in samples])
+    return pct is not None and pct <= SURE_PCT
 
 
 def _summed(counts: Sequence[dict[str, int]]) -> dict[str, int]:

@@ -11,6 +11,14 @@ from dataclasses import dataclass
 from ..servers.argv import SYSTEM_PATH
 from ..servers.kinds import ServerConfig
 
+# A window is sized by requests, not seconds (pyperf calibrates its loops likewise): the C requests in
+# flight at its edges weigh at most 1/25 of what it counts, and 200 is the least for a stable median.
+MIN_WINDOW_REQUESTS = 200
+REQUESTS_PER_CONNECTION = 25
+WINDOW_CAP_FACTOR = 10.0  # without max_window_s, a window (and the warm-up) lasts at most 10 x duration_s
+# A window estimated to just reach its requests would miss them half the time: aim this much above.
+WINDOW_MARGIN = 1.15
+
 
 @dataclass(frozen=True)
 class LoadPlan:
@@ -22,7 +30,7 @@ class LoadPlan:
     concurrency: int | None = None  # None: above the worker count (2 x workers x threads, at least 8)
     duration_s: float = 2.0
     warmup_s: float = 1.0
-    repeat: int = 3
+    repeat: int = 3  # the least windows; more, up to max_repeat, until the median r/s is sure (judge/quality.py)
     keepalive: bool = True
     rate: float | None = None
     headers: tuple[tuple[str, str], ...] = ()
@@ -32,6 +40,8 @@ class LoadPlan:
     instrument_s_per_request: float | None = None  # the timing wrapper's own CPU, measured in-process
     timing: bool = True  # the servers run the timing wrapper (False: --no-timing, the plain app)
     profile: bool = False  # one more window per configuration with py-spy attached (--profile)
+    max_repeat: int = 6  # the most windows per configuration, those set aside as shared included
+    max_window_s: float | None = None  # a window's (and the warm-up's) time cap; None: 10 x duration_s
 
     def concurrency_for(self, config: ServerConfig) -> int:
         return self.concurrency or max(8, 2 * config.workers * config.threads)
@@ -39,6 +49,40 @@ class LoadPlan:
     def seconds_per_config(self) -> float:
         """A rough estimate for progress lines: start, warm-up, windows, memory, stop."""
         return 3.0 + self.warmup_s + (self.repeat + self.profile) * (self.duration_s + 0.3)
+
+    def window_requests(self, concurrency: int) -> int:
+        """The requests a window (and the warm-up) completes at least: max(200, 25 x connections)."""
+        return max(MIN_WINDOW_REQUESTS, REQUESTS_PER_CONNECTION * concurrency)
+
+    @property
+    def window_cap_s(self) -> float:
+        """The longest a window or the warm-up may last, never below duration_s: every load stays bounded."""
+        cap = self.max_window_s if self.max_window_s is not None else WINDOW_CAP_FACTOR * self.duration_s
+        return max(self.duration_s, cap)
+
+    @property
+    def most_windows(self) -> int:
+        """The cap on windows per configuration (never below --repeat)."""
+        return max(self.repeat, self.max_repeat)
+
+    def window_s(self, concurrency: int, rps: float | None) -> float:
+        """A window long enough for window_requests at rps: at least duration_s, at most the cap.
+
+        rps: the throughput expected (the warm-up's, or t0's estimate); None or 0: unknown, duration_s
+        (the windows after it are sized from its own throughput).
+        """
+        if not rps or rps <= 0:
+            return self.duration_s
+        needed = WINDOW_MARGIN * self.window_requests(concurrency) / rps
+        return min(self.window_cap_s, max(self.duration_s, needed))
+
+
+def rps_from_t0(*, wall_s: float, cpu_s: float, concurrency: int, capacity: int, cores: int) -> float | None:
+    """What t0 says a configuration serves at most: its busy workers over t0's wall, or its cores over t0's CPU."""
+    if wall_s <= 0:
+        return None
+    by_workers = min(concurrency, capacity) / wall_s
+    return min(by_workers, cores / cpu_s) if cpu_s > 0 else by_workers
 
 
 def default_generator() -> str:

@@ -18,10 +18,10 @@ from ..judge import wording
 from ..judge.across_runs import with_trends
 from ..judge.concurrency import with_advice
 from ..judge.figures import t0_from_runs
-from ..judge.quality import assess, failure_head, process_ended, with_failure
+from ..judge.quality import assess, enough_windows, failure_head, process_ended, shared_window, with_failure
 from ..judge.rules import diagnose
 from ..loadgen import LoadgenError, LoadSpec
-from ..loadgen.plan import LoadPlan
+from ..loadgen.plan import LoadPlan, rps_from_t0
 from ..model.diagnosis import ViewTime
 from ..model.memory import TreeMemory
 from ..model.results import Failure, Run, Sample
@@ -96,6 +96,46 @@ def _profiled(
         return sample, None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
+def warm_up(
+    plan: LoadPlan, stack: Stack, concurrency: int, client_cores: set[int] | None, expected_rps: float | None
+) -> float | None:
+    """Warm the configuration as a window is sized: window_requests, within the cap; its throughput.
+
+    The first drive lasts warmup_s, or what t0 says the requests need (never past the cap); when it
+    completed fewer, a second drive makes up the rest at the rate it measured. None: no warm-up ran.
+    """
+    if plan.warmup_s <= 0:
+        return expected_rps
+    target, cap_s = plan.window_requests(concurrency), plan.window_cap_s
+    first_s = min(cap_s, max(plan.warmup_s, plan.window_s(concurrency, expected_rps) if expected_rps else 0.0))
+    first = drive(_spec(plan, stack, concurrency, duration_s=first_s), plan.generator, client_cores)
+    rps = first.ok / first.duration_s if first.duration_s > 0 and first.ok else expected_rps
+    # Fewer completions than connections: the first second's rate is its edges; t0's stands.
+    if first.ok < concurrency and expected_rps:
+        rps = expected_rps
+    if first.requests < target and rps:
+        rest_s = min(cap_s - first_s, plan.window_s(concurrency, rps) * (1 - first.requests / target))
+        if rest_s > 0.2:
+            again = drive(_spec(plan, stack, concurrency, duration_s=rest_s), plan.generator, client_cores)
+            rps = again.ok / again.duration_s if again.duration_s > 0 and again.ok else rps
+    return rps
+
+
+def repeats(
+    measure: Callable[[], Sample], plan: LoadPlan, samples: list[Sample], shared: list[Sample]
+) -> tuple[list[Sample], list[Sample]]:
+    """The windows: (kept, set aside). The loop only asks; judge/quality.py decides when they are enough
+    and which another process shared. The lists fill as it goes, so a failed window keeps the ones before."""
+    while len(samples) + len(shared) < plan.most_windows:
+        sample = measure()
+        (shared if shared_window(sample) else samples).append(sample)
+        if enough_windows(samples, least=plan.repeat):
+            break
+    if not samples:  # every window shared: keep the last ones asked for; the run says the machine was shared
+        samples[:], shared[:] = shared[-plan.repeat :], shared[: -plan.repeat]
+    return samples, shared
+
+
 def measure_config(
     config: ServerConfig,
     plan: LoadPlan,
@@ -104,36 +144,51 @@ def measure_config(
     service_pids: dict[str, int],
     profiling: Profiling | None = None,
     watched: Mapping[str, Child] | None = None,
+    t0: ViewTime | None = None,
 ) -> Run:
-    """Start one configuration, warm it, measure plan.repeat windows (and one profiled with --profile),
-    take its memory, stop it.
+    """Start one configuration, warm it, measure windows until the median r/s is sure (at least plan.repeat,
+    at most plan.most_windows; and one profiled with --profile), take its memory, stop it.
+
+    Each window is sized to complete plan.window_requests from the last throughput seen (the warm-up's,
+    else t0's estimate); a window another process shared is set aside and measured again (judge/quality.py
+    decides both).
 
     watched: the services servebench started beside the servers (role -> child). A process the
     configuration depends on that dies meanwhile makes it a failing Run that names it, never an
     exception: the sweep goes on with the next configuration.
     """
-    base = unmeasured_run(config, plan)
+    base = replace(unmeasured_run(config, plan), max_windows=plan.most_windows)
     watched = watched or {}
     if (cause := process_ended(ended_services(watched, when="before this configuration"))) is not None:
         return _ended_run(base, (), cause, ())
     stack = start(config)
     watch = Watch(stack, watched)
     samples: list[Sample] = []
+    shared: list[Sample] = []
     phase = ["during the warm-up"]
     try:
         try:
-            profiled, memory, nginx_memory = _measure(watch, config, plan, service_pids, profiling, samples, phase)
+            profiled, memory, nginx_memory = _measure(
+                watch, config, plan, service_pids, profiling, (samples, shared), phase, t0
+            )
         except Exception as exc:
             if (cause := watch.cause(when=phase[0])) is not None:
                 return _ended_run(base, samples, cause, stack.log_warnings())
             if isinstance(exc, LoadgenError):
-                return replace(base, samples=tuple(samples), error=str(exc), warnings=tuple(stack.log_warnings()))
+                return replace(
+                    base,
+                    samples=tuple(samples),
+                    set_aside=len(shared),
+                    error=str(exc),
+                    warnings=tuple(stack.log_warnings()),
+                )
             raise
         if (cause := watch.cause(when="while this configuration was measured")) is not None:
             return _ended_run(base, samples, cause, stack.log_warnings())
     finally:
         stack.stop()
     warnings = tuple(stack.log_warnings())
+    base = replace(base, set_aside=len(shared))
     run = replace(base, samples=tuple(samples), memory=memory, nginx_memory=nginx_memory, warnings=warnings)
     run = replace(run, profiled=profiled[0], profile=profiled[1], profile_note=profiled[2])
     quality, reasons = assess(run)
@@ -153,11 +208,13 @@ def _measure(
     plan: LoadPlan,
     service_pids: dict[str, int],
     profiling: Profiling | None,
-    samples: list[Sample],
+    windows: tuple[list[Sample], list[Sample]],
     phase: list[str],
+    t0: ViewTime | None,
 ) -> tuple[tuple[Sample | None, Profile | None, str], TreeMemory, TreeMemory]:
-    """The warm-up, the windows (appended to samples as they finish), the profiled one, then the memory;
-    phase[0] says which part is running, for a process that dies meanwhile (watch.check after each part)."""
+    """The warm-up, the windows (appended to windows' (kept, set aside) as they finish), the profiled one,
+    then the memory; phase[0] says which part is running, for a process that dies meanwhile (watch.check
+    after each part)."""
     stack = watch.stack
     concurrency = plan.concurrency_for(config)
     profiled: tuple[Sample | None, Profile | None, str] = (None, None, "")
@@ -165,32 +222,39 @@ def _measure(
     client_cores = pins[0] if pins else None
     if pins:
         pin_stack(stack, pins[1])
-    if plan.warmup_s > 0:
-        drive(_spec(plan, stack, concurrency, duration_s=plan.warmup_s), plan.generator, client_cores)
-    spec = _spec(plan, stack, concurrency, duration_s=plan.duration_s)
+    capacity, cores = config.workers * config.threads, len(os.sched_getaffinity(0))
+    expected = (
+        rps_from_t0(wall_s=t0.wall_s, cpu_s=t0.cpu_s, concurrency=concurrency, capacity=capacity, cores=cores)
+        if t0
+        else None
+    )
+    rps = warm_up(plan, stack, concurrency, client_cores, expected)
+    target = plan.window_requests(concurrency)
     # The wrapper's cost is measured on the WSGI path; under ASGI the app's CPU is the worker's
     # whole CPU per request (asgistats), the wrapper's included: nothing to book apart there.
     wsgi = get_kind(config.kind).interface == "wsgi"
     instrument_s = plan.instrument_s_per_request if stack.stats_dir and wsgi else None
 
     def measure(beside: dict[str, int]) -> Sample:
+        nonlocal rps  # each window sized from the last throughput seen
         sample, _ = measure_window(
             stack,
-            spec,
+            _spec(plan, stack, concurrency, duration_s=plan.window_s(concurrency, rps)),
             generator=plan.generator,
             service_pids={**service_pids, **beside},
             client_cores=client_cores,
             instrument_s_per_request=instrument_s,
+            target_requests=target,
         )
+        rps = sample.ok_per_s or rps
+        watch.check()
         return sample
 
     watch.check()
     phase[0] = "during the window"
-    for _ in range(plan.repeat):
-        samples.append(measure({}))
-        watch.check()
+    repeats(lambda: measure({}), plan, *windows)
     if profiling is not None and plan.profile:
-        profiled = _profiled(stack, measure, profiling, plan.duration_s)
+        profiled = _profiled(stack, measure, profiling, plan.window_s(concurrency, rps))
         watch.check()
     # After the windows: USS/PSS readings are slow and must not blur them.
     phase[0] = "while its memory was read"
@@ -232,7 +296,13 @@ def sweep(
         progress(f"[{index + 1}/{len(todo)}] {label} — about {left_s:.0f} s left")
         try:
             run = measure_config(
-                config, at, start=start, service_pids=service_pids, profiling=profiling, watched=watched
+                config,
+                at,
+                start=start,
+                service_pids=service_pids,
+                profiling=profiling,
+                watched=watched,
+                t0=t0 or t0_from_runs(at.path, runs),
             )
         except start_errors as exc:
             run = replace(unmeasured_run(config, at), error=str(exc), quality_reasons=(str(exc).splitlines()[0],))

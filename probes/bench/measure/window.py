@@ -62,10 +62,12 @@ def measure_window(
     service_pids: dict[str, int],
     client_cores: set[int] | None = None,
     instrument_s_per_request: float | None = None,
+    target_requests: int = 0,
 ) -> tuple[Sample, dict[int, reader.AppCounters]]:
     """One measured window: CPU of every role, the app's own counters, the generator's figures.
 
     service_pids: a role per process tree beside the server (memcached, the database, the profiler).
+    target_requests: what the window was sized to complete (kept on the Sample: a capped window shows).
     """
     roles = {"server": [stack.server.pid], **{name: [pid] for name, pid in service_pids.items()}}
     if stack.front is not None:
@@ -113,5 +115,6 @@ def measure_window(
         served_by_pid={str(pid): counters.requests for pid, counters in per_process.items() if counters.requests},
         # Over the same interval as the server's CPU: the count its CPU per request is divided by.
         server_requests=app.requests if stats_dir else None,
+        target_requests=target_requests,
     )
     return sample, per_process

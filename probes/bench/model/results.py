@@ -20,7 +20,8 @@ from .tracebacks import ExceptionSeen
 
 FORMAT = "servebench/1"
 # The format's history: every change so far added fields with defaults, so a file of any of them loads.
-# - Sample.server_requests, Figures.view_cpu_error_s (issue 19: one accounting).
+# - Sample.server_requests, Sample.target_requests, Run.set_aside, Run.max_windows,
+#   Figures.view_cpu_error_s (issue 19: one accounting, windows sized by requests, repeats until sure).
 # Roles whose CPU is read over the server's interval (the window's CPU snapshots), divided by the
 # requests the server's processes completed in it; the client's is its own window's, by its own count.
 CLIENT_SIDE_ROLES = frozenset({"client"})
@@ -121,6 +122,8 @@ class Sample:
     # delta, which every request increments): the count the server side's CPU is divided by. None: no
     # counters (--no-timing) or a result saved before it; then the client's count stands in, as it always did.
     server_requests: int | None = None
+    # The requests the window was sized to complete (LoadPlan.window_requests); 0: sized in seconds only.
+    target_requests: int = 0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Sample:
@@ -154,6 +157,11 @@ class Sample:
         if self.served == self.requests:  # one count: the sum divided once (as results saved earlier were)
             return sum(self.cpu_s.values()) / self.requests
         return sum(cpu / self.completions(role) for role, cpu in self.cpu_s.items())
+
+    @property
+    def capped(self) -> bool:
+        """The time cap ended the window before it completed the requests it was sized for."""
+        return 0 < self.requests < self.target_requests
 
     @property
     def unattributed_cpu_s(self) -> float:
@@ -211,6 +219,11 @@ class Run(Configured):
     profiled: Sample | None = None
     profile: Profile | None = None
     profile_note: str = ""
+    # Windows measured but left out of `samples`: another process took >= 25 % of the cores in them
+    # (judge/quality.py decides), so they were measured again, up to LoadPlan.max_repeat windows.
+    set_aside: int = 0
+    # The most windows it could have had (LoadPlan.most_windows); 0: saved before repeats until sure.
+    max_windows: int = 0
 
     @cached_property
     def summary(self) -> RunSummary:

@@ -25,6 +25,26 @@ def median(values: Sequence[float]) -> float:
     return percentile(values, 50)
 
 
+# Student's t, two-sided 95 %, by degrees of freedom (n - 1): the few repeats a run has.
+T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+T95_LARGE = 1.96
+
+
+def interval_pct(values: Sequence[float]) -> float | None:
+    """Half the 95 % interval of the median, in % of it (None below 2 values).
+
+    With 2 to 6 windows no order-statistic interval reaches 95 %, so the t interval of the mean
+    stands in for the median's (the windows of one configuration spread near-symmetrically).
+    """
+    if len(values) < 2:
+        return None
+    centre = median(values)
+    if centre <= 0:
+        return None
+    half = T95.get(len(values) - 1, T95_LARGE) * statistics.stdev(values) / math.sqrt(len(values))
+    return 100 * half / centre
+
+
 @dataclass(frozen=True)
 class Spread:
     """Median and range of repeated figures; cv is stdev / mean (pyperf's instability test)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .stats import Spread
+from .stats import Spread, interval_pct
 
 if TYPE_CHECKING:
     from .results import Run
@@ -28,12 +28,20 @@ class RunSummary:
     serving_processes: int  # the most server processes that served in one window (0: no samples)
     uss_per_worker_bytes: float | None  # median over the workers, None without per-worker memory
     total_pss_bytes: int | None  # the whole server tree, None when its memory was not read
+    rps_interval_pct: float | None = None  # half the 95 % interval of the median r/s, in % (None: < 2 windows)
+    capped_windows: int = 0  # windows the time cap ended before they completed the requests they were sized for
+    least_requests: int = 0  # the fewest requests one of those capped windows completed
+    target_requests: int = 0  # what each window was sized to complete (0: sized in seconds)
+    # What a capped window costs in precision: the requests in flight at its two edges (one per
+    # connection) as a share of the fewest it counted, in %; None when no window was capped.
+    edge_weight_pct: float | None = None
 
     @classmethod
     def of(cls, run: Run) -> RunSummary:
         """The summary of one run (Run.summary caches it)."""
         samples = run.samples
         totals = [1e6 * total for s in samples if (total := s.total_cpu_s_per_request) is not None]
+        capped = [s.requests for s in samples if s.capped]
         return cls(
             rps=Spread.of([s.ok_per_s for s in samples]),
             latency_ms={p: Spread.of([s.latency_ms.get(p, 0.0) for s in samples]).median for p in PERCENTILES},
@@ -43,6 +51,11 @@ class RunSummary:
             serving_processes=max((len(s.served_by_pid) for s in samples), default=0),
             uss_per_worker_bytes=run.memory.per_worker_uss_bytes,
             total_pss_bytes=run.memory.total_pss_bytes if run.memory.measured else None,
+            rps_interval_pct=interval_pct([s.ok_per_s for s in samples]),
+            capped_windows=len(capped),
+            least_requests=min(capped, default=0),
+            target_requests=max((s.target_requests for s in samples), default=0),
+            edge_weight_pct=100 * run.concurrency / min(capped) if capped else None,
         )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from probes.bench.judge.quality import assess as judge
-from probes.bench.judge.quality import assess_quality
-from tests.factories import run
+from probes.bench.judge.quality import assess_quality, enough_windows, shared_window
+from tests.factories import run, sample
 
 
 @pytest.mark.parametrize(
@@ -35,7 +37,12 @@ from tests.factories import run
             "client-bound",
             "the load generator spent more CPU per request (30 µs)",
         ),
-        ({"throughput_cv": 0.12}, "noisy", "r/s varied 12 % (stdev/mean) between repeats"),
+        (
+            {"rps_interval_pct": 4.2, "windows": 6},
+            "noisy",
+            "the median r/s is known to ±4.2 % (95 % interval) after 6 windows, wider than ±3 %",
+        ),
+        ({"rps_interval_pct": 3.0, "windows": 2}, "ok", None),
         ({"requests": 1000, "ok": 999}, "ok", None),
     ],
 )
@@ -46,7 +53,8 @@ def test_quality_thresholds(figures: dict[str, float], quality: str, reason: str
         "client_cores": 0.3,
         "client_us_per_request": 10.0,
         "server_us_per_request": 20.0,
-        "throughput_cv": 0.02,
+        "rps_interval_pct": 1.0,
+        "windows": 3,
         "overflow_warnings": 0,
         **figures,
     }
@@ -71,11 +79,34 @@ def test_a_shared_machine_makes_a_run_noisy() -> None:
         client_cores=0.3,
         client_us_per_request=10.0,
         server_us_per_request=20.0,
-        throughput_cv=0.02,
+        rps_interval_pct=1.0,
+        windows=3,
         overflow_warnings=0,
         unattributed_share=0.4,
     )
     assert (quality, reasons) == (
         "noisy",
         ("40 % of the cores went to no measured role: another process shared the machine",),
+    )
+
+
+def test_a_window_another_process_took_a_quarter_of_the_cores_in_is_set_aside() -> None:
+    quiet = sample(1000.0)  # 1.3 s of the roles' CPU, 1.5 s busy, on 2 cores x 2 s: 5 % to no role
+    assert not shared_window(quiet)
+    assert shared_window(replace(quiet, machine_busy_s=1.3 + 0.26 * 4))
+    assert not shared_window(replace(quiet, machine_busy_s=1.3 + 0.24 * 4))
+
+
+def test_the_windows_are_enough_once_the_median_is_sure_to_3_percent() -> None:
+    assert not enough_windows([sample(1000.0)], least=2)
+    assert enough_windows([sample(1000.0), sample(1002.0)], least=2)
+    # ±3 % needs a tight pair: two windows 4 % apart are not sure (t of 1 degree of freedom is 12.7).
+    assert not enough_windows([sample(1000.0), sample(1040.0)], least=2)
+    assert enough_windows(
+        [
+            sample(
+                1000.0,
+            )
+        ],
+        least=1,
     )
