@@ -52,14 +52,20 @@ def capped_note(cost: ViewCost) -> str | None:
 
 
 def check_window(cost: ViewCost, load: LoadPlan) -> None:
-    """JobError (one line) before any load when one call of the view outlasts a window or the request
-    timeout: every window would end with no answer at all, which blames the servers."""
+    """JobError (one line) before any load when one call of the view outlasts the longest window (windows
+    are sized by requests, within their cap) or the request timeout: every window would end with no answer
+    at all, which blames the servers."""
     call_s = cost.wall_us_median / 1e6
-    limits = [(load.duration_s, f"--duration {load.duration_s:g}")]
-    limits.append((load.timeout_s, f"servebench's request timeout of {load.timeout_s:g} s"))
+    cap_s = load.window_cap_s
+    window = f"--duration {load.duration_s:g}" + (
+        f" (a window lasts at most {cap_s:g} s)" if cap_s > load.duration_s else ""
+    )
+    limits = [(cap_s, window), (load.timeout_s, f"servebench's request timeout of {load.timeout_s:g} s")]
     for limit_s, name in limits:
         if call_s > limit_s:
-            advice = f"; give --duration {math.ceil(2 * call_s)} or more" if limit_s == load.duration_s else ""
+            # The cap grows with --duration: ask for the --duration whose cap holds two calls.
+            needed = math.ceil(2 * call_s * load.duration_s / cap_s)
+            advice = f"; give --duration {needed} or more" if limit_s == cap_s else ""
             raise JobError(
                 f"{name}: {cost.path} takes {call_s:,.2f} s per call in-process ({cost.iterations} measured"
                 f" call(s)), so no call would finish within it{advice}"

@@ -10,7 +10,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..bench.judge.quality import SHARED_MACHINE
+from ..bench.judge.quality import SHARED_MACHINE, SURE_PCT
 from ..bench.model.memory import MemoryModel
 from ..bench.model.results import Run, Suite
 from .sweep_lines import trend_lines
@@ -87,9 +87,10 @@ def window_lines(runs: list[Run]) -> list[str]:
                 f" {summary.target_requests} requests sized for: the {run.concurrency} in flight at its edges"
                 f" weigh up to ±{summary.edge_weight_pct:.0f} % in its figures"
             )
-        if run.max_windows and run.quality == "noisy" and summary.rps_interval_pct is not None:
+        interval = summary.rps_interval_pct
+        if run.max_windows and run.quality == "noisy" and interval is not None and interval > SURE_PCT:
             parts.append(
-                f"the median r/s is known to ±{summary.rps_interval_pct:.1f} % (95 % interval)"
+                f"the median r/s is known to ±{interval:.1f} % (95 % interval)"
                 f" after {len(run.samples)} windows"
             )
         if run.set_aside:

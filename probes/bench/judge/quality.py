@@ -61,6 +61,7 @@ def assess_quality(
     status_counts: dict[str, int] | None = None,
     redirect_location: str | None = None,
     unattributed_share: float = 0.0,
+    set_aside: int = 0,
 ) -> tuple[str, tuple[str, ...]]:
     """ok / noisy / client-bound / failing, with the reasons (worst first).
 
@@ -97,6 +98,11 @@ def assess_quality(
             f"the median r/s is known to ±{rps_interval_pct:.1f} % (95 % interval) after {windows} windows,"
             f" wider than ±{SURE_PCT:.0f} %"
         )
+    if set_aside and windows < 2:
+        noisy.append(
+            f"only {windows} window ran while no other process took ≥ {100 * SHARED_MACHINE:.0f} % of the cores"
+            f" ({set_aside} set aside): no interval"
+        )
     if unattributed_share > SHARED_MACHINE:
         noisy.append(
             f"{100 * unattributed_share:.0f} % of the cores went to no measured role:"
@@ -126,6 +132,7 @@ def assess(run: Run) -> tuple[str, tuple[str, ...]]:
         status_counts=_summed([s.status_counts for s in samples]),
         redirect_location=next((s.redirect_location for s in samples if s.redirect_location), None),
         unattributed_share=Spread.of([s.unattributed_share for s in samples if s.wall_s and s.cores]).median,
+        set_aside=run.set_aside,
     )
 
 

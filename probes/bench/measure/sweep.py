@@ -290,7 +290,9 @@ def sweep(
     started = time.monotonic()
     todo = [(config, level) for config in configs for level in levels]
     for index, (config, level) in enumerate(todo):
-        left_s = (len(todo) - index) * plan.seconds_per_config()
+        # Windows last until they are sure: after the first configuration, its own pace says what is left.
+        per_config_s = (time.monotonic() - started) / index if index else plan.seconds_per_config()
+        left_s = (len(todo) - index) * per_config_s
         at = replace(plan, concurrency=level) if level is not None else plan
         label = config.label + (f" c={level}" if len(levels) > 1 else "")
         progress(f"[{index + 1}/{len(todo)}] {label} — about {left_s:.0f} s left")

@@ -62,15 +62,16 @@ def test_t0_of_a_5_s_view_stops_at_its_cap_and_says_what_it_measured(five_second
 
 def test_a_view_slower_than_the_window_is_refused_before_any_load(five_second_view: Clock) -> None:
     target = Target("slow", "/probes/sleep/?ms=5000")
-    load = LoadPlan(path=target.path, host_header="127.0.0.1", duration_s=1.0)
+    load = LoadPlan(path=target.path, host_header="127.0.0.1", duration_s=0.4)
     with pytest.raises(JobError) as raised:
         t0.t0_cost(five_second_view.app, target, "127.0.0.1", 200, lambda message: None, load=load)
     assert str(raised.value) == (
-        "--duration 1: /probes/sleep/?ms=5000 takes 5.00 s per call in-process (1 measured call(s)),"
-        " so no call would finish within it; give --duration 10 or more"
+        "--duration 0.4 (a window lasts at most 4 s): /probes/sleep/?ms=5000 takes 5.00 s per call in-process"
+        " (1 measured call(s)), so no call would finish within it; give --duration 1 or more"
     )
-    # A window long enough for it is measured; one past the request timeout is refused too.
-    longer = LoadPlan(path=target.path, host_header="127.0.0.1", duration_s=10.0)
+    # A window sized by requests may last 10 x --duration: long enough for it, it is measured; a call past
+    # the request timeout is refused too.
+    longer = LoadPlan(path=target.path, host_header="127.0.0.1", duration_s=1.0)
     assert t0.t0_cost(five_second_view.app, target, "127.0.0.1", 200, lambda message: None, load=longer)
     with pytest.raises(JobError, match="^servebench's request timeout of 4 s: /probes/sleep/"):
         t0.check_window(

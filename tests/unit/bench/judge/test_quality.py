@@ -110,3 +110,22 @@ def test_the_windows_are_enough_once_the_median_is_sure_to_3_percent() -> None:
         ],
         least=1,
     )
+
+
+def test_one_window_left_beside_those_set_aside_is_noisy_not_ok() -> None:
+    # Five windows another process shared, one kept: a single window has no interval to be sure of.
+    quality, reasons = assess_quality(
+        requests=1000,
+        ok=1000,
+        client_cores=0.3,
+        client_us_per_request=10.0,
+        server_us_per_request=20.0,
+        rps_interval_pct=None,
+        windows=1,
+        overflow_warnings=0,
+        set_aside=5,
+    )
+    assert (quality, reasons) == (
+        "noisy",
+        ("only 1 window ran while no other process took ≥ 25 % of the cores (5 set aside): no interval",),
+    )

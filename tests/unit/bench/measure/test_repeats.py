@@ -120,6 +120,17 @@ def test_a_shared_window_is_set_aside_and_measured_again(fake: Any) -> None:
     assert len(load.window_s) == 3
 
 
+def test_a_machine_shared_run_whose_kept_windows_agree_gives_no_interval_line(fake: Any) -> None:
+    # Noisy for the shared machine, yet its two kept windows agree to 0.1 %: the report names what was set
+    # aside, and no interval wider than ±3 % it does not have.
+    windows = [(600.0, 0.5), (601.0, 0.5), (600.0, 0.5), (601.0, 0.5), (1000.0, 0.3), (1001.0, 0.3)]
+    fake(FakeLoad(warm_rps=1000.0, windows=windows))
+    run = measure(PLAN)
+    assert run.quality == "noisy" and run.set_aside == 4
+    [line] = window_lines([run])
+    assert "known to" not in line and "4 windows set aside and measured again" in line
+
+
 def test_every_window_shared_stops_at_the_cap_and_keeps_the_last_ones_asked_for(fake: Any) -> None:
     load = fake(FakeLoad(warm_rps=1000.0, windows=[(600.0 + i, 0.5) for i in range(8)]))
     run = measure(PLAN)
