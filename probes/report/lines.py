@@ -90,8 +90,7 @@ def window_lines(runs: list[Run]) -> list[str]:
         interval = summary.rps_interval_pct
         if run.max_windows and run.quality == "noisy" and interval is not None and interval > SURE_PCT:
             parts.append(
-                f"the median r/s is known to ±{interval:.1f} % (95 % interval)"
-                f" after {len(run.samples)} windows"
+                f"the median r/s is known to ±{interval:.1f} % (95 % interval) after {len(run.samples)} windows"
             )
         if run.set_aside:
             parts.append(
