@@ -13,7 +13,9 @@ from ..bench.model.summary import PERCENTILES
 from .comparisons import comparisons
 from .lines import Section, command_line, machine_line, memory_model_lines, memory_model_name, sections
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "probes"
+# Beside this module, not in probes/templates: Django's loaders (APP_DIRS) and django-compressor scan that
+# directory and would parse this Jinja2 template as a Django one ("Invalid block tag: '-'").
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 LABEL_W = 230  # px left of a bar chart's plot, for the configuration names
 PLOT_W = 620
 ROW_H = 22

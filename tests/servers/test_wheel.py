@@ -127,6 +127,22 @@ def test_the_installed_app_is_imported_from_the_virtualenv(fresh_project: FreshP
 
 
 @pytest.mark.servers
+def test_the_wheel_ships_the_report_template_outside_djangos_loaders(fresh_project: FreshProject) -> None:
+    """The HTML report's Jinja2 template is in the wheel, where no Django template loader looks."""
+    script = (
+        "import django; django.setup()\n"
+        "from django.template import TemplateDoesNotExist\n"
+        "from django.template.loader import get_template\n"
+        "from probes.report.html import TEMPLATES, _environment\n"
+        "_environment().get_template('report.html')\n"
+        "try:\n    get_template('probes/report.html')\nexcept TemplateDoesNotExist:\n    print('unreachable')\n"
+    )
+    env = {**fresh_project.env, "DJANGO_SETTINGS_MODULE": "mysite.settings"}
+    found = run([fresh_project.python, "-c", script], cwd=fresh_project.directory, env=env, timeout_s=60)
+    assert found.strip() == "unreachable"
+
+
+@pytest.mark.servers
 def test_a_fresh_project_measures_its_own_view_with_the_installed_wheel(fresh_project: FreshProject) -> None:
     project, python, env = fresh_project.directory, fresh_project.python, fresh_project.env
     started = time.monotonic()
