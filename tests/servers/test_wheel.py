@@ -133,7 +133,7 @@ def test_the_wheel_ships_the_report_template_outside_djangos_loaders(fresh_proje
         "import django; django.setup()\n"
         "from django.template import TemplateDoesNotExist\n"
         "from django.template.loader import get_template\n"
-        "from probes.report.html import TEMPLATES, _environment\n"
+        "from probes.report.html import _environment\n"
         "_environment().get_template('report.html')\n"
         "try:\n    get_template('probes/report.html')\nexcept TemplateDoesNotExist:\n    print('unreachable')\n"
     )
