@@ -12,6 +12,7 @@ from ..bench.model.results import Run, Suite
 from ..bench.model.summary import PERCENTILES
 from .comparisons import comparisons
 from .lines import Section, command_line, machine_line, memory_model_lines, memory_model_name, sections
+from .settings_lines import settings_lines
 
 # Beside this module, not in probes/templates: Django's loaders (APP_DIRS) and django-compressor scan that
 # directory and would parse this Jinja2 template as a Django one ("Invalid block tag: '-'").
@@ -271,6 +272,7 @@ def html_report(suite: Suite) -> str:
     return template.render(
         machine=machine_line(suite),
         command=command_line(suite),
+        settings=settings_lines(suite),
         metadata=suite.metadata,
         sections=[_page(section) for section in sections(suite)],
         memory=memory_chart(suite),
