@@ -219,8 +219,10 @@ def flame(run: Run) -> Flame | None:
         title = f"{node.function} ({node.kind}): {100 * node.width:.1f} % of the samples"
         boxes.append(Box(node.start * FLAME_W, node.depth * FLAME_ROW_H, width, f"kind-{kind}", text, title))
     depth = max(node.depth for node in profile.flame) + 1
+    depth_cap = profile.flame_cut_at
+    cut = f"; drawn from the project's first frame: stacks deeper than {depth_cap} frames" if depth_cap else ""
     return Flame(
-        f"Profile of {run.label} (py-spy, {profile.samples:,} samples)",
+        f"Profile of {run.label} (py-spy, {profile.samples:,} samples{cut})",
         tuple(boxes),
         depth * FLAME_ROW_H,
         profile.flamegraph,
