@@ -27,6 +27,7 @@ from ..checks import preflight
 from ..cli.plan import Plan
 from . import project, sessions
 from .launcher import Launcher, check_configs
+from .project_settings import project_settings
 from .services import JobError, prepare_database, provide_services
 from .sweep import sweep_job
 from .t0 import view_cost
@@ -161,7 +162,12 @@ def exit_line(suite: Suite) -> str | None:
 def metadata(plan: Plan) -> Metadata:
     """Where and how this run measures: the machine, the versions (nginx's too) and the command."""
     extra = {"nginx": version} if (version := nginx_version()) else {}
-    return Metadata.collect(settings_module=project.settings_module(), extra_versions=extra, command=plan.command)
+    return Metadata.collect(
+        settings_module=project.settings_module(),
+        extra_versions=extra,
+        command=plan.command,
+        settings=project_settings(),
+    )
 
 
 def _preflight(plan: Plan, warn: Progress) -> list[dict[str, str]]:

@@ -10,6 +10,7 @@ from ..bench.judge.compare import MIN_CHANGE_PCT, Change, Significance, TTest, r
 from ..bench.model.results import FORMAT, Metadata, Run, Suite
 from ..bench.model.saved import FormatError, read_json
 from ..bench.model.stats import median
+from .settings_lines import SettingDifference, setting_differences
 
 
 class CompareError(ValueError):
@@ -71,6 +72,7 @@ class Comparison:
     only_in_a: tuple[Key, ...]
     only_in_b: tuple[Key, ...]
     geometric_mean: float | None  # of the ratios of every pair that has one, when there are two or more
+    settings: tuple[SettingDifference, ...] = ()  # what differs besides the code: said before any ratio
 
 
 def format_ratio(ratio: float) -> str:
@@ -140,6 +142,7 @@ def compare(a: Suite, b: Suite, *, min_change_pct: float = MIN_CHANGE_PCT) -> Co
         only_in_a=tuple(only_in_a),
         only_in_b=tuple(only_in_b),
         geometric_mean=statistics.geometric_mean(ratios) if len(ratios) > 1 else None,
+        settings=setting_differences(a, b),
     )
 
 
@@ -195,6 +198,7 @@ def _describe(metadata: Metadata) -> str:
 def render_comparison(comparison: Comparison) -> str:
     """The comparison as text lines: one verdict per configuration, its figures indented below."""
     lines = [
+        *(str(difference) for difference in comparison.settings),  # DEBUG True in A only: no fix, a setting
         f"A: {_describe(comparison.a)}",
         f"B: {_describe(comparison.b)}",
         "B against A: median r/s B/A; Student's two-sample t-test over the repeats, 95 %;"

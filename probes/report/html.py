@@ -12,8 +12,11 @@ from ..bench.model.results import Run, Suite
 from ..bench.model.summary import PERCENTILES
 from .comparisons import comparisons
 from .lines import Section, command_line, machine_line, memory_model_lines, memory_model_name, sections
+from .settings_lines import settings_lines
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "probes"
+# Beside this module, not in probes/templates: Django's loaders (APP_DIRS) and django-compressor scan that
+# directory and would parse this Jinja2 template as a Django one ("Invalid block tag: '-'").
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 LABEL_W = 230  # px left of a bar chart's plot, for the configuration names
 PLOT_W = 620
 ROW_H = 22
@@ -216,8 +219,10 @@ def flame(run: Run) -> Flame | None:
         title = f"{node.function} ({node.kind}): {100 * node.width:.1f} % of the samples"
         boxes.append(Box(node.start * FLAME_W, node.depth * FLAME_ROW_H, width, f"kind-{kind}", text, title))
     depth = max(node.depth for node in profile.flame) + 1
+    depth_cap = profile.flame_cut_at
+    cut = f"; drawn from the project's first frame: stacks deeper than {depth_cap} frames" if depth_cap else ""
     return Flame(
-        f"Profile of {run.label} (py-spy, {profile.samples:,} samples)",
+        f"Profile of {run.label} (py-spy, {profile.samples:,} samples{cut})",
         tuple(boxes),
         depth * FLAME_ROW_H,
         profile.flamegraph,
@@ -269,6 +274,7 @@ def html_report(suite: Suite) -> str:
     return template.render(
         machine=machine_line(suite),
         command=command_line(suite),
+        settings=settings_lines(suite),
         metadata=suite.metadata,
         sections=[_page(section) for section in sections(suite)],
         memory=memory_chart(suite),

@@ -6,6 +6,7 @@ from ..bench.model.results import Suite
 from .comparisons import comparisons
 from .lines import command_line, machine_line, memory_model_lines, sections
 from .rows import Table, run_table
+from .settings_lines import settings_lines
 
 # Right-aligned columns: the figures (a GitHub table aligns them with ---:).
 NUMERIC = {"workers", "conns", "r/s median (min–max)", "p50 ms", "p99 ms", "errors", "USS/worker MB", "total PSS MB"}
@@ -35,6 +36,8 @@ def markdown_report(suite: Suite) -> str:
     lines = [
         f"**servebench** on {machine_line(suite)}; command: `{command_line(suite)}`",
     ]
+    if settings := settings_lines(suite):  # recorded since servebench said them in every report
+        lines += ["", *_bullets(settings)]
     for section in sections(suite):
         lines += [
             "",

@@ -10,6 +10,7 @@ from ..bench.model.results import Run, Suite
 from .comparisons import comparisons
 from .lines import Section, memory_model_lines, rps_text, sections, t0_line
 from .rows import run_table
+from .settings_lines import settings_lines
 
 
 def view_cost_table(suite: Suite) -> str:
@@ -99,7 +100,7 @@ def _section_lines(section: Section, *, wide: bool) -> list[str]:
 
 def sweep_table(suite: Suite, *, wide: bool = False) -> str:
     """The table people came for (one per URL), why each caps, then memory models and comparisons."""
-    lines: list[str] = []
+    lines: list[str] = settings_lines(suite)  # none in a result saved before they were recorded
     for section in sections(suite):
         if lines:
             lines.append("")

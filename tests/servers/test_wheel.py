@@ -127,6 +127,22 @@ def test_the_installed_app_is_imported_from_the_virtualenv(fresh_project: FreshP
 
 
 @pytest.mark.servers
+def test_the_wheel_ships_the_report_template_outside_djangos_loaders(fresh_project: FreshProject) -> None:
+    """The HTML report's Jinja2 template is in the wheel, where no Django template loader looks."""
+    script = (
+        "import django; django.setup()\n"
+        "from django.template import TemplateDoesNotExist\n"
+        "from django.template.loader import get_template\n"
+        "from probes.report.html import _environment\n"
+        "_environment().get_template('report.html')\n"
+        "try:\n    get_template('probes/report.html')\nexcept TemplateDoesNotExist:\n    print('unreachable')\n"
+    )
+    env = {**fresh_project.env, "DJANGO_SETTINGS_MODULE": "mysite.settings"}
+    found = run([fresh_project.python, "-c", script], cwd=fresh_project.directory, env=env, timeout_s=60)
+    assert found.strip() == "unreachable"
+
+
+@pytest.mark.servers
 def test_a_fresh_project_measures_its_own_view_with_the_installed_wheel(fresh_project: FreshProject) -> None:
     project, python, env = fresh_project.directory, fresh_project.python, fresh_project.env
     started = time.monotonic()
@@ -236,11 +252,77 @@ def test_explain_profiles_the_users_own_function_and_the_cpu_is_not_serializatio
         assert top["self_pct"] >= 50
         assert Path(r["profile"]["flamegraph"]).is_file()
         assert r["profiled"]["cpu_s"]["profiler"] > 0  # py-spy's own CPU: a role of its own
-    assert "profile gunicorn w4 direct" in output and "top: work (work.py:" in output
+    assert "profile gunicorn w4 direct" in output and "top: `work` view (work.py:" in output
     # At a constant rate well under the capacity, nothing waits: rate-limited.
     rate = [python, "manage.py", "servebench", "--url", "/work/", "--server", "gunicorn", "--workers", "2",
             "--front", "direct", "--rate", "40", "--duration", "1", "--warmup", "0.3", "--repeat", "1"]  # fmt: skip
     assert "rate-limited" in run(rate, cwd=project, env=env, timeout_s=120)
+
+
+CHECKS_VIEW = """import time
+
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.db.models import F, FloatField, Func
+from django.http import HttpResponse
+from django.template import engines
+
+TEMPLATE = engines["django"].from_string("{% for row in rows %}{{ row.weight }} {% endfor %}")
+
+
+def weigh(value):
+    end = time.thread_time() + 0.0003
+    while time.thread_time() < end:
+        pass
+    return value
+
+
+class Row:
+    def __init__(self, permission):
+        self.permission = permission
+
+    def weight(self):
+        return weigh(self.permission.pk)
+
+
+def checks(request):
+    connection.ensure_connection()
+    connection.connection.create_function("weigh", 1, weigh)  # the helper, called by SQLite through the ORM
+    weighed = Func(F("id"), function="weigh", output_field=FloatField())
+    permissions = list(Permission.objects.annotate(weighed=weighed).order_by("id")[:20])
+    return HttpResponse(TEMPLATE.render({"rows": [Row(p) for p in permissions]}))  # and through a template
+"""
+
+
+@pytest.mark.servers
+def test_a_profile_names_the_view_that_spends_its_time_through_the_orm_and_a_template(
+    fresh_project: FreshProject,
+) -> None:
+    """The view's own time is small and its helper's large: the profile still names the view, with its total."""
+    project, python, env = fresh_project.directory, fresh_project.python, fresh_project.env
+    (project / "mysite" / "checks.py").write_text(CHECKS_VIEW)
+    urls = project / "mysite" / "urls.py"
+    if "checks/" not in urls.read_text():
+        imports = ("from .views import hello\n", "from .views import hello\nfrom .checks import checks\n")
+        patterns = ("urlpatterns = [\n", "urlpatterns = [\n    path('checks/', checks),\n")
+        edit(urls, lambda text: text.replace(*imports).replace(*patterns))
+    sweep = [
+        python, "manage.py", "servebench", "--url", "/checks/", "--server", "gunicorn", "--workers", "1",
+        "--front", "direct", "--duration", "1", "--warmup", "0.3", "--repeat", "1", "--profile",
+        "--json", project / "checks.json",
+    ]  # fmt: skip
+    output = run(sweep, cwd=project, env=env, timeout_s=180)
+    [measured] = json.loads((project / "checks.json").read_text())["runs"]
+    hot = measured["profile"]["hot"]
+    print(output)
+    assert (hot["function"], Path(hot["file"]).name, hot["view"]) == ("checks", "checks.py", True), hot
+    spent = dict(hot["spent"])
+    # 20 rows weighed through the ORM, 20 through the template: the two largest parts of the view's total.
+    assert set(sorted(spent, key=spent.__getitem__)[-2:]) == {"ORM", "templates"}, spent
+    assert hot["self_pct"] < 0.2 * hot["total_pct"]
+    by_total = {cost["function"]: cost for cost in measured["profile"]["top"][:3]}
+    assert by_total["checks"]["total_pct"] == hot["total_pct"]
+    assert f"top: `checks` view (checks.py:{hot['line']}) {hot['total_pct']:.0f} % total" in output
 
 
 @pytest.mark.servers

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..servers.kinds import KINDS
+from .hotpath import Frame, HotFunction, hot_function
 
 # Substrings of a file path, checked in this order (servebench's engine before the project it sits in).
 DATABASE_PATHS = (
@@ -92,10 +93,12 @@ class Profile:
     samples: int  # of the serving processes, every thread, idle included
     processes: int  # serving processes sampled
     shares: dict[str, float]  # fractions of `samples` by SHARES
-    top: tuple[FunctionCost, ...]  # the project's functions by self samples
+    top: tuple[FunctionCost, ...]  # the project's functions by total samples (by self before hot was recorded)
     elsewhere: tuple[FunctionCost, ...]  # the busiest functions outside the project, idle left out
     flamegraph: str  # the speedscope file (speedscope.app opens it)
     flame: tuple[FlameNode, ...] = ()  # its boxes, for the HTML report
+    hot: HotFunction | None = None  # the project's function the requests spend most in, and on what
+    flame_cut_at: int = 0  # stacks deeper than this cap (FLAME_MAX_DEPTH) are drawn from their first project frame
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -110,6 +113,8 @@ class Profile:
             elsewhere=tuple(FunctionCost(**item) for item in data["elsewhere"]),
             flamegraph=data["flamegraph"],
             flame=tuple(FlameNode(**item) for item in data.get("flame", ())),
+            hot=HotFunction.from_dict(data["hot"]) if data.get("hot") else None,
+            flame_cut_at=int(data.get("flame_cut_at", 0)),
         )
 
 
@@ -189,8 +194,10 @@ def read_speedscope(
             self_counts[keys[python[-1]]] += 1
         total_counts.update({keys[i] for i in python})
 
-    def costs(chosen: Sequence[tuple[str, str]]) -> tuple[FunctionCost, ...]:
-        ranked = sorted(chosen, key=lambda key: (-self_counts[key], -total_counts[key], key))
+    def costs(chosen: Sequence[tuple[str, str]], *, by_total: bool = False) -> tuple[FunctionCost, ...]:
+        # The project's functions by total: a view's cost is in what it calls, its self time is small.
+        order = (total_counts, self_counts) if by_total else (self_counts, total_counts)
+        ranked = sorted(chosen, key=lambda key: (-order[0][key], -order[1][key], key))
         return tuple(
             FunctionCost(
                 function=key[0],
@@ -205,14 +212,18 @@ def read_speedscope(
 
     project = [key for key in total_counts if kind_of[key] == "project"]
     others = [key for key in total_counts if kind_of[key] != "project" and self_counts[key]]
+    named = [Frame(key[0], key[1], first_line[key], kind_of[key] == "project") for key in keys]
+    stacks, cut = flame_stacks([[keys[i] for i in python] for _, python, _ in rows], kind_of)
     return Profile(
         samples=total,
         processes=len(serving),
         shares={name: shares[name] / total if total else 0.0 for name in SHARES},
-        top=costs(project),
+        top=costs(project, by_total=True),
         elsewhere=costs(others),
         flamegraph=str(path),
-        flame=flame_nodes([[keys[i] for i in python] for _, python, _ in rows], kind_of),
+        flame=flame_nodes(stacks, kind_of),
+        hot=hot_function([[named[i] for i in python] for _, python, _ in rows]),
+        flame_cut_at=FLAME_MAX_DEPTH if cut else 0,
     )
 
 
@@ -228,6 +239,20 @@ def _sample_rows(data: dict[str, Any], kinds: Sequence[str]) -> list[tuple[int |
             leaf = frames[python[-1]]["name"] if python else ""
             rows.append((pid, python, _category([kinds[i] for i in python], leaf)))
     return rows
+
+
+def flame_stacks(
+    stacks: Sequence[Sequence[tuple[str, str]]], kind_of: dict[tuple[str, str], str]
+) -> tuple[list[Sequence[tuple[str, str]]], bool]:
+    """The stacks to draw, and whether they were cut: when one is deeper than FLAME_MAX_DEPTH (ten
+    middlewares), each is drawn from its first project frame, so that the view and what it calls show."""
+    if all(len(stack) <= FLAME_MAX_DEPTH for stack in stacks):
+        return list(stacks), False
+    cut = []
+    for stack in stacks:
+        first = next((i for i, key in enumerate(stack) if kind_of.get(key) == "project"), 0)
+        cut.append(stack[first:])
+    return cut, True
 
 
 def flame_nodes(

@@ -53,6 +53,29 @@ def server_distributions() -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class ProjectSettings:
+    """The project's settings that change every figure, as its servers ran with them.
+
+    Read by the job, where Django is loaded (the engine imports no Django); a result saved before they
+    were recorded has none, and its reports print nothing about them.
+    """
+
+    debug: bool
+    conn_max_age: dict[str, int | None]  # per database alias; None: connections persist
+    session_engine: str  # SESSION_ENGINE, dotted
+    cache_backend: str  # CACHES["default"]'s BACKEND, dotted ("" without a default cache)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ProjectSettings:
+        return cls(
+            debug=bool(data["debug"]),
+            conn_max_age=dict(data["conn_max_age"]),
+            session_engine=str(data["session_engine"]),
+            cache_backend=str(data["cache_backend"]),
+        )
+
+
+@dataclass(frozen=True)
 class Metadata:
     """Where and how the figures were measured (pyperf's metadata vocabulary)."""
 
@@ -66,10 +89,16 @@ class Metadata:
     settings_module: str
     versions: dict[str, str] = field(default_factory=dict)
     command: tuple[str, ...] = ()  # the arguments servebench was given (no secrets: those never enter argv)
+    settings: ProjectSettings | None = None  # None in results saved before they were recorded
 
     @classmethod
     def collect(
-        cls, *, settings_module: str, extra_versions: dict[str, str] | None = None, command: tuple[str, ...] = ()
+        cls,
+        *,
+        settings_module: str,
+        extra_versions: dict[str, str] | None = None,
+        command: tuple[str, ...] = (),
+        settings: ProjectSettings | None = None,
     ) -> Metadata:
         """Read the metadata off this machine now."""
         versions = {"servebench": servebench_version(), **package_versions((*LIBRARIES, *server_distributions()))}
@@ -84,6 +113,7 @@ class Metadata:
             settings_module=settings_module,
             versions={**versions, **(extra_versions or {})},
             command=command,
+            settings=settings,
         )
 
     @classmethod
@@ -91,4 +121,5 @@ class Metadata:
         names = {f.name for f in fields(cls)}
         values = {key: value for key, value in data.items() if key in names}
         values["command"] = tuple(data.get("command", ()))
+        values["settings"] = ProjectSettings.from_dict(data["settings"]) if data.get("settings") else None
         return cls(**values)
