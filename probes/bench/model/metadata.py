@@ -13,6 +13,7 @@ from typing import Any
 
 from ... import __version__
 from ..servers.kinds import KINDS
+from .writes import Writes
 
 # servebench's own distribution (pyproject.toml), recorded as "servebench".
 DISTRIBUTION = "django-servebench"
@@ -66,6 +67,7 @@ class Metadata:
     settings_module: str
     versions: dict[str, str] = field(default_factory=dict)
     command: tuple[str, ...] = ()  # the arguments servebench was given (no secrets: those never enter argv)
+    writes: tuple[Writes, ...] = ()  # what each target wrote in one request, seen before the first configuration
 
     @classmethod
     def collect(
@@ -91,4 +93,5 @@ class Metadata:
         names = {f.name for f in fields(cls)}
         values = {key: value for key, value in data.items() if key in names}
         values["command"] = tuple(data.get("command", ()))
+        values["writes"] = tuple(Writes.from_dict(item) for item in data.get("writes", ()))
         return cls(**values)
