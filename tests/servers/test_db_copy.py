@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,6 +111,26 @@ def test_postgresql_db_copy_clones_by_template_and_drops_every_copy(tmp_path: Pa
     assert _pg(cluster, "SELECT datname FROM pg_database WHERE datname <> 'postgres' AND NOT datistemplate") == [
         (cluster.dbname,)
     ], "every copy was dropped"
+
+    # Ctrl-C during a configuration: its copy and servebench's are dropped all the same.
+    interrupted = subprocess.Popen(
+        [sys.executable, "manage.py", "servebench", "--url", "/ping/", *ONE[:-6], "--duration", "30", "--db-copy"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings_project", "TMPDIR": str(tmp_path), **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    copies = "SELECT datname FROM pg_database WHERE datname LIKE 'servebench\\_%'"
+    deadline = time.monotonic() + 60
+    # Ready when the configuration's copy exists beside the snapshot and servebench's own.
+    while len(_pg(cluster, copies)) < 3 and interrupted.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(_pg(cluster, copies)) == 3 and interrupted.poll() is None
+    interrupted.send_signal(signal.SIGINT)
+    assert interrupted.wait(timeout=60) == 130
+    assert _pg(cluster, "SELECT datname FROM pg_database WHERE datname <> 'postgres' AND NOT datistemplate") == [
+        (cluster.dbname,)
+    ], "every copy was dropped after Ctrl-C"
 
     # Another session on the database: TEMPLATE cannot copy it, and the line says why.
     import psycopg
