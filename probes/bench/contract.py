@@ -25,3 +25,7 @@ ASGI_ENTRY_APP = "probes.worker.asgi:application"
 NULL_APP = "probes.worker.nullapp:application"
 ASGI_NULL_APP = "probes.worker.nullapp:asgi_application"
 FASTCGI_LAUNCHER = "probes.worker.fastcgi"
+
+# --db-copy: the NAME the project's default database is served from (a fresh copy per configuration);
+# probes.worker.database applies it before Django is set up.
+DATABASE_NAME_ENV = "SERVEBENCH_DATABASE_NAME"

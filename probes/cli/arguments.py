@@ -103,6 +103,11 @@ def _project(parser: ArgumentParser) -> None:
     )
     parser.add_argument("--login-as", metavar="USERNAME", help="send a session cookie of this existing user")
     parser.add_argument(
+        "--db-copy",
+        action="store_true",
+        help="run each configuration on a fresh copy of the project's database (SQLite or PostgreSQL)",
+    )
+    parser.add_argument(
         "--allow-remote-backends",
         action="store_true",
         help="run although a database or cache of the project is on another machine (it gets loaded too)",

@@ -19,7 +19,7 @@ from ..bench.loadgen.plan import LoadPlan
 from ..bench.model.results import FormatError, Suite
 from ..bench.servers.kinds import ServerConfig
 from ..conf import get_config
-from ..job import project, sessions
+from ..job import dbcopy, project, sessions
 from ..report.compare import CompareError, load_for_compare
 from . import matrix
 from .backends import remote_backends
@@ -71,6 +71,7 @@ class Plan:
     services_required: bool = True  # view-cost without --probe skips a probe whose service is missing
     login_as: str | None = None
     database: str = "project"
+    db_copy: bool = False  # each configuration on a fresh copy of the project's database (job.dbcopy)
     timing: bool = True
     strict: bool = False
     keep_run_dir: bool = False
@@ -112,6 +113,7 @@ def build_plan(options: Mapping[str, Any], *, command: tuple[str, ...] = ()) -> 
     load = matrix.load_plan(options, targets[0].path, host, headers, levels) if job in ("sweep", "explain") else None
     check_machine(configs, load, levels)
     check_database(options, load)
+    db_copy = _db_copy(options, job)
     notices = _login_notices(options["login_as"]) if options["login_as"] is not None and load is not None else ()
     json_path = output_path(options["json"], "--json") if options["json"] is not None else None
     try:
@@ -130,6 +132,7 @@ def build_plan(options: Mapping[str, Any], *, command: tuple[str, ...] = ()) -> 
         services_required=job != "view-cost" or bool(options["probe"]),
         login_as=options["login_as"],
         database=options["database"],
+        db_copy=db_copy,
         timing=not options["no_timing"],
         strict=options["strict"],
         keep_run_dir=options["keep_run_dir"],
@@ -139,6 +142,18 @@ def build_plan(options: Mapping[str, Any], *, command: tuple[str, ...] = ()) -> 
         levels=levels if len(levels) > 1 else (),
         notices=notices,
     )
+
+
+def _db_copy(options: Mapping[str, Any], job: str) -> bool:
+    """--db-copy, refused (one line) where it cannot copy: a job without configurations under load, a
+    backend other than SQLite or PostgreSQL, a PostgreSQL role that may not create databases."""
+    if not options.get("db_copy"):
+        return False
+    if job not in ("sweep", "explain"):
+        raise Refused(f"--db-copy gives each configuration under load a fresh database: --{job} puts none under load")
+    if (refused := dbcopy.refusal()) is not None:
+        raise Refused(refused)
+    return True
 
 
 def _login_notices(username: str) -> tuple[str, ...]:

@@ -68,6 +68,8 @@ class Launcher:
         # Without a fresh SQLite copy per configuration, `between` resets what
         # one configuration left (e.g. its probe sessions) before the next.
         self.between = between
+        # --db-copy: the environment that points the next configuration at a fresh copy (job.dbcopy).
+        self.fresh_database: Callable[[], dict[str, str]] | None = None
         self.host_header = project.host_header()
         self._sqlite_template = project.migrated_sqlite_template(run_dir) if project.owns_sqlite() else None
         self._started = 0
@@ -92,6 +94,8 @@ class Launcher:
             memcached_address=self.memcached.address if self.memcached else None,
         )
         env.update(self.extra_env)
+        if self.fresh_database is not None:
+            env.update(self.fresh_database())
         stats_dir = self.run_dir / f"stats-{self._started}" if self.timing else None
         first_child = len(self.supervisor.children)
         try:

@@ -78,6 +78,7 @@ def run_job(plan: Plan, *, progress: Progress, warn: Progress) -> Finished:
                     on_suite=on_suite,
                     metadata=metadata(plan),
                     preflight=warnings,
+                    warn=warn,
                 )
         on_suite(suite)
         return Finished(suite, tuple(path for path in paths if path not in warned))

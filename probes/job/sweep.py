@@ -19,7 +19,8 @@ from ..bench.model.diagnosis import ViewTime
 from ..bench.model.results import InstrumentCost, Metadata, Run, Suite, ViewCost
 from ..bench.processes.supervisor import Supervisor
 from ..cli.plan import Plan
-from . import failures, project, sessions
+from . import failures, project, sessions, writes
+from .dbcopy import database_copies
 from .launcher import START_ERRORS, Launcher, Proof
 from .profiling import ProjectProfiling
 from .services import JobError, prepare_database, provide_database, provide_services
@@ -69,6 +70,7 @@ def sweep_job(
     on_suite: Callable[[Suite], None],
     metadata: Metadata,
     preflight: Sequence[dict[str, str]] = (),
+    warn: Progress | None = None,
 ) -> Suite:
     """servebench's sweep: each target under each configuration, saved after each run."""
     assert plan.load is not None  # build_plan gives sweeps a load plan
@@ -90,10 +92,12 @@ def sweep_job(
             undo.callback(record.remove_probe_sessions, probe_paths)
         if plan.login_as is not None:
             load = _logged_in(plan, load, record, undo)
+        # After the login (its session is in every copy), before anything in-process (it runs on a copy too).
+        launcher.fresh_database = database_copies(plan.db_copy, run_dir=run_dir, progress=progress, undo=undo)
         # The services servebench started itself: one that dies fails the configuration it happened in,
         # and every one after it, naming it (not the project's own database: not ours to watch).
         watched = {role: c for role, pid in service_pids.items() for c in supervisor.children if c.pid == pid}
-        proofs = _in_process(plan, load, launcher, record, run_dir=run_dir, progress=progress)
+        proofs = _in_process(plan, load, launcher, record, run_dir=run_dir, progress=progress, warn=warn or progress)
         profiling = None
         if load.profile:
             keep_as = plan.result_paths[0].with_suffix("")  # flame graphs: profile-sweep-<stamp>-N.speedscope.json
@@ -177,16 +181,32 @@ def _logged_in(plan: Plan, load: LoadPlan, record: SweepRecord, undo: contextlib
 
 
 def _in_process(
-    plan: Plan, load: LoadPlan, launcher: Launcher, record: SweepRecord, *, run_dir: Path, progress: Progress
+    plan: Plan,
+    load: LoadPlan,
+    launcher: Launcher,
+    record: SweepRecord,
+    *,
+    run_dir: Path,
+    progress: Progress,
+    warn: Progress,
 ) -> dict[str, Proof]:
-    """Each target once in-process with the load's headers (what Django decides if a server fails it), its t0
-    and the timing wrapper's own cost; the Proof every configuration must pass before its load."""
+    """Each target once in-process with the load's headers (what Django decides if a server fails it, and
+    what it writes), its t0 and the timing wrapper's own cost; the Proof every configuration must pass."""
     app = project.wsgi_application()
     proofs = {}
     for target in plan.targets:
-        here = failures.replay(
-            app, target.path, host=launcher.host_header, headers=load.headers, root=launcher.directory
+        with writes.observed() as tally:
+            here = failures.replay(
+                app, target.path, host=launcher.host_header, headers=load.headers, root=launcher.directory
+            )
+        seen = writes.writes_of(
+            target.path,
+            tally,
+            status=here.status,
+            login=plan.login_as is not None,
+            db_copy=launcher.fresh_database is not None,
         )
+        record.metadata = writes.noted(record.metadata, seen, warn)
         proofs[target.path] = Proof(target.path, load.headers, here, timeout_s=load.timeout_s)
         cost = record.costs[target.path] = t0_cost(app, target, launcher.host_header, here.status, progress, load=load)
         if plan.timing and cost is not None:

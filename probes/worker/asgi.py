@@ -22,6 +22,7 @@ from typing import Any
 
 from ..bench.contract import READY_BODY, READY_PATH, STATS_DIR_ENV
 from ..bench.timing.asgi import ASGIApp, Receive, Scope, Send
+from .database import use_database_copy
 from .hooks import timed_asgi
 from .target import named_application
 
@@ -54,6 +55,7 @@ def _load_target() -> tuple[ASGIApp, bool]:
         return named, False
     import django
 
+    use_database_copy()
     django.setup(set_prefix=False)
     return project_asgi_application()[0], True
 

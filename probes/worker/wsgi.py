@@ -16,6 +16,7 @@ from typing import Any
 
 from ..bench.contract import KIND_ENV, READY_BODY, READY_PATH, STATS_DIR_ENV
 from ..bench.servers.kinds import KINDS
+from .database import use_database_copy
 from .hooks import timed
 from .target import named_application
 
@@ -29,6 +30,7 @@ def _load_target() -> tuple[WSGIApp, bool]:
         return named, False
     import django
 
+    use_database_copy()
     django.setup(set_prefix=False)
     from django.core.servers.basehttp import get_internal_wsgi_application
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from ... import __version__
 from ..servers.kinds import KINDS
+from .writes import Writes
 
 # servebench's own distribution (pyproject.toml), recorded as "servebench".
 DISTRIBUTION = "django-servebench"
@@ -90,6 +91,7 @@ class Metadata:
     versions: dict[str, str] = field(default_factory=dict)
     command: tuple[str, ...] = ()  # the arguments servebench was given (no secrets: those never enter argv)
     settings: ProjectSettings | None = None  # None in results saved before they were recorded
+    writes: tuple[Writes, ...] = ()  # what each target wrote in one request, seen before the first configuration
 
     @classmethod
     def collect(
@@ -122,4 +124,5 @@ class Metadata:
         values = {key: value for key, value in data.items() if key in names}
         values["command"] = tuple(data.get("command", ()))
         values["settings"] = ProjectSettings.from_dict(data["settings"]) if data.get("settings") else None
+        values["writes"] = tuple(Writes.from_dict(item) for item in data.get("writes", ()))
         return cls(**values)
