@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..bench.judge.wording.writes import writes_line
 from ..bench.model.metadata import ProjectSettings
 from ..bench.model.results import Suite
 
@@ -41,7 +42,8 @@ def _values(settings: ProjectSettings | None) -> dict[str, str]:
 
 
 def settings_lines(suite: Suite) -> list[str]:
-    """'settings settings.bench: DEBUG False, ...' and one line per preflight warning; none when unrecorded."""
+    """'settings settings.bench: DEBUG False, ...', one line per preflight warning and one per target that
+    writes; none when unrecorded."""
     lines = []
     if values := _values(suite.metadata.settings):
         shown = ", ".join(f"{name} {value}" for name, value in values.items())
@@ -50,6 +52,8 @@ def settings_lines(suite: Suite) -> list[str]:
         f"warning {warning['id']}: {warning['msg']}" + (f" (fix: {warning['hint']})" if warning.get("hint") else "")
         for warning in suite.preflight
     ]
+    # What each target wrote in its one in-process request: the data later configurations ran on.
+    lines += [line for writes in suite.metadata.writes if (line := writes_line(writes))]
     return lines
 
 

@@ -96,3 +96,22 @@ def test_the_job_reads_the_settings_the_servers_run_with(settings: Any) -> None:
         session_engine="django.contrib.sessions.backends.cache",
         cache_backend="django.core.cache.backends.locmem.LocMemCache",
     )
+
+
+def test_every_report_says_that_a_url_writes_and_which_tables(tmp_path: Path) -> None:
+    from probes.bench.model.writes import TableWrite, Writes
+
+    ping = Writes(path="/ping/", tables=(TableWrite("auth_group", "INSERT", 1, 1),))
+    suite = measured(DEBUG_ON)
+    suite = replace(suite, metadata=replace(suite.metadata, writes=(ping,)))
+    line = (
+        "/ping/ writes auth_group (INSERT x1, 1 row) in one request: the run changes your database, and every"
+        " configuration runs on the data the previous ones changed; --db-copy gives each one a fresh copy"
+    )
+    assert f"- {line}" in markdown_report(suite).splitlines()
+    assert f"<li>{line}</li>" in html_report(suite)
+    saved = tmp_path / "ping.json"
+    suite.dump(saved)
+    out = StringIO()
+    call_command("servebench", "--from", str(saved), stdout=out)
+    assert line in out.getvalue().splitlines()
