@@ -11,8 +11,8 @@ wording.py turns it into the why and the advice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..model.diagnosis import Diagnosis, Figures, Finding, Verdict, ViewTime
@@ -62,6 +62,9 @@ class Case:
     rate: float | None  # open loop: the offered r/s
     kind: str
     overlaps: bool  # the server overlaps requests inside a worker (an event loop, greenlets)
+    # The project's own services whose processes could not be found (role -> how it connects): their CPU
+    # is in the unattributed, which is then not another process's.
+    unattributed: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, run: Run, t0: ViewTime | None) -> Case:
@@ -73,6 +76,7 @@ class Case:
             rate=run.rate,
             kind=run.kind,
             overlaps=kind is not None and kind.concurrent_in_worker,
+            unattributed={role: how for sample in run.samples for role, how in sample.unattributed_roles.items()},
         )
 
     @cached_property
@@ -110,8 +114,14 @@ def rate_kept(case: Case) -> Finding | None:
 
 
 def machine_shared(case: Case) -> Finding | None:
-    """A full machine whose cores mostly went to no role of this configuration: another process's load."""
+    """A full machine whose cores mostly went to no role of this configuration: another process's load.
+
+    Not when a service of the project's own (its database) could not be found: its CPU is in the
+    unattributed, and the machine may well have been quiet.
+    """
     f = case.figures
+    if case.unattributed:
+        return None
     full = f.busy_fraction >= CPU_WALL
     if not (full and f.others_busy >= THRESHOLDS["shared_machine"] and f.own_busy < CPU_WALL):
         return None
@@ -268,6 +278,8 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
     finding = find(case)
     f = case.figures
     why, advice = wording.diagnosis_words(finding, case)
+    if case.unattributed:
+        why += wording.unattributed_text(case.unattributed)
     cpu_bound = finding.verdict is Verdict.CPU_SATURATED
     gain = f.server_gain_pct(cpu_bound=cpu_bound) if run.samples else None
     return Diagnosis(finding.verdict, why, advice, f.cpu_owner, f.cpu_shares, gain, f, finding=finding)

@@ -21,6 +21,7 @@ from .tracebacks import ExceptionSeen
 FORMAT = "servebench/1"
 # The format's history: every change so far added fields with defaults, so a file of any of them loads.
 # - Sample.server_requests, Figures.view_cpu_error_s (issue 19: one accounting).
+# - Sample.unattributed_roles (issue 20: a database whose server could not be found).
 # Roles whose CPU is read over the server's interval (the window's CPU snapshots), divided by the
 # requests the server's processes completed in it; the client's is its own window's, by its own count.
 CLIENT_SIDE_ROLES = frozenset({"client"})
@@ -121,6 +122,10 @@ class Sample:
     # delta, which every request increments): the count the server side's CPU is divided by. None: no
     # counters (--no-timing) or a result saved before it; then the client's count stands in, as it always did.
     server_requests: int | None = None
+    # The project's services whose processes could not be found, role -> how the project reaches them
+    # ({"database": "unix socket /var/run/postgresql/.s.PGSQL.5432"}): their CPU is in the unattributed,
+    # so that CPU is not another process's. Empty in results saved before it.
+    unattributed_roles: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Sample:

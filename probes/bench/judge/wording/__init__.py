@@ -19,11 +19,13 @@ from .across_runs import (
 from .verdicts import (
     CPU_BOUND_NOT_SERIALIZED,
     NOT_TIMED,
+    connection_per_request,
     diagnosis_words,
     ms,
     server_gain_text,
     shares_text,
     short,
+    unattributed_text,
     verdict_text,
 )
 
@@ -31,6 +33,7 @@ __all__ = [
     "CPU_BOUND_NOT_SERIALIZED",
     "NOT_TIMED",
     "concurrency_advice",
+    "connection_per_request",
     "diagnosis_words",
     "knee_summary",
     "ms",
@@ -40,6 +43,7 @@ __all__ = [
     "server_gain_text",
     "shares_text",
     "short",
+    "unattributed_text",
     "sigma_label",
     "verdict_text",
     "worker_counts",

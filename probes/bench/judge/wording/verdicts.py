@@ -7,7 +7,7 @@ words what they found, and the reports reuse it. The words are saved beside the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from ...model.diagnosis import Diagnosis, Finding
@@ -62,6 +62,20 @@ def _cpu_text(finding: Finding, case: Case) -> str:
         f"; the view costs {finding.numbers['cpu_growth']:.1f}x its in-process CPU under the server"
         f" ({short(f.t0_cpu_s)} -> {short(f.app_cpu_s)}:"
         " colder caches and CPU frequency at low load, the server's own work in the app's thread)"
+    )
+
+
+def unattributed_text(unattributed: Mapping[str, str]) -> str:
+    """'; the database's CPU could not be attributed (unix socket ...): it is in the unattributed CPU'."""
+    named = "; ".join(f"the {role}'s CPU could not be attributed ({how})" for role, how in unattributed.items())
+    return f"; {named}: it is in the unattributed CPU, not another process's"
+
+
+def connection_per_request(share: float) -> tuple[str, str]:
+    """(why, advice) of a large database share with CONN_MAX_AGE=0 (W005)."""
+    return (
+        f"database {100 * share:.0f} % with CONN_MAX_AGE=0: each request opens a connection (W005)",
+        "set CONN_MAX_AGE (e.g. 60) or a connection pool: the database's share is mostly connection set-up",
     )
 
 

@@ -335,3 +335,16 @@ def test_a_view_that_waits_alone_does_not_count_its_own_wait_as_contention() -> 
     run = make_run(x=390.0, app_wall_ms=10.2, app_cpu_ms=0.2, server_cpu_ms=0.6, mean_ms=20.0)
     result = diagnose(run, ViewTime(0.0101, 0.0002, "in-process"))
     assert result.verdict == "io-bound"
+
+
+def test_a_database_that_could_not_be_found_is_not_another_process() -> None:
+    """Issue 20: a local PostgreSQL on its unix socket took half the cores; no role held it: machine-shared."""
+    kwargs = {"x": 100.0, "app_wall_ms": 30.0, "app_cpu_ms": 0.5, "server_cpu_ms": 1.0, "mean_ms": 40.0}
+    run = make_run(busy=0.95, **kwargs)  # type: ignore[arg-type]
+    how = "unix socket /var/run/postgresql/.s.PGSQL.5432"
+    unfound = replace(run, samples=tuple(replace(s, unattributed_roles={"database": how}) for s in run.samples))
+    result = diagnose(unfound, ViewTime(0.030, 0.0005, "in-process"))
+    assert result.verdict == "cpu-saturated"
+    assert result.why.endswith(
+        f"; the database's CPU could not be attributed ({how}): it is in the unattributed CPU, not another process's"
+    )
