@@ -35,6 +35,10 @@ THRESHOLDS = {
     "at_capacity_low": 0.70,  # X x app wall / (workers x threads) within [low, high]: every worker busy
     "at_capacity_high": 1.30,
     "waiting_wall_per_cpu": 2.0,  # app wall >= this x app CPU: the app mostly waits
+    # Within [low, high) x app CPU the same view reads either way from one run to the next: the verdict
+    # stays the 2.0 rule's, the why gives both readings (workers_between).
+    "waiting_band_low": 1.6,
+    "waiting_band_high": 2.4,
     "process_busy": 0.85,  # a serving process's CPU / wall: a whole core (the GIL caps a process at one)
     # X x app wall >= this x workers: requests overlap inside the workers (an event loop, greenlets)
     "overlapped": 1.5,
@@ -204,13 +208,26 @@ def workers_busy(case: Case) -> Finding | None:
     assert f.app_wall_s is not None
     app_cpu = f.app_cpu_s or 0.0
     more = 2 * f.capacity
-    expected = min(more / f.app_wall_s, f.cpu_cap_rps)
-    if f.app_wall_s >= THRESHOLDS["waiting_wall_per_cpu"] * app_cpu:
-        numbers = {"workers_busy": busy, "expected_rps": expected, "with_capacity": more}
-        return Finding(Verdict.IO_BOUND, "workers_waiting", numbers)
-    expected = min(f.cores / app_cpu if app_cpu else float("inf"), expected)
-    numbers = {"workers_busy": busy, "expected_rps": expected, "with_capacity": max(f.cores, f.capacity + 1)}
-    return Finding(Verdict.WORKER_LIMITED, "workers_computing", numbers)
+    waiting = {"workers_busy": busy, "expected_rps": min(more / f.app_wall_s, f.cpu_cap_rps), "with_capacity": more}
+    computing = {
+        "workers_busy": busy,
+        "expected_rps": min(f.cores / app_cpu if app_cpu else float("inf"), waiting["expected_rps"]),
+        "with_capacity": max(f.cores, f.capacity + 1),
+    }
+    verdict = (
+        Verdict.IO_BOUND if f.app_wall_s >= THRESHOLDS["waiting_wall_per_cpu"] * app_cpu else Verdict.WORKER_LIMITED
+    )
+    if THRESHOLDS["waiting_band_low"] * app_cpu <= f.app_wall_s < THRESHOLDS["waiting_band_high"] * app_cpu:
+        # Both readings fit: the why says so instead of flipping from one run to the next.
+        numbers = {
+            **{f"{key}_waiting": value for key, value in waiting.items()},
+            **{f"{key}_computing": value for key, value in computing.items() if key != "workers_busy"},
+            "cpu_share": app_cpu / f.app_wall_s,
+        }
+        return Finding(verdict, "workers_between", numbers)
+    if verdict is Verdict.IO_BOUND:
+        return Finding(verdict, "workers_waiting", waiting)
+    return Finding(verdict, "workers_computing", computing)
 
 
 def contended(case: Case) -> Finding | None:

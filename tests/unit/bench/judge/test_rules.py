@@ -348,3 +348,37 @@ def test_a_database_that_could_not_be_found_is_not_another_process() -> None:
     assert result.why.endswith(
         f"; the database's CPU could not be attributed ({how}): it is in the unattributed CPU, not another process's"
     )
+
+
+def test_half_the_wall_off_cpu_is_between_io_bound_and_worker_limited_never_computing() -> None:
+    """Issue 20: 8.3 ms in the app, 4.2 ms of it CPU, read worker-limited ("computing") in one run, io-bound
+    in the next. Within the band the verdict is still the 2.0 rule's; the why gives both readings."""
+    t0 = ViewTime(0.0083, 0.0042, "in-process")
+    run = make_run(workers=1, x=118.0, app_wall_ms=8.3, app_cpu_ms=4.2, server_cpu_ms=4.5, mean_ms=16.0, busy=0.4)
+    result = diagnose(run, t0)
+    assert result.finding is not None
+    assert (result.verdict, result.finding.rule) == ("worker-limited", "workers_between")
+    assert result.why.startswith(
+        "between io-bound and worker-limited: every worker busy 8.3 ms per request, 4.2 ms of it the view's CPU (51 %)"
+    )
+    assert "computing" not in result.why
+    assert result.advice.startswith("more workers help: ~")
+    # Just past 2.0 the verdict turns, the sentence does not.
+    waiting = make_run(workers=1, x=114.0, app_wall_ms=8.6, app_cpu_ms=4.2, server_cpu_ms=4.5, mean_ms=16.0, busy=0.4)
+    turned = diagnose(waiting, ViewTime(0.0086, 0.0042, "in-process"))
+    assert turned.finding is not None
+    assert (turned.verdict, turned.finding.rule) == ("io-bound", "workers_between")
+    assert turned.why.startswith("between io-bound and worker-limited")
+
+
+def test_computing_is_said_when_the_cpu_is_most_of_the_wall_and_one_worker_is_one() -> None:
+    run = make_run(workers=1, x=90.0, app_wall_ms=11.0, app_cpu_ms=10.5, mean_ms=80.0, busy=0.55)
+    result = diagnose(run, ViewTime(0.011, 0.0105, "in-process"))
+    assert result.why.startswith(
+        "1 worker computing: 10.5 ms of the view's CPU per request of its 11.0 ms in the app, on 2 cores"
+    )
+
+
+def test_the_cpu_per_request_of_a_saturated_machine_says_what_it_includes() -> None:
+    run = make_run(x=180.0, busy=0.9, app_wall_ms=20, app_cpu_ms=10, server_cpu_ms=10.5)
+    assert "; machine CPU per request 10.0 ms (every process on the cores, " in diagnose(run, T0).why
