@@ -41,6 +41,14 @@ def server_gain_text(gain_pct: float | None) -> str:
     return f"; a zero-cost server could add at most +{gain_pct:.0f} %" if gain_pct is not None else ""
 
 
+def progress_text(label: str, *, rps: float, quality: str, verdict: str, reason: str = "") -> str:
+    """The sweep's line after a configuration: its r/s, the quality and the verdict once each
+    ('0 r/s, failing, failing' said one thing twice); a failing one says why in its place."""
+    if verdict in ("", quality):
+        return f"{label}: {rps:,.0f} r/s, {quality}" + (f": {reason}" if reason and quality == "failing" else "")
+    return f"{label}: {rps:,.0f} r/s, {quality} data, {verdict}"
+
+
 def verdict_text(diagnosis: Diagnosis) -> str:
     """The verdict as reports show it: the scaling fit's qualifier, when it named it, in the verdict's place."""
     return diagnosis.qualifier or diagnosis.verdict

@@ -78,3 +78,14 @@ def test_the_concurrency_advice_at_one_worker() -> None:
         "its 2 database queries per request block every greenlet of the worker unless the driver yields to"
         " gevent (SQLite and psycopg 3 do not)"
     )
+
+
+def test_the_progress_line_says_the_quality_and_the_verdict_once_each() -> None:
+    """Issue 20: '0 r/s, failing, failing'."""
+    from probes.bench.judge.wording import progress_text
+
+    failing = progress_text("gunicorn w2", rps=0.0, quality="failing", verdict="failing", reason="every request 500")
+    assert failing == "gunicorn w2: 0 r/s, failing: every request 500"
+    assert progress_text("gunicorn w4", rps=1234.4, quality="ok", verdict="cpu-saturated") == (
+        "gunicorn w4: 1,234 r/s, ok data, cpu-saturated"
+    )
