@@ -119,7 +119,11 @@ def sweep_job(
                 on_run=on_run,
                 start_errors=START_ERRORS,
                 levels=plan.levels or (None,),
-                t0=ViewTime(cost.wall_us_median / 1e6, cost.cpu_us_median / 1e6, "in-process") if cost else None,
+                t0=(
+                    ViewTime(cost.wall_us_median / 1e6, cost.cpu_us_median / 1e6, "in-process", cost.session_written)
+                    if cost
+                    else None
+                ),
                 explain=launcher.explain,
                 profiling=profiling,
                 watched=watched,
@@ -191,7 +195,8 @@ def _in_process(
             app, target.path, host=launcher.host_header, headers=load.headers, root=launcher.directory
         )
         proofs[target.path] = Proof(target.path, load.headers, here, timeout_s=load.timeout_s)
-        cost = record.costs[target.path] = t0_cost(app, target, launcher.host_header, here.status, progress, load=load)
+        cost = t0_cost(app, target, launcher.host_header, here.status, progress, load=load)
+        cost = record.costs[target.path] = replace(cost, session_written=here.session_saved) if cost else None
         if plan.timing and cost is not None:
             measured = instrument_cost(app, cost, launcher.host_header, run_dir, progress)
             if measured is not None:

@@ -144,6 +144,7 @@ def figures(run: Run, t0: ViewTime | None) -> Figures:
         others_busy=median_of(row.others for row in rows) or 0.0,
         # Carried into the server's own share too: it is the server's total minus the view's.
         view_cpu_error_s=median_of(row.view_cpu_error for row in rows),
+        t0_session_written=t0.session_written if t0 else None,
     )
 
 

@@ -55,6 +55,7 @@ class ViewCost:
     cpu_us_median: float
     response_bytes: int
     spread_pct: float  # (p90 - median) / median: how noisy the figure is
+    session_written: bool | None = None  # the request saved a server-side session (None: not known)
 
     @property
     def per_worker_rps(self) -> float:

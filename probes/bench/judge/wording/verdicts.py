@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from ...model.diagnosis import Diagnosis, Finding
+from ...model.diagnosis import Diagnosis, Figures, Finding
 
 if TYPE_CHECKING:
     from ..rules import Case
@@ -98,6 +98,33 @@ def _machine_cpu_text(case: Case) -> str:
     )
 
 
+def wait_cause(db_share: float | None, f: Figures) -> str:
+    """What the requests waited for, from the figures: the database (its share of the wait, the session the
+    view saved), a lock in the app (a wait that was not database time), or what to look for when unknown."""
+    if db_share is None:
+        if f.queries == 0:
+            return (
+                "the view made no database query: the wait is a lock in the app or the server"
+                " (a threading.Lock, a file, a connection pool)"
+            )
+        return "find what the requests share (a lock, a connection pool, the database)"
+    if db_share < 0.5:
+        return (
+            f"only {100 * db_share:.0f} % of the wait is database time: the rest is a lock in the app"
+            " (a threading.Lock, a file, a connection pool)"
+        )
+    text = (
+        f"{100 * db_share:.0f} % of the wait is database time: the requests wait for the database's locks"
+        " (SQLite admits one writer at a time)"
+    )
+    if f.t0_session_written:
+        text += (
+            "; this view saves a session on every request: sessions in the cache (or in PostgreSQL) take"
+            " that write off the database's lock"
+        )
+    return text
+
+
 def _busy(case: Case) -> str:
     return f"cores {100 * case.figures.busy_fraction:.0f} % busy"
 
@@ -173,7 +200,7 @@ def _serialized(finding: Finding, case: Case) -> tuple[str, str]:
         f"X x t0 = {finding.numbers['parallelism']:.2f} with {f.capacity} workers x threads and {_busy(case)}:"
         f" one request at a time gets through; the wait is {_WHERE[finding.rule](case)}"
     )
-    return why, "more workers cannot help: remove the serialization (e.g. PostgreSQL or cache sessions for SQLite)"
+    return why, f"more workers cannot help: {wait_cause(finding.numbers.get('db_share'), f)}"
 
 
 def _process_on_a_core(finding: Finding, case: Case) -> tuple[str, str]:
@@ -250,16 +277,10 @@ def _contended(finding: Finding, case: Case) -> tuple[str, str]:
         f" off-CPU than t0 waited{db}: requests wait for each other inside the app; X x t0 = {n['parallelism']:.2f}"
         f" of {f.capacity} workers x threads, {_busy(case)}"
     )
-    if n.get("db_share", 0.0) >= 0.5:
-        advice = (
-            "more workers cannot help: the requests contend for the database (SQLite's single writer:"
-            " PostgreSQL or cache sessions); --explain fits the serial fraction over worker counts"
-        )
-    else:
-        advice = (
-            "more workers cannot help: find what the requests share (a lock, a connection pool);"
-            " --explain fits the serial fraction over worker counts"
-        )
+    advice = (
+        f"more workers cannot help: {wait_cause(n.get('db_share'), f)}; --explain fits the serial fraction"
+        " over worker counts"
+    )
     return why, advice
 
 

@@ -201,7 +201,7 @@ def test_one_run_of_sqlite_sessions_on_four_workers_is_contended_with_its_databa
     window = run.samples[0]
     queried = window.app.requests
     timed = replace(window, app=replace(window.app, db_ns=int(4.96e6 * queried), db_queries=2 * queried))
-    result = diagnose(replace(run, samples=(timed,)), ViewTime(0.0018, 0.0016, "in-process"))
+    result = diagnose(replace(run, samples=(timed,)), ViewTime(0.0018, 0.0016, "in-process", session_written=True))
     # 5.6 ms off-CPU under load, 0.2 ms alone: 5.4 ms waited; 4.96 of the 6.2 ms beyond t0 in the database.
     assert result.finding == Finding(
         Verdict.CONTENDED,
@@ -213,7 +213,34 @@ def test_one_run_of_sqlite_sessions_on_four_workers_is_contended_with_its_databa
         },
     )
     assert "5.4 ms more off-CPU than t0 waited, 80 % of it in the database" in result.why
-    assert "the requests contend for the database" in result.advice
+    assert result.advice.startswith(
+        "more workers cannot help: 80 % of the wait is database time: the requests wait for the database's locks"
+        " (SQLite admits one writer at a time); this view saves a session on every request: sessions in the cache"
+    )
+
+
+def test_serialized_advice_names_the_wait_from_the_figures_and_sessions_only_when_written() -> None:
+    """Issue 20: a ping view that touches no session was told "PostgreSQL or sessions in the cache"."""
+    run = make_run(x=100.0, app_wall_ms=38.0, app_cpu_ms=1.0)
+    window = run.samples[0]
+    served = window.app.requests
+
+    def queried(db_ms: float, queries: int) -> Run:
+        app = replace(window.app, db_ns=int(db_ms * 1e6 * served), db_queries=queries * served)
+        return replace(run, samples=(replace(window, app=app),))
+
+    ping = diagnose(queried(25.0, 1), T0)  # 25 of the 28 ms beyond t0 in the database, no session saved
+    assert ping.finding is not None and ping.finding.numbers["db_share"] == pytest.approx(25 / 28)
+    assert ping.advice == (
+        "more workers cannot help: 89 % of the wait is database time: the requests wait for the database's locks"
+        " (SQLite admits one writer at a time)"
+    )
+    assert "session" not in ping.advice
+    written = diagnose(queried(25.0, 1), replace(T0, session_written=True))
+    assert "this view saves a session on every request" in written.advice
+    lock = diagnose(queried(2.0, 1), T0)  # 2 of 28 ms: the wait is not the database's
+    assert lock.advice.startswith("more workers cannot help: only 7 % of the wait is database time: the rest is a lock")
+    assert diagnose(queried(0.0, 0), T0).advice.startswith("more workers cannot help: the view made no database query")
 
 
 def test_waiting_for_each_other_with_most_workers_still_in_parallel_is_not_named() -> None:
