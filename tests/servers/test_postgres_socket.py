@@ -58,5 +58,5 @@ def test_a_database_on_its_unix_socket_is_the_database_role_not_another_process(
     own = {role: s for role, s in run.diagnosis.figures.cpu_per_request_s.items() if role != "unattributed"}
     assert own["database"] / sum(own.values()) >= 0.25, own
     # W005 was raised: the why line names it as the database share's cause.
-    assert "with CONN_MAX_AGE=0: each request opens a connection (W005)" in run.diagnosis.why
+    assert "of the roles' CPU with CONN_MAX_AGE=0: each request opens a connection (W005)" in run.diagnosis.why
     print(f"{run.verdict}: {run.diagnosis.why}; {own}")

@@ -13,7 +13,8 @@ from dataclasses import replace
 from ..model.results import Run
 from . import wording
 
-# The database's share of the CPU per request (the roles' sum) from which W005 is named as its cause.
+# The database's share of the CPU per request (of the roles' sum, not the unattributed) from which W005
+# is named as its cause.
 DATABASE_SHARE = 0.25
 CONNECTION_PER_REQUEST = "servebench.W005"
 
@@ -23,7 +24,9 @@ def with_preflight(run: Run, warned: Collection[str]) -> Run:
     diagnosis = run.diagnosis
     if diagnosis is None or CONNECTION_PER_REQUEST not in warned or not run.samples:
         return run
-    share = diagnosis.shares.get("database", 0.0)
+    # Of the configuration's own roles' CPU: another process's load on the cores must not hide the cause.
+    own = {role: s for role, s in diagnosis.figures.cpu_per_request_s.items() if role != "unattributed"}
+    share = own.get("database", 0.0) / sum(own.values()) if sum(own.values()) else 0.0
     if share < DATABASE_SHARE:
         return run
     why, advice = wording.connection_per_request(share)

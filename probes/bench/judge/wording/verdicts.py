@@ -82,7 +82,7 @@ def unattributed_text(unattributed: Mapping[str, str]) -> str:
 def connection_per_request(share: float) -> tuple[str, str]:
     """(why, advice) of a large database share with CONN_MAX_AGE=0 (W005)."""
     return (
-        f"database {100 * share:.0f} % with CONN_MAX_AGE=0: each request opens a connection (W005)",
+        f"database {100 * share:.0f} % of the roles' CPU with CONN_MAX_AGE=0: each request opens a connection (W005)",
         "set CONN_MAX_AGE (e.g. 60) or a connection pool: the database's share is mostly connection set-up",
     )
 
