@@ -166,6 +166,14 @@ def db_share_of_wait(
     return min(1.0, max(0.0, db_s - db_t0_s) / wait)
 
 
+def db_share(f: Figures) -> dict[str, float]:
+    """{"db_share": s}: of the wait inside the app, the share that was database time, when the view queried."""
+    if f.db_s is None or not f.queries or f.app_wall_s is None or f.t0_s is None:
+        return {}
+    share = db_share_of_wait(app_wall_s=f.app_wall_s, t0_s=f.t0_s, db_s=f.db_s, app_runq_s=f.app_runq_s or 0.0)
+    return {"db_share": share} if share is not None else {}
+
+
 def t0_from_runs(path: str, runs: Sequence[Run]) -> ViewTime | None:
     """t0 from the app's own time in a diagnosed 1-worker run of the path (when in-process could not give it)."""
     for run in runs:

@@ -19,7 +19,7 @@ from ..model.diagnosis import Diagnosis, Figures, Finding, Verdict, ViewTime
 from ..model.results import Run
 from ..servers.kinds import KINDS
 from . import wording
-from .figures import db_share_of_wait, figures
+from .figures import db_share, figures
 from .quality import SHARED_MACHINE
 
 # Share of all cores busy (/proc/stat) that is a full machine. On 2 cores shared by client, nginx,
@@ -173,15 +173,7 @@ def serialized(case: Case) -> Finding | None:
         where = "serialized_untimed"
     else:
         where = "serialized_elsewhere"
-    return Finding(Verdict.SERIALIZED, where, {"parallelism": f.parallelism, "high": high, **_db_share(f)})
-
-
-def _db_share(f: Figures) -> dict[str, float]:
-    """{"db_share": s}: of the wait inside the app, the share that was database time, when the view queried."""
-    if f.db_s is None or not f.queries or f.app_wall_s is None or f.t0_s is None:
-        return {}
-    share = db_share_of_wait(app_wall_s=f.app_wall_s, t0_s=f.t0_s, db_s=f.db_s, app_runq_s=f.app_runq_s or 0.0)
-    return {"db_share": share} if share is not None else {}
+    return Finding(Verdict.SERIALIZED, where, {"parallelism": f.parallelism, "high": high, **db_share(f)})
 
 
 def process_on_a_core(case: Case) -> Finding | None:
@@ -247,7 +239,7 @@ def contended(case: Case) -> Finding | None:
     assert f.waited_s is not None and f.parallelism is not None and f.t0_s is not None
     if f.parallelism > THRESHOLDS["contended_parallelism"] * f.capacity:
         return None
-    numbers = {"waited_s": f.waited_s, "parallelism": f.parallelism, **_db_share(f)}
+    numbers = {"waited_s": f.waited_s, "parallelism": f.parallelism, **db_share(f)}
     return Finding(Verdict.CONTENDED, "contended", numbers)
 
 

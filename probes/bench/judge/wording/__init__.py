@@ -17,17 +17,15 @@ from .across_runs import (
     sigma_label,
     worker_counts,
 )
+from .causes import connection_per_request, progress_text, unattributed_text, wait_cause
 from .verdicts import (
     CPU_BOUND_NOT_SERIALIZED,
     NOT_TIMED,
-    connection_per_request,
     diagnosis_words,
     ms,
-    progress_text,
     server_gain_text,
     shares_text,
     short,
-    unattributed_text,
     verdict_text,
 )
 
@@ -50,5 +48,6 @@ __all__ = [
     "unattributed_text",
     "sigma_label",
     "verdict_text",
+    "wait_cause",
     "worker_counts",
 ]

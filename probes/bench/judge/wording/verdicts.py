@@ -7,10 +7,11 @@ words what they found, and the reports reuse it. The words are saved beside the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ...model.diagnosis import Diagnosis, Figures, Finding
+from ...model.diagnosis import Diagnosis, Finding
+from .causes import wait_cause
 
 if TYPE_CHECKING:
     from ..rules import Case
@@ -41,14 +42,6 @@ def server_gain_text(gain_pct: float | None) -> str:
     return f"; a zero-cost server could add at most +{gain_pct:.0f} %" if gain_pct is not None else ""
 
 
-def progress_text(label: str, *, rps: float, quality: str, verdict: str, reason: str = "") -> str:
-    """The sweep's line after a configuration: its r/s, the quality and the verdict once each
-    ('0 r/s, failing, failing' said one thing twice); a failing one says why in its place."""
-    if verdict in ("", quality):
-        return f"{label}: {rps:,.0f} r/s, {quality}" + (f": {reason}" if reason and quality == "failing" else "")
-    return f"{label}: {rps:,.0f} r/s, {quality} data, {verdict}"
-
-
 def verdict_text(diagnosis: Diagnosis) -> str:
     """The verdict as reports show it: the scaling fit's qualifier, when it named it, in the verdict's place."""
     return diagnosis.qualifier or diagnosis.verdict
@@ -73,20 +66,6 @@ def _cpu_text(finding: Finding, case: Case) -> str:
     )
 
 
-def unattributed_text(unattributed: Mapping[str, str]) -> str:
-    """'; the database's CPU could not be attributed (unix socket ...): it is in the unattributed CPU'."""
-    named = "; ".join(f"the {role}'s CPU could not be attributed ({how})" for role, how in unattributed.items())
-    return f"; {named}: it is in the unattributed CPU, not another process's"
-
-
-def connection_per_request(share: float) -> tuple[str, str]:
-    """(why, advice) of a large database share with CONN_MAX_AGE=0 (W005)."""
-    return (
-        f"database {100 * share:.0f} % of the roles' CPU with CONN_MAX_AGE=0: each request opens a connection (W005)",
-        "set CONN_MAX_AGE (e.g. 60) or a connection pool: the database's share is mostly connection set-up",
-    )
-
-
 def _machine_cpu_text(case: Case) -> str:
     """'machine CPU per request 12.8 ms (every process on the cores, 0.5 ms of it unattributed)': what it
     includes, unlike the table's CPU µs (the measured roles only)."""
@@ -96,33 +75,6 @@ def _machine_cpu_text(case: Case) -> str:
         f"machine CPU per request {short(f.machine_cpu_per_request_s)}"
         f" (every process on the cores, {short(unattributed)} of it unattributed)"
     )
-
-
-def wait_cause(db_share: float | None, f: Figures) -> str:
-    """What the requests waited for, from the figures: the database (its share of the wait, the session the
-    view saved), a lock in the app (a wait that was not database time), or what to look for when unknown."""
-    if db_share is None:
-        if f.queries == 0:
-            return (
-                "the view made no database query: the wait is a lock in the app or the server"
-                " (a threading.Lock, a file, a connection pool)"
-            )
-        return "find what the requests share (a lock, a connection pool, the database)"
-    if db_share < 0.5:
-        return (
-            f"only {100 * db_share:.0f} % of the wait is database time: the rest is a lock in the app"
-            " (a threading.Lock, a file, a connection pool)"
-        )
-    text = (
-        f"{100 * db_share:.0f} % of the wait is database time: the requests wait for the database's locks"
-        " (SQLite admits one writer at a time)"
-    )
-    if f.t0_session_written:
-        text += (
-            "; this view saves a session on every request: sessions in the cache (or in PostgreSQL) take"
-            " that write off the database's lock"
-        )
-    return text
 
 
 def _busy(case: Case) -> str:
