@@ -38,6 +38,9 @@ class InProcess:
     location: str = ""
     logged: tuple[tuple[str, str], ...] = ()  # (logger, message) of DJANGO_LOGGERS during the request
     exceptions: tuple[ExceptionSeen, ...] = ()
+    # The view saved a session on the server side (SessionMiddleware's Set-Cookie of SESSION_COOKIE_NAME, not
+    # signed cookies): serialized or contended advice names sessions only then.
+    session_saved: bool = False
 
 
 def exceptions_in_log(text: str, *, root: Path) -> list[ExceptionSeen]:
@@ -111,6 +114,7 @@ def replay(app: WSGIApp, path: str, *, host: str, headers: Sequence[tuple[str, s
     def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: object = None) -> Any:
         answer["status"] = int(status.split(" ", 1)[0])
         answer["location"] = next((v for k, v in response_headers if k.lower() == "location"), "")
+        answer["session_saved"] = _session_saved(response_headers)
         return lambda data: None
 
     got_request_exception.connect(on_exception, weak=False, dispatch_uid="servebench-replay")
@@ -128,7 +132,23 @@ def replay(app: WSGIApp, path: str, *, host: str, headers: Sequence[tuple[str, s
         answer = {}
     finally:
         got_request_exception.disconnect(dispatch_uid="servebench-replay")
-    return InProcess(answer.get("status"), answer.get("location", ""), tuple(capture.records.values()), tuple(raised))
+    return InProcess(
+        answer.get("status"),
+        answer.get("location", ""),
+        tuple(capture.records.values()),
+        tuple(raised),
+        session_saved=answer.get("session_saved", False),
+    )
+
+
+def _session_saved(headers: Sequence[tuple[str, str]]) -> bool:
+    """True when the response sets the session cookie of a server-side session store (SessionMiddleware saved)."""
+    from django.conf import settings
+
+    if settings.SESSION_ENGINE.endswith("signed_cookies"):
+        return False
+    prefix = f"{settings.SESSION_COOKIE_NAME}="
+    return any(name.lower() == "set-cookie" and value.startswith(prefix) for name, value in headers)
 
 
 def decided(status: int, *, path: str, host: str, location: str, logged: Sequence[tuple[str, str]]) -> str:

@@ -55,8 +55,12 @@ class Launcher:
         extra_env: dict[str, str] | None = None,
         between: Callable[[], object] | None = None,
         timing: bool = True,
+        unattributed: dict[str, str] | None = None,
     ) -> None:
         self.run_dir = run_dir
+        # The project's services whose processes could not be found (role -> how it connects): every
+        # window records them, so their CPU, left unattributed, is never read as another process's.
+        self.unattributed = dict(unattributed or {})
         # Servers run where the project runs, so relative paths in its settings (templates,
         # SQLite NAME, MEDIA_ROOT, .env files) resolve as under runserver; servebench's own
         # files (sockets, logs, configs, counters) are all named by absolute paths in run_dir.
@@ -120,6 +124,7 @@ class Launcher:
                 logs=self._logs(children),
             )
             raise
+        stack.unattributed = dict(self.unattributed)
         self._last = stack
         if proof is not None:
             self._prove(stack, proof)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import ipaddress
 import os
 import shutil
 import subprocess
@@ -11,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import psutil
 from asgiref.local import Local
 from django.conf import settings
 from django.core.cache import caches, close_caches
@@ -19,6 +17,7 @@ from django.core.management import call_command
 from django.core.servers.basehttp import get_internal_wsgi_application
 
 from ..conf import get_config
+from .database_server import DatabaseServer, database_server
 from .dburl import database_from_url
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
@@ -138,16 +137,6 @@ def fresh_sqlite(template: Path, run_dir: Path, name: str) -> Path:
     return path
 
 
-def _is_local_host(host: str) -> bool:
-    host = host.strip().strip("[]")
-    if not host or host.startswith("/") or host == "localhost":
-        return True  # the client library's default: a local socket
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a name other than localhost may resolve anywhere
-
-
 def use_database(url: str) -> None:
     """Point this process's default database at `url` (the servers get DATABASE_URL)."""
     from django.db import connections
@@ -158,21 +147,7 @@ def use_database(url: str) -> None:
     connections._connections = Local(connections.thread_critical)  # type: ignore[attr-defined]
 
 
-def local_database_pid() -> int | None:
-    """The pid listening for the default database on this machine, so its CPU is a role of its own."""
-    database = settings.DATABASES["default"]
-    port = str(database.get("PORT") or "")
-    if (
-        "sqlite" in database.get("ENGINE", "")
-        or not port.isdigit()
-        or not _is_local_host(str(database.get("HOST") or ""))
-    ):
-        return None
-    try:
-        listeners = psutil.net_connections(kind="inet")
-    except psutil.AccessDenied:
-        return None
-    for conn in listeners:
-        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == int(port) and conn.pid:
-            return int(conn.pid)
-    return None
+def local_database() -> DatabaseServer | None:
+    """The default database's server on this machine (its pid, or how it connects when not found), so its CPU
+    is a role of its own; None: SQLite, or a server elsewhere."""
+    return database_server(settings.DATABASES["default"])

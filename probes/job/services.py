@@ -84,13 +84,24 @@ def prepare_database(probes: Sequence[Probe]) -> None:
         raise JobError(missing)
 
 
-def provide_database(
-    database: str, *, supervisor: Supervisor, run_dir: Path, progress: Progress
-) -> tuple[dict[str, str], dict[str, int], Callable[[], None]]:
-    """(server environment, CPU roles, cleanup) for the database: the project's own, or a throwaway PostgreSQL."""
+@dataclass(frozen=True)
+class DatabaseRole:
+    """The database the servers use: their environment, its CPU role, what could not be found, the cleanup."""
+
+    env: dict[str, str]
+    pids: dict[str, int]  # {"database": the server's pid} when found
+    unattributed: dict[str, str]  # {"database": how the project connects} when its server was not found
+    remove: Callable[[], None]
+
+
+def provide_database(database: str, *, supervisor: Supervisor, run_dir: Path, progress: Progress) -> DatabaseRole:
+    """The database's server environment, CPU role and cleanup: the project's own, or a throwaway PostgreSQL."""
     if database == "project":
-        pid = project.local_database_pid()
-        return {}, ({"database": pid} if pid else {}), lambda: None
+        server = project.local_database()
+        if server is not None and server.pid is not None:
+            return DatabaseRole({}, {"database": server.pid}, {}, lambda: None)
+        unattributed = {"database": server.how} if server is not None else {}
+        return DatabaseRole({}, {}, unattributed, lambda: None)
     if database != "postgres":
         raise JobError(f"--database takes project or postgres, not {database!r}")
     if not get_config()["OWN_DATABASE"]:
@@ -102,4 +113,4 @@ def provide_database(
         raise JobError(str(exc)) from None
     project.use_database(postgres.url)
     # Its files lie outside the run directory: remove() stops it and deletes them.
-    return {"DATABASE_URL": postgres.url}, {"database": postgres.child.pid}, postgres.remove
+    return DatabaseRole({"DATABASE_URL": postgres.url}, {"database": postgres.child.pid}, {}, postgres.remove)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
+from ..bench.judge.settings import with_preflight
 from ..bench.loadgen.plan import LoadPlan
 from ..bench.measure.sweep import Progress, sweep
 from ..bench.model.diagnosis import ViewTime
@@ -78,8 +79,10 @@ def sweep_job(
     probe_paths = {target.path for target in targets if target.probe and target.probe.name.startswith("session-")}
     record = SweepRecord(metadata, preflight)
 
+    warned = {str(warning.get("id", "")) for warning in preflight}
+
     def on_run(run: Run) -> None:
-        record.runs.append(run)
+        record.runs.append(with_preflight(run, warned))
         on_suite(record.suite())
 
     # Undone in reverse order however the sweep ends: the login session, the
@@ -120,13 +123,17 @@ def sweep_job(
                 on_run=on_run,
                 start_errors=START_ERRORS,
                 levels=plan.levels or (None,),
-                t0=ViewTime(cost.wall_us_median / 1e6, cost.cpu_us_median / 1e6, "in-process") if cost else None,
+                t0=(
+                    ViewTime(cost.wall_us_median / 1e6, cost.cpu_us_median / 1e6, "in-process", cost.session_written)
+                    if cost
+                    else None
+                ),
                 explain=launcher.explain,
                 profiling=profiling,
                 watched=watched,
             )
             # The same runs, now with what only the whole sweep shows (scaling, knee).
-            record.runs[len(record.runs) - len(measured) :] = measured
+            record.runs[len(record.runs) - len(measured) :] = [with_preflight(run, warned) for run in measured]
             on_suite(record.suite())
     return record.suite()
 
@@ -145,10 +152,9 @@ def _around_the_servers(
         memcached_transport=plan.memcached_transport,
         progress=progress,
     )
-    extra_env, service_pids, remove_database = provide_database(
-        plan.database, supervisor=supervisor, run_dir=run_dir, progress=progress
-    )
-    undo.callback(remove_database)
+    database = provide_database(plan.database, supervisor=supervisor, run_dir=run_dir, progress=progress)
+    undo.callback(database.remove)
+    service_pids = dict(database.pids)
     prepare_database([target.probe for target in targets if target.probe is not None])
     sessions_used = any(target.probe and target.probe.name.startswith("session-") for target in targets)
     if sessions_used or plan.login_as is not None:
@@ -159,9 +165,10 @@ def _around_the_servers(
         run_dir=run_dir,
         supervisor=supervisor,
         memcached=services.memcached,
-        extra_env=extra_env,
+        extra_env=database.env,
         between=sessions.delete_probe_sessions,
         timing=plan.timing,
+        unattributed=database.unattributed,
     )
     if services.memcached and services.memcached.child:
         service_pids["memcached"] = services.memcached.child.pid
@@ -208,7 +215,8 @@ def _in_process(
         )
         record.metadata = writes.noted(record.metadata, seen, warn)
         proofs[target.path] = Proof(target.path, load.headers, here, timeout_s=load.timeout_s)
-        cost = record.costs[target.path] = t0_cost(app, target, launcher.host_header, here.status, progress, load=load)
+        cost = t0_cost(app, target, launcher.host_header, here.status, progress, load=load)
+        cost = record.costs[target.path] = replace(cost, session_written=here.session_saved) if cost else None
         if plan.timing and cost is not None:
             measured = instrument_cost(app, cost, launcher.host_header, run_dir, progress)
             if measured is not None:

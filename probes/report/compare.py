@@ -146,6 +146,15 @@ def compare(a: Suite, b: Suite, *, min_change_pct: float = MIN_CHANGE_PCT) -> Co
     )
 
 
+def nothing_in_common(comparison: Comparison) -> str:
+    """The one line --compare exits 1 with when no configuration is in both results."""
+    a, b = comparison.only_in_a, comparison.only_in_b
+    line = f"no configuration is in both results (A has {len(a)}, B {len(b)})"
+    if a or b:
+        line += f"; first only in {'A' if a else 'B'}: {a[0] if a else b[0]}"
+    return line
+
+
 def slower_beyond(comparison: Comparison, pct: float) -> list[Pair]:
     """Pairs significantly slower in B, by more than pct % of A's median r/s (--fail-if-slower)."""
     return [

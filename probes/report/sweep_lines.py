@@ -30,7 +30,9 @@ def scaling_lines(runs: list[Run]) -> list[str]:
         assert run.diagnosis is not None and run.diagnosis.scaling is not None
         scaling = run.diagnosis.scaling
         head = f"scaling {name}: " + (f"{scaling.verdict} " if scaling.verdict else "") + scaling.summary
-        lines.append(head if scaling.fit is None else f"{head}; what to do: {run.diagnosis.advice}")
+        # The fit's own advice (a run's may be another verdict's); saved before it had one: the run's.
+        advice = scaling.advice or run.diagnosis.advice
+        lines.append(head if scaling.fit is None else f"{head}; what to do: {advice}")
     return lines
 
 

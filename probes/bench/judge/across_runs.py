@@ -125,7 +125,7 @@ def _scaled(run: Run, fitted: Scaling) -> Run:
     qualified = replace(
         diagnosis,
         qualifier=fitted.verdict,
-        advice=wording.serial_advice(fit, db_share=share, unit=fitted.unit),
+        advice=wording.serial_advice(fit, db_share=share, unit=fitted.unit, session_written=f.t0_session_written),
         scaling=fitted,
     )
     return replace(run, verdict=wording.verdict_text(qualified), diagnosis=qualified)

@@ -144,6 +144,7 @@ def figures(run: Run, t0: ViewTime | None) -> Figures:
         others_busy=median_of(row.others for row in rows) or 0.0,
         # Carried into the server's own share too: it is the server's total minus the view's.
         view_cpu_error_s=median_of(row.view_cpu_error for row in rows),
+        t0_session_written=t0.session_written if t0 else None,
     )
 
 
@@ -163,6 +164,14 @@ def db_share_of_wait(
     if wait <= 0:
         return None
     return min(1.0, max(0.0, db_s - db_t0_s) / wait)
+
+
+def db_share(f: Figures) -> dict[str, float]:
+    """{"db_share": s}: of the wait inside the app, the share that was database time, when the view queried."""
+    if f.db_s is None or not f.queries or f.app_wall_s is None or f.t0_s is None:
+        return {}
+    share = db_share_of_wait(app_wall_s=f.app_wall_s, t0_s=f.t0_s, db_s=f.db_s, app_runq_s=f.app_runq_s or 0.0)
+    return {"db_share": share} if share is not None else {}
 
 
 def t0_from_runs(path: str, runs: Sequence[Run]) -> ViewTime | None:

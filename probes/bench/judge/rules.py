@@ -11,15 +11,15 @@ wording.py turns it into the why and the advice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..model.diagnosis import Diagnosis, Figures, Finding, Verdict, ViewTime
 from ..model.results import Run
 from ..servers.kinds import KINDS
 from . import wording
-from .figures import db_share_of_wait, figures
+from .figures import db_share, figures
 from .quality import SHARED_MACHINE
 
 # Share of all cores busy (/proc/stat) that is a full machine. On 2 cores shared by client, nginx,
@@ -35,6 +35,10 @@ THRESHOLDS = {
     "at_capacity_low": 0.70,  # X x app wall / (workers x threads) within [low, high]: every worker busy
     "at_capacity_high": 1.30,
     "waiting_wall_per_cpu": 2.0,  # app wall >= this x app CPU: the app mostly waits
+    # Within [low, high) x app CPU the same view reads either way from one run to the next: the verdict
+    # stays the 2.0 rule's, the why gives both readings (workers_between).
+    "waiting_band_low": 1.6,
+    "waiting_band_high": 2.4,
     "process_busy": 0.85,  # a serving process's CPU / wall: a whole core (the GIL caps a process at one)
     # X x app wall >= this x workers: requests overlap inside the workers (an event loop, greenlets)
     "overlapped": 1.5,
@@ -62,6 +66,9 @@ class Case:
     rate: float | None  # open loop: the offered r/s
     kind: str
     overlaps: bool  # the server overlaps requests inside a worker (an event loop, greenlets)
+    # The project's own services whose processes could not be found (role -> how it connects): their CPU
+    # is in the unattributed, which is then not another process's.
+    unattributed: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, run: Run, t0: ViewTime | None) -> Case:
@@ -73,6 +80,7 @@ class Case:
             rate=run.rate,
             kind=run.kind,
             overlaps=kind is not None and kind.concurrent_in_worker,
+            unattributed={role: how for sample in run.samples for role, how in sample.unattributed_roles.items()},
         )
 
     @cached_property
@@ -110,8 +118,14 @@ def rate_kept(case: Case) -> Finding | None:
 
 
 def machine_shared(case: Case) -> Finding | None:
-    """A full machine whose cores mostly went to no role of this configuration: another process's load."""
+    """A full machine whose cores mostly went to no role of this configuration: another process's load.
+
+    Not when a service of the project's own (its database) could not be found: its CPU is in the
+    unattributed, and the machine may well have been quiet.
+    """
     f = case.figures
+    if case.unattributed:
+        return None
     full = f.busy_fraction >= CPU_WALL
     if not (full and f.others_busy >= THRESHOLDS["shared_machine"] and f.own_busy < CPU_WALL):
         return None
@@ -159,7 +173,7 @@ def serialized(case: Case) -> Finding | None:
         where = "serialized_untimed"
     else:
         where = "serialized_elsewhere"
-    return Finding(Verdict.SERIALIZED, where, {"parallelism": f.parallelism, "high": high})
+    return Finding(Verdict.SERIALIZED, where, {"parallelism": f.parallelism, "high": high, **db_share(f)})
 
 
 def process_on_a_core(case: Case) -> Finding | None:
@@ -194,13 +208,26 @@ def workers_busy(case: Case) -> Finding | None:
     assert f.app_wall_s is not None
     app_cpu = f.app_cpu_s or 0.0
     more = 2 * f.capacity
-    expected = min(more / f.app_wall_s, f.cpu_cap_rps)
-    if f.app_wall_s >= THRESHOLDS["waiting_wall_per_cpu"] * app_cpu:
-        numbers = {"workers_busy": busy, "expected_rps": expected, "with_capacity": more}
-        return Finding(Verdict.IO_BOUND, "workers_waiting", numbers)
-    expected = min(f.cores / app_cpu if app_cpu else float("inf"), expected)
-    numbers = {"workers_busy": busy, "expected_rps": expected, "with_capacity": max(f.cores, f.capacity + 1)}
-    return Finding(Verdict.WORKER_LIMITED, "workers_computing", numbers)
+    waiting = {"workers_busy": busy, "expected_rps": min(more / f.app_wall_s, f.cpu_cap_rps), "with_capacity": more}
+    computing = {
+        "workers_busy": busy,
+        "expected_rps": min(f.cores / app_cpu if app_cpu else float("inf"), waiting["expected_rps"]),
+        "with_capacity": max(f.cores, f.capacity + 1),
+    }
+    verdict = (
+        Verdict.IO_BOUND if f.app_wall_s >= THRESHOLDS["waiting_wall_per_cpu"] * app_cpu else Verdict.WORKER_LIMITED
+    )
+    if THRESHOLDS["waiting_band_low"] * app_cpu <= f.app_wall_s < THRESHOLDS["waiting_band_high"] * app_cpu:
+        # Both readings fit: the why says so instead of flipping from one run to the next.
+        numbers = {
+            **{f"{key}_waiting": value for key, value in waiting.items()},
+            **{f"{key}_computing": value for key, value in computing.items() if key != "workers_busy"},
+            "cpu_share": app_cpu / f.app_wall_s,
+        }
+        return Finding(verdict, "workers_between", numbers)
+    if verdict is Verdict.IO_BOUND:
+        return Finding(verdict, "workers_waiting", waiting)
+    return Finding(verdict, "workers_computing", computing)
 
 
 def contended(case: Case) -> Finding | None:
@@ -212,11 +239,7 @@ def contended(case: Case) -> Finding | None:
     assert f.waited_s is not None and f.parallelism is not None and f.t0_s is not None
     if f.parallelism > THRESHOLDS["contended_parallelism"] * f.capacity:
         return None
-    numbers = {"waited_s": f.waited_s, "parallelism": f.parallelism}
-    if f.db_s is not None and f.queries and f.app_wall_s is not None:  # the view queried: how much was the DB
-        share = db_share_of_wait(app_wall_s=f.app_wall_s, t0_s=f.t0_s, db_s=f.db_s, app_runq_s=f.app_runq_s or 0.0)
-        if share is not None:
-            numbers["db_share"] = share
+    numbers = {"waited_s": f.waited_s, "parallelism": f.parallelism, **db_share(f)}
     return Finding(Verdict.CONTENDED, "contended", numbers)
 
 
@@ -268,6 +291,8 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
     finding = find(case)
     f = case.figures
     why, advice = wording.diagnosis_words(finding, case)
+    if case.unattributed:
+        why += wording.unattributed_text(case.unattributed)
     cpu_bound = finding.verdict is Verdict.CPU_SATURATED
     gain = f.server_gain_pct(cpu_bound=cpu_bound) if run.samples else None
     return Diagnosis(finding.verdict, why, advice, f.cpu_owner, f.cpu_shares, gain, f, finding=finding)

@@ -97,13 +97,20 @@ def scaling(points: Sequence[ScalingPoint], *, cores: int, share: float = CPU_WA
         found = replace(base, fit=fit_usl(kept))
     except NotEnoughPoints as exc:
         found = replace(base, reason=wording.no_fit_reason(str(exc), base))
-    return replace(found, verdict=_verdict(found), summary=wording.scaling_summary(found))
+    advice = ""
+    if found.fit is not None:
+        scales = sigma_shape(found.fit.serial_fraction) == "scales"
+        advice = wording.serial_advice(found.fit, db_share=None, unit=unit, scales=scales)
+    return replace(found, verdict=_verdict(found), summary=wording.scaling_summary(found), advice=advice)
 
 
 def _verdict(found: Scaling) -> str | None:
     """'partly serialized (σ = 0.62)' and the like, 'cpu-bound, not serialized', or None."""
     if found.fit is not None:
-        return wording.sigma_label(sigma_shape(found.fit.serial_fraction), found.fit.serial_fraction)
+        shape = sigma_shape(found.fit.serial_fraction)
+        if shape == "scales" and found.fit.clear_peak and found.fit.peak_workers:
+            return wording.peak_label(found.fit, found.unit)  # κ: X falls past its peak, it does not scale
+        return wording.sigma_label(shape, found.fit.serial_fraction)
     if found.cpu_bound_workers:
         return wording.CPU_BOUND_NOT_SERIALIZED
     return None

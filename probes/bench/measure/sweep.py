@@ -316,7 +316,10 @@ def sweep(
         on_run(run)
         assert run.diagnosis is not None
         rate = run.diagnosis.figures.throughput_rps if run.samples else 0.0
-        progress(f"    {label}: {rate:,.0f} r/s, {run.quality}, {run.verdict}")
+        said = wording.progress_text(
+            label, rps=rate, quality=run.quality, verdict=run.verdict, reason=failure_head(run) or ""
+        )
+        progress(f"    {said}")
         if run.profile_note and run.profile_note != (runs[-2].profile_note if len(runs) > 1 else ""):
             progress(f"    {run.profile_note}; going on without a profile")
     progress(f"done: {len(runs)} configurations in {time.monotonic() - started:.0f} s")

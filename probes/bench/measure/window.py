@@ -116,5 +116,6 @@ def measure_window(
         # Over the same interval as the server's CPU: the count its CPU per request is divided by.
         server_requests=app.requests if stats_dir else None,
         target_requests=target_requests,
+        unattributed_roles=dict(stack.unattributed),
     )
     return sample, per_process

@@ -69,6 +69,9 @@ class Scaling:
     # serialized' or None; then one line of σ, κ and λ with their ±, or why there is no fit.
     verdict: str | None = None
     summary: str = ""
+    # What the fit says to do, from the fit alone ("" in results saved before it: the reports then print
+    # the largest run's advice, as they did).
+    advice: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The fit's figures at the top (diagnosis.scaling.serial_fraction, ...), then the ceiling."""
@@ -84,6 +87,7 @@ class Scaling:
             "unit": self.unit,
             "verdict": self.verdict,
             "summary": self.summary,
+            "advice": self.advice,
         }
 
     @classmethod
@@ -100,6 +104,7 @@ class Scaling:
             unit=data.get("unit", "workers"),
             verdict=data["verdict"],
             summary=data["summary"],
+            advice=data.get("advice", ""),
         )
 
 

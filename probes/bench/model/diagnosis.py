@@ -52,6 +52,7 @@ class ViewTime:
     wall_s: float
     cpu_s: float
     source: str  # "in-process" or "1-worker run"
+    session_written: bool | None = None  # the view saved a session (its Set-Cookie in-process); None: not known
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class Figures:
     # The standard error of the view's CPU per request, extrapolated from the sampled requests; the
     # server's own share (the server's total minus the view's) carries the same. None: not sampled.
     view_cpu_error_s: float | None = None
+    t0_session_written: bool | None = None  # t0's request saved a session (None: not known, saved before it)
 
     @property
     def cpu_cap_rps(self) -> float:

@@ -22,6 +22,7 @@ FORMAT = "servebench/1"
 # The format's history: every change so far added fields with defaults, so a file of any of them loads.
 # - Sample.server_requests, Sample.target_requests, Run.set_aside, Run.max_windows,
 #   Figures.view_cpu_error_s (issue 19: one accounting, windows sized by requests, repeats until sure).
+# - Sample.unattributed_roles (issue 20: a database whose server could not be found).
 # Roles whose CPU is read over the server's interval (the window's CPU snapshots), divided by the
 # requests the server's processes completed in it; the client's is its own window's, by its own count.
 CLIENT_SIDE_ROLES = frozenset({"client"})
@@ -55,6 +56,7 @@ class ViewCost:
     cpu_us_median: float
     response_bytes: int
     spread_pct: float  # (p90 - median) / median: how noisy the figure is
+    session_written: bool | None = None  # the request saved a server-side session (None: not known)
 
     @property
     def per_worker_rps(self) -> float:
@@ -124,6 +126,10 @@ class Sample:
     server_requests: int | None = None
     # The requests the window was sized to complete (LoadPlan.window_requests); 0: sized in seconds only.
     target_requests: int = 0
+    # The project's services whose processes could not be found, role -> how the project reaches them
+    # ({"database": "unix socket /var/run/postgresql/.s.PGSQL.5432"}): their CPU is in the unattributed,
+    # so that CPU is not another process's. Empty in results saved before it.
+    unattributed_roles: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Sample:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import http.client
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..contract import KIND_ENV, READY_BODY, READY_PATH, STATS_DIR_ENV, TARGET_APP_ENV
@@ -54,6 +54,9 @@ class Stack:
     upstream: Endpoint
     stats_dir: Path | None = None  # the timing wrapper's counters, when it is on
     ready_s: float = 0.0
+    # Roles beside the server whose processes could not be found (the project's own database on a socket
+    # servebench cannot see): role -> how the project reaches it. Their CPU is in the unattributed.
+    unattributed: dict[str, str] = field(default_factory=dict)
 
     def process_counts(self) -> dict[str, int]:
         """Live processes per role, as really found (by session id, zombies excluded)."""

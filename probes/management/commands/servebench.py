@@ -16,7 +16,7 @@ from ...cli.arguments import add_arguments, recorded_command
 from ...cli.plan import Plan, Refused, build_plan
 from ...job.run import Interrupted, JobError, exit_line, run_job
 from ...report import RENDERERS, terminal_report
-from ...report.compare import compare, render_comparison, slower_beyond
+from ...report.compare import compare, nothing_in_common, render_comparison, slower_beyond
 
 
 class Command(BaseCommand):
@@ -63,6 +63,8 @@ class Command(BaseCommand):
         comparing = plan.comparing
         assert comparing is not None
         result = compare(comparing.a, comparing.b, min_change_pct=comparing.min_change_pct)
+        if not result.pairs:  # nothing was compared: not a result, whatever the two files hold
+            raise CommandError(nothing_in_common(result))
         self.stdout.write(render_comparison(result))
         limit = comparing.fail_if_slower_pct
         if limit is not None and (slower := slower_beyond(result, limit)):

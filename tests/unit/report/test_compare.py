@@ -229,3 +229,21 @@ def test_a_missing_file_and_a_saved_result(tmp_path: Path) -> None:
     saved.dump(tmp_path / "A.json")
     assert load_for_compare(tmp_path / "A.json") == saved
     assert json.loads((tmp_path / "A.json").read_text())["format"] == "servebench/1"
+
+
+def test_nothing_in_common_exits_1_with_one_line(tmp_path: Path) -> None:
+    """Issue 20: --compare of two results without a configuration in common exited 0."""
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    suite(run(2, 100, 101)).dump(tmp_path / "A.json")
+    suite(run(4, 200, 201), run(8, 300, 301)).dump(tmp_path / "B.json")
+    out = StringIO()
+    with pytest.raises(CommandError) as raised:
+        call_command("servebench", "--compare", str(tmp_path / "A.json"), str(tmp_path / "B.json"), stdout=out)
+    assert str(raised.value) == (
+        "no configuration is in both results (A has 1, B 2); first only in A: gunicorn w2 nginx/tcp /x c=8"
+    )
+    assert raised.value.returncode == 1
+    assert out.getvalue() == ""

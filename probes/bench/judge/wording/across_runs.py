@@ -90,8 +90,16 @@ def scaling_summary(scaling: Scaling) -> str:
     return text
 
 
-def serial_advice(fit: UslFit, *, db_share: float | None, unit: str = "workers") -> str:
-    """What to do about a serial fraction, naming the database's share of the wait when it is known."""
+def serial_advice(
+    fit: UslFit,
+    *,
+    db_share: float | None,
+    unit: str = "workers",
+    session_written: bool | None = None,
+    scales: bool = False,
+) -> str:
+    """What to do about a serial fraction, naming the database's share of the wait when it is known (and the
+    session the view saves, only when it saves one); for a fit that scales, where it peaks or that it grows."""
     sigma = fit.serial_fraction
     if fit.clear_peak and fit.peak_workers:
         cap = f"X peaks near {fit.peak_workers:.0f} {unit}"
@@ -103,14 +111,28 @@ def serial_advice(fit: UslFit, *, db_share: float | None, unit: str = "workers")
         f"σ = {sigma:.2f}: {100 * sigma:.0f} % of a request's work runs one at a time; {cap};"
         f" ~{fit.predicted_rps:,.0f} r/s expected with {fit.predicted_at_workers} {unit}"
     )
+    if scales:  # scaling.sigma_shape decided it
+        if fit.clear_peak and fit.peak_workers:
+            peak = f"~{fit.peak_workers:.0f} {unit}"
+            return f"{head}: past {peak} the requests slow one another (κ = {fit.coherency:.3f})"
+        return f"{head}: more {unit} help, up to the cores"
     if db_share is None:
         return f"{head}: find what the requests share (a lock, a connection pool, the database)"
     if db_share >= 0.5:
-        return (
+        text = (
             f"{head}: {100 * db_share:.0f} % of the wait is database time: the database serializes"
-            " (SQLite's single writer: PostgreSQL, or sessions in the cache)"
+            " (SQLite admits one writer at a time)"
         )
+        if session_written:
+            text += "; this view saves a session on every request: sessions in the cache (or in PostgreSQL)"
+        return text
     return f"{head}: only {100 * db_share:.0f} % of the wait is database time: look for a lock in the app"
+
+
+def peak_label(fit: UslFit, unit: str) -> str:
+    """'peaks at 2 workers (σ = 0.00, κ = 0.120)': a fit whose coherency gives it a peak never 'scales'."""
+    assert fit.peak_workers is not None
+    return f"peaks at {fit.peak_workers:.0f} {unit} (σ = {fit.serial_fraction:.2f}, κ = {fit.coherency:.3f})"
 
 
 def knee_summary(knee: Knee) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ...model.diagnosis import Diagnosis, Finding
+from .causes import wait_cause
 
 if TYPE_CHECKING:
     from ..rules import Case
@@ -65,6 +66,17 @@ def _cpu_text(finding: Finding, case: Case) -> str:
     )
 
 
+def _machine_cpu_text(case: Case) -> str:
+    """'machine CPU per request 12.8 ms (every process on the cores, 0.5 ms of it unattributed)': what it
+    includes, unlike the table's CPU µs (the measured roles only)."""
+    f = case.figures
+    unattributed = f.cpu_per_request_s.get("unattributed", 0.0)
+    return (
+        f"machine CPU per request {short(f.machine_cpu_per_request_s)}"
+        f" (every process on the cores, {short(unattributed)} of it unattributed)"
+    )
+
+
 def _busy(case: Case) -> str:
     return f"cores {100 * case.figures.busy_fraction:.0f} % busy"
 
@@ -79,9 +91,8 @@ def _rate_kept(finding: Finding, case: Case) -> tuple[str, str]:
     f, n = case.figures, finding.numbers
     wait_text = f"; the app waited {ms(n['waited_s'])} per request beyond t0" if "waited_s" in n else ""
     why = (
-        f"served the offered {n['rate_rps']:,.0f} r/s at {_busy(case)}; at"
-        f" {short(f.machine_cpu_per_request_s)} of CPU per request the {f.cores} cores could serve"
-        f" ~{n['cpu_cap_rps']:,.0f} r/s{wait_text}{_cpu_text(finding, case)}"
+        f"served the offered {n['rate_rps']:,.0f} r/s at {_busy(case)}; {_machine_cpu_text(case)}:"
+        f" at that the {f.cores} cores could serve ~{n['cpu_cap_rps']:,.0f} r/s{wait_text}{_cpu_text(finding, case)}"
     )
     return why, "the offered load, not the server, set this figure: measure the capacity without --rate"
 
@@ -99,7 +110,7 @@ def _cpu_saturated(finding: Finding, case: Case) -> tuple[str, str]:
     f = case.figures
     owner = f.cpu_owner
     why = (
-        f"{_busy(case)}; CPU per request {ms(f.machine_cpu_per_request_s)}: {shares_text(f.cpu_shares)}"
+        f"{_busy(case)}; {_machine_cpu_text(case)}: {shares_text(f.cpu_shares)}"
         f"{server_gain_text(finding.numbers.get('server_gain_pct'))}"
     )
     advice = (
@@ -141,7 +152,7 @@ def _serialized(finding: Finding, case: Case) -> tuple[str, str]:
         f"X x t0 = {finding.numbers['parallelism']:.2f} with {f.capacity} workers x threads and {_busy(case)}:"
         f" one request at a time gets through; the wait is {_WHERE[finding.rule](case)}"
     )
-    return why, "more workers cannot help: remove the serialization (e.g. PostgreSQL or cache sessions for SQLite)"
+    return why, f"more workers cannot help: {wait_cause(finding.numbers.get('db_share'), f)}"
 
 
 def _process_on_a_core(finding: Finding, case: Case) -> tuple[str, str]:
@@ -161,12 +172,12 @@ def _overlapped_waits(finding: Finding, case: Case) -> tuple[str, str]:
     why = (
         f"X x app wall = {n['in_app']:.1f} > {f.capacity} worker{'s' if f.capacity > 1 else ''}: {case.kind} overlaps"
         f" the waits of the {f.concurrency} connections' requests, app wall {ms(f.app_wall_s)}"
-        f" of which {short(f.app_cpu_s)} CPU, each worker {100 * f.process_busy:.0f} % of a core:"
+        f" of which {short(f.app_cpu_s)} the view's CPU, each worker {100 * f.process_busy:.0f} % of a core:"
         " the connections, not the workers, set this figure"
     )
     advice = (
         f"raise --concurrency: X grows with the connections until a worker fills its core"
-        f" (~{n['worker_cap_rps']:,.0f} r/s at {short(n['worker_cpu_s'])} of its CPU per request)"
+        f" (~{n['worker_cap_rps']:,.0f} r/s at {short(n['worker_cpu_s'])} of its server+view CPU per request)"
         f" or the cores (~{n['cpu_cap_rps']:,.0f} r/s)"
     )
     return why, advice
@@ -175,19 +186,39 @@ def _overlapped_waits(finding: Finding, case: Case) -> tuple[str, str]:
 def _workers_waiting(finding: Finding, case: Case) -> tuple[str, str]:
     f, n = case.figures, finding.numbers
     why = (
-        f"every worker busy {ms(f.app_wall_s)} per request, {ms(f.app_cpu_s or 0.0)} of it CPU,"
+        f"every worker busy {ms(f.app_wall_s)} per request, {ms(f.app_cpu_s or 0.0)} of it the view's CPU,"
         f" {_busy(case)}: workers wait"
     )
     return why, f"more workers or threads help: ~{n['expected_rps']:,.0f} r/s expected with {n['with_capacity']}"
 
 
+def _capacity(capacity: int) -> str:
+    """'1 worker' or '4 workers x threads'."""
+    return "1 worker" if capacity == 1 else f"{capacity} workers x threads"
+
+
 def _workers_computing(finding: Finding, case: Case) -> tuple[str, str]:
     f, n = case.figures, finding.numbers
     why = (
-        f"{f.capacity} workers x threads computing {ms(f.app_cpu_s or 0.0)} per request on {f.cores} cores,"
-        f" {_busy(case)}"
+        f"{_capacity(f.capacity)} computing: {ms(f.app_cpu_s or 0.0)} of the view's CPU per request"
+        f" of its {ms(f.app_wall_s)} in the app, on {f.cores} cores, {_busy(case)}"
     )
     return why, f"more workers help up to the cores: ~{n['expected_rps']:,.0f} r/s expected with {n['with_capacity']}"
+
+
+def _workers_between(finding: Finding, case: Case) -> tuple[str, str]:
+    f, n = case.figures, finding.numbers
+    why = (
+        f"between io-bound and worker-limited: every worker busy {ms(f.app_wall_s)} per request,"
+        f" {ms(f.app_cpu_s or 0.0)} of it the view's CPU ({100 * n['cpu_share']:.0f} %), {_busy(case)}:"
+        " the workers wait about as much as they compute"
+    )
+    advice = (
+        f"more workers help: ~{n['expected_rps_waiting']:,.0f} r/s expected with {n['with_capacity_waiting']:.0f}"
+        f" if the wait is what holds them, ~{n['expected_rps_computing']:,.0f} r/s with"
+        f" {n['with_capacity_computing']:.0f} if the CPU is"
+    )
+    return why, advice
 
 
 def _contended(finding: Finding, case: Case) -> tuple[str, str]:
@@ -198,16 +229,10 @@ def _contended(finding: Finding, case: Case) -> tuple[str, str]:
         f" off-CPU than t0 waited{db}: requests wait for each other inside the app; X x t0 = {n['parallelism']:.2f}"
         f" of {f.capacity} workers x threads, {_busy(case)}"
     )
-    if n.get("db_share", 0.0) >= 0.5:
-        advice = (
-            "more workers cannot help: the requests contend for the database (SQLite's single writer:"
-            " PostgreSQL or cache sessions); --explain fits the serial fraction over worker counts"
-        )
-    else:
-        advice = (
-            "more workers cannot help: find what the requests share (a lock, a connection pool);"
-            " --explain fits the serial fraction over worker counts"
-        )
+    advice = (
+        f"more workers cannot help: {wait_cause(n.get('db_share'), f)}; --explain fits the serial fraction"
+        " over worker counts"
+    )
     return why, advice
 
 
@@ -252,6 +277,7 @@ _DIAGNOSIS: dict[str, Callable[[Finding, Case], tuple[str, str]]] = {
     "overlapped_waits": _overlapped_waits,
     "workers_waiting": _workers_waiting,
     "workers_computing": _workers_computing,
+    "workers_between": _workers_between,
     "contended": _contended,
     "waits_inside_app": _waits_inside_app,
     "untimed": _untimed,

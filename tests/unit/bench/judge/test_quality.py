@@ -129,3 +129,27 @@ def test_one_window_left_beside_those_set_aside_is_noisy_not_ok() -> None:
         "noisy",
         ("only 1 window ran while no other process took ≥ 25 % of the cores (5 set aside): no interval",),
     )
+
+
+def test_a_database_that_could_not_be_found_is_not_another_process_nor_a_reason_to_measure_again() -> None:
+    how = {"database": "unix socket /var/run/postgresql/.s.PGSQL.5432"}
+    quiet = sample(1000.0)
+    busy = replace(quiet, machine_busy_s=1.3 + 0.4 * 4)
+    assert shared_window(busy)
+    assert not shared_window(replace(busy, unattributed_roles=how))
+    quality, reasons = assess_quality(
+        requests=1000,
+        ok=1000,
+        client_cores=0.3,
+        client_us_per_request=10.0,
+        server_us_per_request=20.0,
+        rps_interval_pct=1.0,
+        windows=3,
+        overflow_warnings=0,
+        unattributed_share=0.4,
+        unattributed_roles=how,
+    )
+    assert reasons == (
+        "40 % of the cores went to no measured role: the database's CPU could not be attributed"
+        " (unix socket /var/run/postgresql/.s.PGSQL.5432)",
+    )

@@ -264,3 +264,20 @@ def test_a_sweep_that_keeps_scaling_has_its_knee_at_the_top_and_no_queueing() ->
 def test_a_sweep_with_no_throughput_has_no_knee() -> None:
     with pytest.raises(ValueError, match="r/s > 0"):
         knee([(1, 0.0, 0.0), (2, 0.0, 0.0)])
+
+
+def test_a_fit_with_a_peak_says_where_it_peaks_never_scales_and_advises_from_the_fit() -> None:
+    """Issue 20: "scales (σ = 0.00) … X peaks at 2.1 workers … more workers cannot help"."""
+    points = [ScalingPoint(int(n), x, None, 32) for n, x in sweep(300.0, 0.02, 0.1, noise=0.0, seed=0)]
+    result = scaling(points, cores=CORES)
+    assert result.fit is not None and result.fit.clear_peak and result.fit.peak_workers is not None
+    assert result.verdict == f"peaks at 3 workers (σ = 0.02, κ = {result.fit.coherency:.3f})"
+    assert result.advice.startswith("σ = 0.02: 2 % of a request's work runs one at a time; X peaks near 3 workers;")
+    assert result.advice.endswith(f"past ~3 workers the requests slow one another (κ = {result.fit.coherency:.3f})")
+    assert Scaling.from_dict(result.to_dict()) == result
+    # Without κ the same small σ scales, and more workers help.
+    flat = scaling(
+        [ScalingPoint(int(n), x, None, 32) for n, x in sweep(300.0, 0.02, 0.0, noise=0.0, seed=0)], cores=CORES
+    )
+    assert flat.verdict == "scales (σ = 0.02)"
+    assert flat.advice.endswith("more workers help, up to the cores")

@@ -26,13 +26,14 @@ def test_an_event_loop_and_a_kept_rate_are_worded_with_their_numbers() -> None:
     loop = replace(make_run(app_cpu_ms=0.6, server_cpu_ms=1.8, **kwargs), kind="uvicorn")  # type: ignore[arg-type]
     result = diagnose(loop, ViewTime(0.0315, 0.0006, "in-process"))
     assert "X x app wall = 15.7 > 1 worker: uvicorn overlaps the waits of the 16 connections' requests" in result.why
-    assert "until a worker fills its core (~556 r/s at 1.8 ms of its CPU per request)" in result.advice
+    assert "until a worker fills its core (~556 r/s at 1.8 ms of its server+view CPU per request)" in result.advice
     low = {"workers": 2, "x": 500.0, "app_wall_ms": 0.273, "app_cpu_ms": 0.273, "server_cpu_ms": 0.5, "busy": 0.29}
     offered = replace(make_run(**low, mean_ms=1.0), rate=500.0)  # type: ignore[arg-type]
     rated = diagnose(offered, ViewTime(0.0001, 0.000083, "in-process"))
     assert rated.why.startswith(
-        "served the offered 500 r/s at cores 29 % busy; at 1.2 ms of CPU per request"
-        " the 2 cores could serve ~1,724 r/s; the app waited 0.0 ms per request beyond t0"
+        "served the offered 500 r/s at cores 29 % busy; machine CPU per request 1.2 ms (every process on the"
+        " cores, 410 µs of it unattributed): at that the 2 cores could serve ~1,724 r/s; the app waited 0.0 ms"
+        " per request beyond t0"
     )
     assert "the view costs 3.3x its in-process CPU under the server (83 µs -> 273 µs" in rated.why
     untimed = diagnose(replace(make_run(x=200.0, app_wall_ms=20.0, mean_ms=20.0, timed=False)), T0)
@@ -76,4 +77,15 @@ def test_the_concurrency_advice_at_one_worker() -> None:
     assert concurrency_advice(gevent, "gunicorn-gevent").endswith(
         "its 2 database queries per request block every greenlet of the worker unless the driver yields to"
         " gevent (SQLite and psycopg 3 do not)"
+    )
+
+
+def test_the_progress_line_says_the_quality_and_the_verdict_once_each() -> None:
+    """Issue 20: '0 r/s, failing, failing'."""
+    from probes.bench.judge.wording import progress_text
+
+    failing = progress_text("gunicorn w2", rps=0.0, quality="failing", verdict="failing", reason="every request 500")
+    assert failing == "gunicorn w2: 0 r/s, failing: every request 500"
+    assert progress_text("gunicorn w4", rps=1234.4, quality="ok", verdict="cpu-saturated") == (
+        "gunicorn w4: 1,234 r/s, ok data, cpu-saturated"
     )
