@@ -16,6 +16,7 @@ from .across_runs import (
     sigma_label,
     worker_counts,
 )
+from .crossings import thread_shares_text, with_crossings
 from .verdicts import (
     CPU_BOUND_NOT_SERIALIZED,
     NOT_TIMED,
@@ -41,6 +42,8 @@ __all__ = [
     "shares_text",
     "short",
     "sigma_label",
+    "thread_shares_text",
     "verdict_text",
+    "with_crossings",
     "worker_counts",
 ]
