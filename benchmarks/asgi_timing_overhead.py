@@ -7,7 +7,11 @@ Run from the repository root:  .venv/bin/python benchmarks/asgi_timing_overhead.
    request and the wrapper's difference (target: within noise, <= 2 µs as for WSGI). The same
    for trivial (a sync view: asgiref runs it in a thread) against trivial-async: the cost of a
    sync view under ASGI.
-2. Under load (benchmarks/timing_overhead.under_load): uvicorn and granian-asgi, 1 worker behind
+2. In-process, what the crossings count costs (bench.timing.crossings): the wrapper on the
+   project's /probes/trivial/ (7 crossings, 2 new threads per request) with the counting installed
+   and without, blocks alternated; and what a crossing and a request's new threads cost on this
+   machine (the figures judge/crossings.py quotes).
+3. Under load (benchmarks/timing_overhead.under_load): uvicorn and granian-asgi, 1 worker behind
    nginx, trivial-async, timed and plain servers up at once, windows alternated: the median ratio
    of timed to plain r/s. Target >= 0.98x.
 """
@@ -29,6 +33,7 @@ from timing_overhead import under_load  # noqa: E402  (sets Django up)
 
 from probes.bench.processes.rundir import RunDir
 from probes.bench.servers.kinds import KINDS
+from probes.bench.timing import crossings
 from probes.job.project import host_header
 from probes.worker.hooks import timed_asgi
 
@@ -135,6 +140,119 @@ def in_process(pairs: int, calls: int) -> None:
 
         runner = uvloop.run if uvloop is not None else asyncio.run
         runner(main())
+        with RunDir() as counted_stats, RunDir() as uncounted_stats:
+            counted = timed_asgi(plain, counted_stats.path, django=True)
+            uncounted = timed_asgi(plain, uncounted_stats.path, django=True, count_crossings=False)
+            runner(_counting_ab(counted, uncounted, pairs=pairs, calls=calls))
+            _counting_micro()
+            runner(_micro_costs())
+
+
+async def _counting_ab(counted: Any, uncounted: Any, *, pairs: int, calls: int) -> None:
+    """The wrapper with and without the crossings' counting, blocks alternated (installed only for its own)."""
+    await _call(counted, SYNC_TRIVIAL)
+    diffs, with_us, without_us = [], [], []
+    for index in range(pairs):
+        measured = {}
+        for counting in (True, False) if index % 2 == 0 else (False, True):
+            if counting:
+                crossings.install()
+            else:
+                crossings.uninstall()
+            await _block(counted if counting else uncounted, SYNC_TRIVIAL, calls // 5)  # warm this side
+            measured[counting] = await _block(counted if counting else uncounted, SYNC_TRIVIAL, calls)
+        crossings.uninstall()
+        with_us.append(measured[True])
+        without_us.append(measured[False])
+        diffs.append(measured[True] - measured[False])
+    w, wo = statistics.median(with_us), statistics.median(without_us)
+    print(
+        f"in-process ASGI, {SYNC_TRIVIAL} counting crossings (1 request in 16): with {w:.1f} µs CPU per request,"
+        f" without {wo:.1f}: counting adds {statistics.median(diffs):+.2f} µs (range {min(diffs):+.2f} to"
+        f" {max(diffs):+.2f}; {pairs} pairs of {calls} calls; {wo / w:.3f}x the throughput per CPU second)"
+    )
+
+
+def _counting_micro(rounds: int = 200_000) -> None:
+    """The counting's own CPU, without Django's ~1 ms around it: per crossing of an unsampled request
+    (a call and a ContextVar.get more: the coroutine is made, then closed unawaited) and per sampled
+    request (its Tally, 7 names, add_tally)."""
+    from asgiref.sync import SyncToAsync
+
+    from probes.bench.timing.crossings import TALLY, Tally, add_tally, crossing_name
+    from probes.bench.timing.writer import ProcessCounters
+
+    crossing = SyncToAsync(print)
+
+    def per_call_ns() -> float:
+        cpu0 = time.process_time_ns()
+        for _ in range(rounds):
+            crossing().close()
+        return (time.process_time_ns() - cpu0) / rounds
+
+    diffs = []
+    for index in range(11):
+        with crossings.installed():
+            counted = per_call_ns()
+        plain = per_call_ns()
+        diffs.append(counted - plain if index % 2 == 0 else counted - plain)
+    unsampled_ns = statistics.median(diffs)
+    with RunDir() as stats:
+        counters = ProcessCounters(stats.path)
+        names = [f"middleware:M{i}.process_request" for i in range(5)] + ["view:v.v", "call:HttpResponse.close"]
+        cpu0 = time.process_time_ns()
+        for _ in range(rounds // 10):
+            tally = Tally()
+            token = TALLY.set(tally)
+            for name in names:
+                tally.crossings += 1
+                tally.names.append(crossing_name(print, ()) and name)
+            TALLY.reset(token)
+            add_tally(counters, tally)
+        sampled_ns = (time.process_time_ns() - cpu0) / (rounds // 10)
+    per_request_ns = 7 * unsampled_ns + sampled_ns / 16
+    print(
+        f"the counting's own CPU: {unsampled_ns:+.0f} ns per crossing of an unsampled request (range"
+        f" {min(diffs):+.0f} to {max(diffs):+.0f}), {sampled_ns / 1000:.1f} µs per sampled request (7 crossings):"
+        f" {per_request_ns / 1000:.2f} µs per request at 7 crossings and 1 in 16 sampled"
+    )
+
+
+async def _micro_costs(rounds: int = 400) -> None:
+    """CPU of one crossing on an existing thread, and of a request's ThreadSensitiveContext threads."""
+    import threading
+
+    from asgiref.sync import ThreadSensitiveContext, sync_to_async
+
+    def nothing() -> None:
+        return None
+
+    async def settled() -> None:  # the joining thread ends on its own: its CPU belongs to the block
+        while threading.active_count() > 1:
+            await asyncio.sleep(0.001)
+
+    crossing_us, context_us = [], []
+    for _ in range(7):
+        async with ThreadSensitiveContext():
+            await sync_to_async(nothing)()
+            cpu0 = time.process_time_ns()
+            for _ in range(rounds):
+                await sync_to_async(nothing)()
+            crossing_us.append((time.process_time_ns() - cpu0) / rounds / 1000)
+        await settled()
+        cpu0 = time.process_time_ns()
+        for _ in range(rounds // 4):
+            async with ThreadSensitiveContext():
+                await sync_to_async(nothing)()
+        await settled()
+        context_us.append((time.process_time_ns() - cpu0) / (rounds // 4) / 1000)
+    crossing, context = statistics.median(crossing_us), statistics.median(context_us)
+    print(
+        f"micro: a crossing on an existing thread {crossing:.0f} µs CPU (range {min(crossing_us):.0f}-"
+        f"{max(crossing_us):.0f}); a request's 2 new threads (ThreadSensitiveContext's executor and its"
+        f" joiner) {context - crossing:.0f} µs (range {min(context_us) - crossing:.0f}-"
+        f"{max(context_us) - crossing:.0f}), {(context - crossing) / 2:.0f} µs a thread"
+    )
 
 
 def main() -> None:

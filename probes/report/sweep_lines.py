@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..bench.judge.across_runs import levels_vary
+from ..bench.judge.wording import thread_shares_text
 from ..bench.model.results import Run
 from .rows import front_label
 
@@ -87,10 +88,11 @@ def profile_lines(runs: list[Run]) -> list[str]:
         ratio = f"{window.ok_per_s / measured:.2f}x the measured windows' r/s" if measured else "no measured r/s"
         profiler_us = window.cpu_us_per_request("profiler")
         cost = f"py-spy {profiler_us:,.0f} µs CPU per request, " if profiler_us is not None else ""
+        threads = thread_shares_text(run.kind, profile.threads)
         lines.append(
             f"profile {run.label} ({profile.samples:,} samples, {profile.processes} serving process"
             f"{'es' if profile.processes != 1 else ''}): {shares};"
-            f" top: {top}; profiled window {ratio} ({cost}one window);"
+            f"{threads} top: {top}; profiled window {ratio} ({cost}one window);"
             f" flame graph: {profile.flamegraph}"
         )
     return lines

@@ -30,14 +30,33 @@ def timed(
     return wrapper
 
 
-def timed_asgi(app: ASGIApp, stats_dir: Path, *, django: bool) -> AsgiTimingWrapper:
-    """The ASGI app inside the ASGI timing wrapper, with the same Django hooks as timed()."""
+def timed_asgi(app: ASGIApp, stats_dir: Path, *, django: bool, count_crossings: bool = True) -> AsgiTimingWrapper:
+    """The ASGI app inside the ASGI timing wrapper, with the same Django hooks as timed().
+
+    For a Django app, asgiref's crossings and the threads started are counted on the sampled
+    requests (bench.timing.crossings): installed here, in the ASGI worker servebench started with
+    timing on, never in the plain app. count_crossings=False: the wrapper without them (their A/B).
+    """
+    from ..bench.timing import crossings
     from ..bench.timing.asgi import AsgiTimingWrapper
 
-    wrapper = AsgiTimingWrapper(app, stats_dir)
+    counting = django and count_crossings and crossings.install()
+    if counting:
+        name_signals()
+    wrapper = AsgiTimingWrapper(app, stats_dir, counts_crossings=counting)
     if django:
         _hook(wrapper)
     return wrapper
+
+
+def name_signals() -> None:
+    """Django's request signals by identity, for the crossings' names ("signal:request_started")."""
+    from django.core import signals
+
+    from ..bench.timing.crossings import SIGNAL_NAMES
+
+    for name in ("request_started", "request_finished", "got_request_exception"):
+        SIGNAL_NAMES[id(getattr(signals, name))] = name
 
 
 @contextlib.contextmanager

@@ -356,3 +356,142 @@ def test_compare_says_faster_after_a_view_got_twice_as_cheap(fresh_project: Fres
     )
     assert slower.returncode == 1
     assert "significantly slower than before by more than 10 %" in slower.stderr
+
+
+CROSSING_APP = """from asgiref.sync import markcoroutinefunction
+from django.http import HttpResponse
+from django.utils.deprecation import MiddlewareMixin
+
+
+class Tagging(MiddlewareMixin):
+    def process_request(self, request):
+        request.tagged = True
+
+    def process_response(self, request, response):
+        response["X-Tagged"] = "1"
+        return response
+
+
+class AsyncTagging:
+    sync_capable, async_capable = False, True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        markcoroutinefunction(self)
+
+    async def __call__(self, request):
+        response = await self.get_response(request)
+        response["X-Tagged"] = "1"
+        return response
+
+
+def tagged(request):
+    return HttpResponse("tagged")
+"""
+# An independent count, in-process on the same app: asgiref's SyncToAsync.__call__ and Thread.start patched.
+COUNT_IN_PROCESS = """import asyncio, json, threading
+import django
+django.setup()
+from asgiref.sync import SyncToAsync
+from django.core.asgi import get_asgi_application
+
+seen = {"crossings": 0, "threads": 0}
+to_async, start = SyncToAsync.__call__, threading.Thread.start
+
+async def counted_call(self, *args, **kwargs):
+    seen["crossings"] += 1
+    return await to_async(self, *args, **kwargs)
+
+def counted_start(self):
+    seen["threads"] += 1
+    start(self)
+
+SyncToAsync.__call__, threading.Thread.start = counted_call, counted_start
+app = get_asgi_application()
+
+async def one():
+    sent = []
+    async def receive():
+        if not sent:
+            sent.append(1)
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Future()
+    async def send(message):
+        pass
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": "/tagged/", "raw_path": b"/tagged/", "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"127.0.0.1")], "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    await app(scope, receive, send)
+
+async def main():
+    await one()
+    seen.update(crossings=0, threads=0)
+    for _ in range(20):
+        await one()
+
+asyncio.run(main())
+print(json.dumps({name: count / 20 for name, count in seen.items()}))
+"""
+
+
+def crossing_project(project: Path) -> None:
+    """/tagged/ (a sync view) and two settings modules: one MiddlewareMixin middleware, or an async-capable one."""
+    (project / "mysite" / "crossing.py").write_text(CROSSING_APP)
+    for name, middleware in (("sync_mw", "Tagging"), ("async_mw", "AsyncTagging")):
+        # Only this middleware (the admin's checks ask for its own: silenced, /admin/ is not requested).
+        settings = (
+            f"from .settings import *  # noqa\n\nMIDDLEWARE = ['mysite.crossing.{middleware}']\n"
+            "SILENCED_SYSTEM_CHECKS = ['admin.E408', 'admin.E409', 'admin.E410']\n"
+        )
+        (project / "mysite" / f"settings_{name}.py").write_text(settings)
+    urls = project / "mysite" / "urls.py"
+    if "tagged/" not in urls.read_text():
+        imports = ("from .views import hello\n", "from .views import hello\nfrom .crossing import tagged\n")
+        patterns = ("urlpatterns = [\n", "urlpatterns = [\n    path('tagged/', tagged),\n")
+        edit(urls, lambda text: text.replace(*imports).replace(*patterns))
+
+
+@pytest.mark.servers
+def test_under_asgi_the_report_counts_the_crossings_and_threads_an_independent_count_sees(
+    fresh_project: FreshProject,
+) -> None:
+    """uvicorn on a sync view behind one MiddlewareMixin middleware, then an async-capable one: fewer crossings."""
+    project, python = fresh_project.directory, fresh_project.python
+    run([python, "-m", "pip", "install", "-q", "uvicorn>=0.30,<1"], cwd=project, env=fresh_project.env, timeout_s=300)
+    crossing_project(project)
+    seen = {}
+    for name in ("sync_mw", "async_mw"):
+        env = {**fresh_project.env, "DJANGO_SETTINGS_MODULE": f"mysite.settings_{name}"}
+        independent = json.loads(run([python, "-c", COUNT_IN_PROCESS], cwd=project, env=env, timeout_s=60))
+        saved = project / f"crossings-{name}.json"
+        output = run(
+            [
+                python, "manage.py", "servebench", "--url", "/tagged/", "--server", "uvicorn", "--workers", "1",
+                "--duration", "1", "--warmup", "0.2", "--repeat", "1", "--front", "direct", "--loadgen", "builtin",
+                "--json", saved,
+            ],
+            cwd=project,
+            env=env,
+            timeout_s=180,
+        )  # fmt: skip
+        [measured] = json.loads(saved.read_text())["runs"]
+        [window] = measured["samples"]
+        app = window["app"]
+        assert app["counted_requests"] >= 1, app
+        counted = {"crossings": app["crossings"] / app["counted_requests"]}
+        counted["threads"] = app["new_threads"] / app["counted_requests"]
+        # Per sampled request; one the load generator cut at the window's end crossed less (4.95, not 5).
+        assert counted == pytest.approx(independent, abs=0.1), (name, counted, independent)
+        seen[name] = (counted, measured["diagnosis"]["why"], measured["diagnosis"]["advice"], output)
+    sync_counted, sync_why, sync_advice, sync_output = seen["sync_mw"]
+    async_counted, async_why, async_advice, _ = seen["async_mw"]
+    # request_started's sync receivers, Tagging's two hooks, the sync view, response.close(); 2 new threads.
+    assert sync_counted == pytest.approx({"crossings": 5.0, "threads": 2.0}, abs=0.1)
+    expected = "5 sync↔async crossings and 2 new threads per request (Tagging ×2, request_started, the sync view,"
+    assert f"{expected} close)" in sync_why
+    assert "async-capable middleware in place of Tagging and an async view" in sync_advice
+    assert "5 sync↔async crossings" in sync_output  # the terminal report shows it too
+    # The async-capable middleware crosses nothing: 2 crossings fewer, and the report says so.
+    assert async_counted == pytest.approx({"crossings": 3.0, "threads": 2.0}, abs=0.1)
+    assert "3 sync↔async crossings and 2 new threads per request (request_started, the sync view, close)" in async_why
+    assert "Tagging" not in async_why + async_advice

@@ -19,6 +19,7 @@ from ..model.diagnosis import Diagnosis, Figures, Finding, Verdict, ViewTime
 from ..model.results import Run
 from ..servers.kinds import KINDS
 from . import wording
+from .crossings import crossings
 from .figures import db_share, figures
 from .quality import SHARED_MACHINE
 
@@ -293,6 +294,9 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
     why, advice = wording.diagnosis_words(finding, case)
     if case.unattributed:
         why += wording.unattributed_text(case.unattributed)
+    crossed = crossings(run, f.app_cpu_s) if finding.verdict is not Verdict.FAILING else None
+    if crossed is not None:  # under ASGI: what asgiref's crossings and new threads cost (judge/crossings.py)
+        why, advice = wording.with_crossings(why, advice, crossed)
     cpu_bound = finding.verdict is Verdict.CPU_SATURATED
     gain = f.server_gain_pct(cpu_bound=cpu_bound) if run.samples else None
     return Diagnosis(finding.verdict, why, advice, f.cpu_owner, f.cpu_shares, gain, f, finding=finding)

@@ -18,7 +18,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,10 @@ WAITS = frozenset(
 )
 SHARES = ("view", "database", "server", "servebench", "idle", "other")
 _PROCESS = re.compile(r"^process (\d+):")
+_THREAD = re.compile(r'Thread \S+ "(.*)"$')  # py-spy names each speedscope profile 'Process P Thread T "name"'
+# The threads a sample ran on, by name: an ASGI worker's event loop is its main thread, and asgiref
+# runs sync code on ThreadPoolExecutor threads (a new one per request: its ThreadSensitiveContext).
+THREAD_GROUPS = ("main thread", "executor threads", "other threads")
 
 
 @dataclass(frozen=True)
@@ -99,9 +103,14 @@ class Profile:
     flame: tuple[FlameNode, ...] = ()  # its boxes, for the HTML report
     hot: HotFunction | None = None  # the project's function the requests spend most in, and on what
     flame_cut_at: int = 0  # stacks deeper than this cap (FLAME_MAX_DEPTH) are drawn from their first project frame
+    # The busy samples (idle left out) by THREAD_GROUPS, when some ran outside the main thread.
+    threads: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if not self.threads:  # a profile of one thread keeps the keys it always had
+            del data["threads"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Profile:
@@ -115,6 +124,7 @@ class Profile:
             flame=tuple(FlameNode(**item) for item in data.get("flame", ())),
             hot=HotFunction.from_dict(data["hot"]) if data.get("hot") else None,
             flame_cut_at=int(data.get("flame_cut_at", 0)),
+            threads=dict(data.get("threads", {})),
         )
 
 
@@ -174,12 +184,12 @@ def read_speedscope(
     kinds = [classify.kind(frame.get("file") or "") for frame in frames]
     rows = _sample_rows(data, kinds)
     if serving_pids is None:
-        serving = {pid for pid, _, category in rows if category in ("view", "database", "servebench")}
+        serving = {pid for pid, _, category, _ in rows if category in ("view", "database", "servebench")}
     else:
         serving = set(serving_pids)
     rows = [row for row in rows if row[0] in serving]
     total = len(rows)
-    shares = Counter(category for _, _, category in rows)
+    shares = Counter(category for _, _, category, _ in rows)
     # One function per (name, file): with py-spy's --function every frame is one already; without it, lines merge.
     keys = [(frame["name"], frame.get("file") or "") for frame in frames]
     first_line: dict[tuple[str, str], int] = {}
@@ -189,7 +199,7 @@ def read_speedscope(
     kind_of = dict(zip(keys, kinds, strict=True))
     self_counts: Counter[tuple[str, str]] = Counter()
     total_counts: Counter[tuple[str, str]] = Counter()
-    for _, python, category in rows:
+    for _, python, category, _ in rows:
         if python and category != "idle":
             self_counts[keys[python[-1]]] += 1
         total_counts.update({keys[i] for i in python})
@@ -213,7 +223,7 @@ def read_speedscope(
     project = [key for key in total_counts if kind_of[key] == "project"]
     others = [key for key in total_counts if kind_of[key] != "project" and self_counts[key]]
     named = [Frame(key[0], key[1], first_line[key], kind_of[key] == "project") for key in keys]
-    stacks, cut = flame_stacks([[keys[i] for i in python] for _, python, _ in rows], kind_of)
+    stacks, cut = flame_stacks([[keys[i] for i in python] for _, python, _, _ in rows], kind_of)
     return Profile(
         samples=total,
         processes=len(serving),
@@ -222,22 +232,44 @@ def read_speedscope(
         elsewhere=costs(others),
         flamegraph=str(path),
         flame=flame_nodes(stacks, kind_of),
-        hot=hot_function([[named[i] for i in python] for _, python, _ in rows]),
+        hot=hot_function([[named[i] for i in python] for _, python, _, _ in rows]),
         flame_cut_at=FLAME_MAX_DEPTH if cut else 0,
+        threads=_thread_shares(rows),
     )
 
 
-def _sample_rows(data: dict[str, Any], kinds: Sequence[str]) -> list[tuple[int | None, list[int], str]]:
-    """Each sample as (its process's pid, its Python frames' indexes root first, its share)."""
+def _thread_group(profile_name: str) -> str:
+    """THREAD_GROUPS' group of a speedscope profile's thread, by the thread's name."""
+    match = _THREAD.search(profile_name)
+    name = match.group(1) if match else ""
+    if name == "MainThread":
+        return "main thread"
+    if name.startswith(("ThreadPoolExecutor", "asyncio_")):
+        return "executor threads"
+    return "other threads"
+
+
+def _thread_shares(rows: Sequence[tuple[int | None, list[int], str, str]]) -> dict[str, float]:
+    """The busy samples' shares by thread group; {} when every busy sample ran on the main thread."""
+    busy = Counter(group for _, _, category, group in rows if category != "idle")
+    total = sum(busy.values())
+    if not total or busy["main thread"] == total:
+        return {}
+    return {group: busy[group] / total for group in THREAD_GROUPS if busy[group]}
+
+
+def _sample_rows(data: dict[str, Any], kinds: Sequence[str]) -> list[tuple[int | None, list[int], str, str]]:
+    """Each sample as (its process's pid, its Python frames' indexes root first, its share, its thread's group)."""
     frames = data["shared"]["frames"]
     pids = [int(m.group(1)) if (m := _PROCESS.match(frame["name"])) else None for frame in frames]
     rows = []
     for profile in data["profiles"]:
+        group = _thread_group(profile.get("name", ""))
         for stack in profile["samples"]:
             pid = next((pids[i] for i in reversed(stack) if pids[i] is not None), None)
             python = [i for i in stack if pids[i] is None]
             leaf = frames[python[-1]]["name"] if python else ""
-            rows.append((pid, python, _category([kinds[i] for i in python], leaf)))
+            rows.append((pid, python, _category([kinds[i] for i in python], leaf), group))
     return rows
 
 

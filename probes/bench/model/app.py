@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+CROSSING_KEYS = ("crossings", "new_threads", "counted_requests", "crossed")
 
 
 @dataclass(frozen=True)
@@ -28,8 +30,26 @@ class AppTotals:
     server_errors: int = 0  # 5xx answered by the app
     loop_lag_ns: int = 0  # ASGI: how late the event loop ran its periodic tick, summed
     loop_ticks: int = 0
+    # ASGI (probes.bench.timing.crossings), over the sampled requests they were counted on: asgiref's
+    # sync<->async crossings, the threads started, and what crossed by name ("middleware:X.process_request")
+    crossings: int = 0
+    new_threads: int = 0
+    counted_requests: int = 0
+    crossed: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As the JSON keeps it: the crossings' keys only where some were counted (an ASGI run of
+        a Django app), so every other result keeps the keys it always had."""
+        data = asdict(self)
+        if not self.counted_requests:
+            for name in CROSSING_KEYS:
+                del data[name]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AppTotals:
         """From a Sample's "app" in the JSON (unknown keys ignored, missing ones 0)."""
-        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        if "crossed" in values:
+            values["crossed"] = dict(values["crossed"])
+        return cls(**values)

@@ -241,6 +241,10 @@ class Run(Configured):
         data = asdict(self)
         data["memory"], data["nginx_memory"] = self.memory.to_list(), self.nginx_memory.to_list()
         data["diagnosis"] = self.diagnosis.to_dict() if self.diagnosis else None
+        for saved, sample in zip(data["samples"], self.samples, strict=True):
+            saved["app"] = sample.app.to_dict()  # the crossings' keys only where counted
+        if self.profiled is not None:
+            data["profiled"]["app"] = self.profiled.app.to_dict()
         return data
 
     @classmethod

@@ -20,6 +20,9 @@ What the figures mean when tasks interleave on one event loop:
   holds the server's own work on the same loop (parsing, the protocol), so
   under ASGI the `server` role keeps only what runs outside the workers.
 - queue: nginx's X-Request-Start, as for WSGI.
+- crossings (a sync Django under asgiref): on the sampled requests only, the
+  sync<->async crossings, the threads started and what crossed (crossings.py),
+  when the wrapper counts them (`counts_crossings`: a Django app).
 - event-loop lag: one periodic tick per loop (every 50 ms) records how late
   it ran; a loop busy with a view's CPU (or a blocking call in an async view)
   runs it late. The mean includes the loop timer's resolution (~1 ms with
@@ -36,6 +39,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
+from .crossings import TALLY, Tally, add_tally
 from .writer import Instrument, ProcessCounters, queue_wait_ns
 
 Scope = MutableMapping[str, Any]
@@ -61,12 +65,14 @@ async def _measure_lag(counters: ProcessCounters, period_s: float = LAG_PERIOD_S
 class AsgiTimingWrapper(Instrument):
     """ASGI middleware: counts every HTTP request, measures one in 16 (wall, the process's CPU share, queue)."""
 
-    __slots__ = ("app", "_lag_task")
+    __slots__ = ("app", "_lag_task", "counts_crossings")
 
-    def __init__(self, app: ASGIApp, stats_dir: Path) -> None:
+    def __init__(self, app: ASGIApp, stats_dir: Path, *, counts_crossings: bool = False) -> None:
         # One event loop: a CPU share, not a thread clock.
         super().__init__(stats_dir, shares_cpu=True)
         self.app = app
+        # A tally per sampled request, for crossings.install()'s counting functions to fill.
+        self.counts_crossings = counts_crossings
         self._lag_task: asyncio.Task[None] | None = None
 
     def forget_counters(self) -> None:
@@ -109,6 +115,8 @@ class AsgiTimingWrapper(Instrument):
             if name == _STAMP:
                 queue_ns = queue_wait_ns(value.decode("latin-1"), time.time_ns())
                 break
+        tally = Tally() if self.counts_crossings else None
+        token = TALLY.set(tally) if tally is not None else None
         wall0 = time.perf_counter_ns()
         try:
             await self.app(scope, receive, send_status)
@@ -117,5 +125,10 @@ class AsgiTimingWrapper(Instrument):
             counters.add_sampled(wall, 0, queue_ns, 500)  # its CPU: the process's share (shares_cpu)
             counters.add_current_exception()
             raise
+        finally:
+            if token is not None:
+                TALLY.reset(token)
         wall = time.perf_counter_ns() - wall0
         counters.add_sampled(wall, 0, queue_ns, status)
+        if tally is not None:
+            add_tally(counters, tally)

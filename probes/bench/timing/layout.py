@@ -30,6 +30,11 @@ class Slot(IntEnum):
     SERVER_ERRORS = 9
     LOOP_LAG_NS = 10  # ASGI: how late the event loop ran its periodic tick, summed
     LOOP_TICKS = 11
+    # ASGI, over the sampled requests only (timing.crossings): asgiref's sync<->async crossings, the
+    # threads started, and how many requests they were counted over.
+    CROSSINGS = 12
+    NEW_THREADS = 13
+    COUNTED_REQUESTS = 14
 
 
 # The reader's record has a field of each of these names (reader.AppCounters), read by name.
@@ -38,5 +43,17 @@ ITEM_FORMAT: Final = "q"  # memoryview.cast / struct: a native signed 64-bit int
 ITEM_BYTES = 8
 RECORD_BYTES = ITEM_BYTES * len(Slot)  # what the reader reads; the rest of the page stays zero
 FILE_SIZE = mmap.PAGESIZE
+# What crossed (timing.crossings), a bounded table after the record: NAME_SLOTS cumulative counts
+# (int64, from item index NAME_COUNTS_INDEX), then NAME_SLOTS names of NAME_BYTES (UTF-8, NUL-padded)
+# from byte NAME_TEXT_OFFSET. A slot's name is written once, before its count first moves; the last
+# slot gathers every name that found the table full. Nothing in it grows with the requests.
+NAME_SLOTS = 16
+NAME_COUNTS_INDEX = 128  # byte 1024
+NAME_TEXT_OFFSET = 1280
+NAME_BYTES = 160
+OTHER_NAMES = "(other)"
 STATS_SUFFIX = ".stats"  # <pid>.stats: the counters
 EXCEPTIONS_SUFFIX = ".exceptions"  # <pid>.exceptions: the first distinct exceptions, as JSON
+
+assert RECORD_BYTES <= NAME_COUNTS_INDEX * ITEM_BYTES <= NAME_TEXT_OFFSET - NAME_SLOTS * ITEM_BYTES
+assert NAME_TEXT_OFFSET + NAME_SLOTS * NAME_BYTES <= FILE_SIZE

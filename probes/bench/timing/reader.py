@@ -10,11 +10,22 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ..model.tracebacks import ExceptionSeen
-from .layout import EXCEPTIONS_SUFFIX, FIELD_NAMES, ITEM_FORMAT, RECORD_BYTES, STATS_SUFFIX
+from .layout import (
+    EXCEPTIONS_SUFFIX,
+    FIELD_NAMES,
+    ITEM_BYTES,
+    ITEM_FORMAT,
+    NAME_BYTES,
+    NAME_COUNTS_INDEX,
+    NAME_SLOTS,
+    NAME_TEXT_OFFSET,
+    RECORD_BYTES,
+    STATS_SUFFIX,
+)
 
 
 @dataclass(frozen=True)
@@ -34,7 +45,12 @@ class AppCounters:
     # ASGI: how late the event loop ran a periodic tick, summed, and how many ticks (probes.bench.timing.asgi)
     loop_lag_ns: int = 0
     loop_ticks: int = 0
+    # ASGI, over the sampled requests counted (timing.crossings): asgiref's crossings, threads started
+    crossings: int = 0
+    new_threads: int = 0
+    counted_requests: int = 0
     app_runq_ns: int = 0  # the serving processes' run-queue wait, read from outside (run_queue_ns)
+    crossed: dict[str, int] = field(default_factory=dict)  # what crossed, by name (the bounded table)
 
     @property
     def app_wall_ns(self) -> int:
@@ -51,11 +67,32 @@ class AppCounters:
 
     def minus(self, earlier: AppCounters) -> AppCounters:
         """What happened between `earlier` and this snapshot."""
-        return AppCounters(**{f.name: getattr(self, f.name) - getattr(earlier, f.name) for f in fields(self)})
+        counts = {f.name: getattr(self, f.name) - getattr(earlier, f.name) for f in fields(self) if f.name != "crossed"}
+        crossed = {name: n - earlier.crossed.get(name, 0) for name, n in self.crossed.items()}
+        return AppCounters(**counts, crossed={name: n for name, n in crossed.items() if n})
 
     def plus(self, other: AppCounters) -> AppCounters:
         """The two processes' figures summed."""
-        return AppCounters(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+        counts = {f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self) if f.name != "crossed"}
+        crossed = dict(self.crossed)
+        for name, n in other.crossed.items():
+            crossed[name] = crossed.get(name, 0) + n
+        return AppCounters(**counts, crossed=crossed)
+
+
+def _crossed(raw: bytes) -> dict[str, int]:
+    """The table of what crossed (layout.NAME_SLOTS): name -> cumulative count, the slots in use."""
+    if len(raw) < NAME_TEXT_OFFSET + NAME_SLOTS * NAME_BYTES:
+        return {}
+    start = NAME_COUNTS_INDEX * ITEM_BYTES
+    counts = memoryview(raw[start : start + NAME_SLOTS * ITEM_BYTES]).cast(ITEM_FORMAT)
+    found = {}
+    for slot in range(NAME_SLOTS):
+        text = raw[NAME_TEXT_OFFSET + slot * NAME_BYTES : NAME_TEXT_OFFSET + (slot + 1) * NAME_BYTES]
+        name = text.rstrip(b"\0").decode(errors="replace")
+        if name and counts[slot]:
+            found[name] = counts[slot]
+    return found
 
 
 def read_counters(stats_dir: Path) -> dict[int, AppCounters]:
@@ -63,12 +100,13 @@ def read_counters(stats_dir: Path) -> dict[int, AppCounters]:
     found = {}
     for path in stats_dir.glob(f"*{STATS_SUFFIX}"):
         try:
-            raw = path.read_bytes()[:RECORD_BYTES]
+            raw = path.read_bytes()
         except FileNotFoundError:
             continue
-        if len(raw) == RECORD_BYTES:
-            values = memoryview(raw).cast(ITEM_FORMAT)
-            found[int(path.stem)] = AppCounters(**dict(zip(FIELD_NAMES, values, strict=True)))
+        if len(raw) >= RECORD_BYTES:
+            values = memoryview(raw[:RECORD_BYTES]).cast(ITEM_FORMAT)
+            counts = dict(zip(FIELD_NAMES, values, strict=True))
+            found[int(path.stem)] = AppCounters(**counts, crossed=_crossed(raw))
     return found
 
 

@@ -18,6 +18,7 @@ from .across_runs import (
     worker_counts,
 )
 from .causes import connection_per_request, progress_text, unattributed_text, wait_cause
+from .crossings import thread_shares_text, with_crossings
 from .verdicts import (
     CPU_BOUND_NOT_SERIALIZED,
     NOT_TIMED,
@@ -47,7 +48,9 @@ __all__ = [
     "short",
     "unattributed_text",
     "sigma_label",
+    "thread_shares_text",
     "verdict_text",
     "wait_cause",
+    "with_crossings",
     "worker_counts",
 ]

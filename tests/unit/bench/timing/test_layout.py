@@ -24,6 +24,9 @@ PINNED = (
     ("SERVER_ERRORS", 9),
     ("LOOP_LAG_NS", 10),
     ("LOOP_TICKS", 11),
+    ("CROSSINGS", 12),
+    ("NEW_THREADS", 13),
+    ("COUNTED_REQUESTS", 14),
 )
 
 
@@ -45,15 +48,19 @@ def test_the_records_field_names_come_from_the_slots() -> None:
         "server_errors",
         "loop_lag_ns",
         "loop_ticks",
+        "crossings",
+        "new_threads",
+        "counted_requests",
     )
-    # The reader's record has a field per slot; its one other field is read from outside the file.
-    assert {f.name for f in fields(AppCounters)} - set(FIELD_NAMES) == {"app_runq_ns"}
+    # The reader's record has a field per slot; one other field is read from outside the file, and the
+    # names that crossed from the table after the record.
+    assert {f.name for f in fields(AppCounters)} - set(FIELD_NAMES) == {"app_runq_ns", "crossed"}
     assert set(FIELD_NAMES) <= {f.name for f in fields(AppCounters)}
 
 
 def test_the_file_is_one_page_of_native_64_bit_integers() -> None:
     assert (ITEM_FORMAT, ITEM_BYTES, struct.calcsize(ITEM_FORMAT)) == ("q", 8, 8)
-    assert RECORD_BYTES == 96
+    assert RECORD_BYTES == 120
     assert FILE_SIZE == mmap.PAGESIZE
 
 
@@ -64,7 +71,7 @@ def test_what_the_writer_puts_at_a_slot_the_reader_finds_under_its_name(tmp_path
     path = tmp_path / f"{counters.pid}.stats"
     assert path.stat().st_size == FILE_SIZE
     raw = path.read_bytes()
-    assert struct.unpack_from("=12q", raw) == tuple(1000 + index for index in range(12))
+    assert struct.unpack_from("=15q", raw) == tuple(1000 + index for index in range(15))
     assert raw[RECORD_BYTES:] == bytes(FILE_SIZE - RECORD_BYTES)
     [(pid, record)] = read_counters(tmp_path).items()
     assert pid == counters.pid
@@ -81,4 +88,7 @@ def test_what_the_writer_puts_at_a_slot_the_reader_finds_under_its_name(tmp_path
         server_errors=1009,
         loop_lag_ns=1010,
         loop_ticks=1011,
+        crossings=1012,
+        new_threads=1013,
+        counted_requests=1014,
     )
