@@ -6,10 +6,11 @@ A description only: the cli builds it before anything starts; measure/sweep.py r
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..servers.argv import SYSTEM_PATH
 from ..servers.kinds import ServerConfig
+from .requests import Request
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,23 @@ class LoadPlan:
     instrument_s_per_request: float | None = None  # the timing wrapper's own CPU, measured in-process
     timing: bool = True  # the servers run the timing wrapper (False: --no-timing, the plain app)
     profile: bool = False  # one more window per configuration with py-spy attached (--profile)
+    # What is sent: one request (--method, --data/--body, --content-type), sent to `path` whichever path it
+    # was parsed with (a sweep of several targets sends each the same way), or a weighted mix (--urls).
+    # Empty: a GET of path.
+    requests: tuple[Request, ...] = ()
+
+    @property
+    def sent(self) -> Request | None:
+        """The one request the load sends, what t0 calls in-process; None for a mix (no one view to call)."""
+        if len(self.requests) > 1:
+            return None
+        return replace(self.requests[0], path=self.path) if self.requests else Request(self.path)
+
+    @property
+    def mix(self) -> tuple[Request, ...]:
+        """What each window sends, as a LoadSpec's `requests`: the one request to path, or the mix."""
+        sent = self.sent
+        return (sent,) if sent is not None else self.requests
 
     def concurrency_for(self, config: ServerConfig) -> int:
         return self.concurrency or max(8, 2 * config.workers * config.threads)
