@@ -33,10 +33,11 @@ def read_private(text: str, option: str) -> bytes:
     except OSError as exc:
         reason = "it is a symbolic link (servebench follows none)" if exc.errno == errno.ELOOP else exc.strerror
         raise Refused(f"{option} {text}: {reason}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise Refused(f"{option} {text}: not a regular file")
     with os.fdopen(fd, "rb") as file:
-        info = os.fstat(file.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise Refused(f"{option} {text}: not a regular file")
         if info.st_size > MAX_BODY_BYTES:
             raise Refused(f"{option} {text}: {info.st_size:,} bytes; at most {MAX_BODY_BYTES:,} (1 MB)")
         data = file.read(MAX_BODY_BYTES + 1)

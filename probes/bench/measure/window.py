@@ -113,5 +113,6 @@ def measure_window(
         served_by_pid={str(pid): counters.requests for pid, counters in per_process.items() if counters.requests},
         # Over the same interval as the server's CPU: the count its CPU per request is divided by.
         server_requests=app.requests if stats_dir else None,
+        per_request=result.per_request,
     )
     return sample, per_process

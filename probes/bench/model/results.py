@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from ..loadgen.requests import RequestFigures
 from ..measure.speedscope import Profile
 from ..processes.files import write_atomic
 from .app import AppTotals
@@ -121,10 +122,14 @@ class Sample:
     # delta, which every request increments): the count the server side's CPU is divided by. None: no
     # counters (--no-timing) or a result saved before it; then the client's count stands in, as it always did.
     server_requests: int | None = None
+    per_request: tuple[RequestFigures, ...] = ()  # a --urls mix: each request's figures (loadgen.requests)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Sample:
-        return cls(**{**_fields_of(cls, data), "app": AppTotals.from_dict(data.get("app", {}))})
+        per_request = tuple(RequestFigures.from_dict(item) for item in data.get("per_request", ()))
+        return cls(
+            **{**_fields_of(cls, data), "app": AppTotals.from_dict(data.get("app", {})), "per_request": per_request}
+        )
 
     @property
     def ok_per_s(self) -> float:
