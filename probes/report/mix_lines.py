@@ -25,7 +25,7 @@ def mix_lines(runs: Sequence[Run]) -> list[str]:
         return []
     total_weight = sum(items[0].weight for items in figures.values())
     all_sent = sum(item.sent for items in figures.values() for item in items)
-    lines = []
+    lines = [f"a mix of {len(figures)} requests (--urls), measured as one load: the table is the whole mix's"]
     for label, items in figures.items():
         weight, sent = items[0].weight, sum(item.sent for item in items)
         share = f"{100 * sent / all_sent:.1f} % of {all_sent:,} sent" if all_sent else "none sent"

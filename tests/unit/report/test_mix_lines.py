@@ -21,13 +21,14 @@ WRK = (RequestFigures("GET /a/", 1, sent=250), RequestFigures("POST /b/", 3, sen
 def test_each_request_of_a_mix_has_its_line() -> None:
     run = gunicorn_run(1, path="/a/", samples=(replace(sample(100), per_request=BUILTIN),) * 2)
     assert mix_lines([run]) == [
+        "a mix of 2 requests (--urls), measured as one load: the table is the whole mix's",
         "mix: GET /a/ weight 1 (25 %): 25.0 % of 800 sent, 198 answered (200: 198), p50 1.50 ms"
         " (median of 2 window(s))",
         "mix: POST /b/ weight 3 (75 %): 75.0 % of 800 sent, 600 answered (200: 580, 403: 20), p50 2.50 ms"
         " (median of 2 window(s))",
     ]
     wrk = gunicorn_run(1, path="/a/", samples=(replace(sample(100), per_request=WRK),))
-    assert mix_lines([wrk])[1] == (
+    assert mix_lines([wrk])[2] == (
         "mix: POST /b/ weight 3 (75 %): 75.0 % of 1,000 sent (wrk: requests sent only, no status or latency per URL)"
     )
     assert mix_lines([gunicorn_run(1, path="/a/", samples=(sample(100),))]) == []
