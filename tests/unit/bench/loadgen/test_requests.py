@@ -3,6 +3,7 @@ received), a weighted mix whose server-side counts follow the weights, the Lua t
 
 from __future__ import annotations
 
+import os
 import socketserver
 import threading
 from collections import Counter
@@ -169,3 +170,27 @@ def test_ab_refuses_a_mix_and_a_method_it_cannot_send() -> None:
 def test_a_spec_with_a_body_survives_the_trip_to_the_child() -> None:
     spec = LoadSpec(path="/a/", port=1, requests=MIX + (Request("/z/", method="POST", body=bytes(range(256))),))
     assert LoadSpec.from_dict(spec.to_dict()) == spec
+
+
+@pytest.mark.parametrize("generator", ["builtin", "wrk", "ab"])
+def test_a_body_never_reaches_a_command_line(port: int, generator: str) -> None:
+    """wrk gets it in its 0600 Lua script, ab in a 0600 file named by -p, the built-in generator through stdin."""
+    from probes.bench.loadgen import start_load
+
+    from .test_loadgen import _command_lines
+
+    if generator != "builtin":
+        require_binary(generator)
+    secret = b"password=sb" + os.urandom(12).hex().encode()
+    post = Request("/login/", method="POST", body=secret)
+    spec = LoadSpec(path="/login/", port=port, requests=(post,), concurrency=2, duration_s=1.0, warmup_s=0)
+    scans = seen = 0
+    with start_load(spec, generator=generator) as load:
+        while load.poll() is None:
+            lines = _command_lines()
+            scans += 1
+            assert not [pid for pid, line in lines if secret in line], "the body is in a command line"
+            seen += any(line.startswith(generator.encode() + b"\0") for _, line in lines)
+        result = load.wait()
+    assert scans > 10 and result.ok > 0 and (generator == "builtin" or seen)
+    assert {body for _, _, body, _ in RECEIVED} == {secret}
