@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import include, path
@@ -30,4 +32,18 @@ def ping(request: HttpRequest) -> HttpResponse:
     return HttpResponse("pong\n", content_type="text/plain")
 
 
-urlpatterns.append(path("ping/", ping))
+def counted(request: HttpRequest, name: str) -> HttpResponse:
+    """Any method: appends 'METHOD name user pid body' to $SERVEBENCH_TEST_COUNTS (every server process and
+    servebench's own append to one file), so a test counts on the server's side what each request delivered."""
+    if log := os.environ.get("SERVEBENCH_TEST_COUNTS"):
+        user = request.user.get_username() or "-"
+        line = f"{request.method} {name} {user} {os.getpid()} {request.body.decode()}\n"
+        fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line.encode())  # one write of a short line: whole under O_APPEND
+        finally:
+            os.close(fd)
+    return HttpResponse("counted\n", content_type="text/plain")
+
+
+urlpatterns += [path("ping/", ping), path("count/<slug:name>/", counted)]
