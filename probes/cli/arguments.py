@@ -10,6 +10,8 @@ from ..catalog import PROBES
 
 # Options whose values may carry a secret: the command line servebench records shows their name only.
 SECRET_VALUES = ("--header",)
+# Options whose whole value may be a secret (a body with a token or a password): recorded as "…".
+SECRET_WHOLE_VALUES = ("--data",)
 
 
 def add_arguments(parser: ArgumentParser) -> None:
@@ -82,6 +84,7 @@ def _load(parser: ArgumentParser) -> None:
     parser.add_argument("--no-keepalive", action="store_true", help="a new connection per request (as ab)")
     parser.add_argument("--rate", type=float, help="constant rate in r/s (latency corrected for omission)")
     parser.add_argument("--header", action="append", metavar="'NAME: VALUE'", help="extra request header")
+    _request(parser)
     parser.add_argument(
         "--pin", action="store_true", help="load generator on the last core, servers and nginx on the others"
     )
@@ -91,6 +94,21 @@ def _load(parser: ArgumentParser) -> None:
         help="one more window per configuration with py-spy attached: the top functions, a flame graph",
     )
     parser.add_argument("--null-app", action="store_true", help="also run each server with the null app")
+
+
+def _request(parser: ArgumentParser) -> None:
+    """What each request is beyond a GET: method, body, its type; or a weighted mix of requests."""
+    parser.add_argument("--method", metavar="METHOD", help="the request's method (default GET; POST with a body)")
+    parser.add_argument("--data", metavar="STRING", help="the request's body (POST unless --method says otherwise)")
+    parser.add_argument("--body", metavar="@FILE", help="the request's body, read from FILE (at most 1 MB)")
+    parser.add_argument(
+        "--content-type", metavar="TYPE", help="the body's media type (default application/x-www-form-urlencoded)"
+    )
+    parser.add_argument(
+        "--urls",
+        metavar="FILE",
+        help="a weighted mix instead of --url: one request a line, 'weight METHOD path [body]' (body: text or @FILE)",
+    )
 
 
 def _project(parser: ArgumentParser) -> None:
@@ -172,11 +190,15 @@ def recorded_command(argv: list[str]) -> tuple[str, ...]:
     for word in argv:
         previous = words[-1] if words else ""
         # argparse takes any unambiguous prefix (--hea): a prefix of a secret option is that option.
-        if _names_secret(previous) or ("=" in word and _names_secret(word.partition("=")[0])):
+        if _names_secret(previous, SECRET_WHOLE_VALUES):
+            word = "…"
+        elif "=" in word and _names_secret(word.partition("=")[0], SECRET_WHOLE_VALUES):
+            word = word.partition("=")[0] + "=…"
+        elif _names_secret(previous) or ("=" in word and _names_secret(word.partition("=")[0])):
             word = word.partition(":")[0] + ": …"
         words.append(word)
     return tuple(words)
 
 
-def _names_secret(word: str) -> bool:
-    return word.startswith("--") and len(word) > 3 and any(option.startswith(word) for option in SECRET_VALUES)
+def _names_secret(word: str, options: tuple[str, ...] = SECRET_VALUES) -> bool:
+    return word.startswith("--") and len(word) > 3 and any(option.startswith(word) for option in options)

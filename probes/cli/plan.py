@@ -21,7 +21,7 @@ from ..bench.servers.kinds import ServerConfig
 from ..conf import get_config
 from ..job import dbcopy, project, sessions
 from ..report.compare import CompareError, load_for_compare
-from . import matrix
+from . import matrix, requests
 from .backends import remote_backends
 from .inputs import (
     Refused,
@@ -107,10 +107,15 @@ def build_plan(options: Mapping[str, Any], *, command: tuple[str, ...] = ()) -> 
     check_memcached(options)
     headers = tuple(checked_header(raw) for raw in options["header"] or [])
     host = _host_of_checked_settings(options)
-    targets = matrix.targets(options, job)
+    sent = requests.requests_of(options, options.get("url"), job)
+    # --urls: one target, the mix, named by its file and measured at its first path.
+    targets = (
+        (Target(f"--urls {options['urls']}", sent[0].path),) if options.get("urls") else matrix.targets(options, job)
+    )
     configs = matrix.configs(options, job)
     levels = matrix.levels(options)
     load = matrix.load_plan(options, targets[0].path, host, headers, levels) if job in ("sweep", "explain") else None
+    load = requests.with_requests(load, sent) if load is not None else None
     check_machine(configs, load, levels)
     check_database(options, load)
     db_copy = _db_copy(options, job)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..bench.loadgen.requests import Request
 from ..bench.measure.t0 import wsgi_environ
 from ..bench.model.results import Failure
 from ..bench.model.tracebacks import ExceptionSeen, exception_seen, where
@@ -98,8 +99,17 @@ def _captured() -> Iterator[_Capture]:
             logger.handlers, logger.propagate, logger.level, logger.disabled = handlers, propagate, level, disabled
 
 
-def replay(app: WSGIApp, path: str, *, host: str, headers: Sequence[tuple[str, str]], root: Path) -> InProcess:
-    """One GET of `path` through the project's WSGI app here, with what Django logged and raised."""
+def replay(
+    app: WSGIApp,
+    path: str,
+    *,
+    host: str,
+    headers: Sequence[tuple[str, str]],
+    root: Path,
+    request: Request | None = None,
+) -> InProcess:
+    """One request of `path` (a GET, or what `request` says) through the project's WSGI app here, with what
+    Django logged and raised."""
     from django.core.signals import got_request_exception
 
     raised: list[ExceptionSeen] = []
@@ -120,7 +130,7 @@ def replay(app: WSGIApp, path: str, *, host: str, headers: Sequence[tuple[str, s
     got_request_exception.connect(on_exception, weak=False, dispatch_uid="servebench-replay")
     try:
         with _captured() as capture:
-            result = app(wsgi_environ(path, host=host, headers=dict(headers)), start_response)
+            result = app(wsgi_environ(path, host=host, headers=dict(headers), request=request), start_response)
             try:
                 for _ in result:
                     pass
@@ -151,6 +161,10 @@ def _session_saved(headers: Sequence[tuple[str, str]]) -> bool:
     return any(name.lower() == "set-cookie" and value.startswith(prefix) for name, value in headers)
 
 
+# What gets a request that changes data past Django's CSRF check.
+CSRF_FIX = "--login-as USERNAME sends the login session's CSRF token; or make the view csrf_exempt"
+
+
 def decided(status: int, *, path: str, host: str, location: str, logged: Sequence[tuple[str, str]]) -> str:
     """What Django decided about a 3xx or 4xx, in Django's own words where it has some."""
     from django.conf import settings
@@ -176,7 +190,7 @@ def decided(status: int, *, path: str, host: str, location: str, logged: Sequenc
     if status == 403:
         csrf = [message for logger, message in logged if logger == "django.security.csrf"]
         if csrf:
-            return f"CSRF: {csrf[0]}"
+            return f"CSRF: {csrf[0]}: the view refused it for CSRF ({CSRF_FIX})"
         return next((message for _, message in logged), "the view refused it (PermissionDenied or a 403 answer)")
     if status == 404:
         from django.urls import Resolver404, resolve

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..bench.judge.quality import failure_head
+from ..bench.loadgen.requests import Request
 from ..bench.measure.sweep import Progress
 from ..bench.model.results import Check, Failure, Run
 from ..bench.model.tracebacks import ExceptionSeen
@@ -34,13 +35,14 @@ class Proof:
     """The request that must answer 2xx through a configuration before any load is put on it.
 
     2xx, not "the class t0 answered": a URL that answers 3xx/4xx/5xx would be a failing run
-    whatever t0 said, and t0 is taken without the plan's headers (a --login-as cookie).
+    whatever t0 said. It is the request the load sends: its headers, method and body.
     """
 
     path: str
     headers: tuple[tuple[str, str], ...] = ()
     in_process: failures.InProcess | None = None  # the same request replayed in servebench's process
     timeout_s: float = 10.0
+    request: Request | None = None  # None: a GET of path (a --urls mix: its requests are its own)
 
 
 class Launcher:
@@ -167,17 +169,23 @@ class Launcher:
 
     def _prove(self, stack: Stack, proof: Proof) -> None:
         """One request to the target through the whole path; PathFailed, the stack stopped, unless 2xx."""
+        method = proof.request.method if proof.request is not None else "GET"
         try:
             answer = http_get(
-                stack.port, proof.path, host_header=self.host_header, headers=proof.headers, timeout_s=proof.timeout_s
+                stack.port,
+                proof.path,
+                host_header=self.host_header,
+                headers=proof.headers,
+                timeout_s=proof.timeout_s,
+                request=proof.request,
             )
         except (OSError, http.client.HTTPException) as exc:
-            status, location, head = None, "", f"GET {proof.path} got no answer ({type(exc).__name__}: {exc})"
+            status, location, head = None, "", f"{method} {proof.path} got no answer ({type(exc).__name__}: {exc})"
         else:
             if 200 <= answer.status < 300:
                 return
             status, location = answer.status, answer.headers.get("location", "")
-            head = f"GET {proof.path} answered {status}"
+            head = f"{method} {proof.path} answered {status}"
         stack.stop()
         logged = proof.in_process.logged if proof.in_process else ()
         decision = (

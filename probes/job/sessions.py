@@ -77,8 +77,30 @@ def probe_store_class(engine: str) -> type:
     return ProbeSessionStore
 
 
-def login_session(username: str, *, expiry_s: int = DEFAULT_LOGIN_EXPIRY_S) -> tuple[str, str]:
+def new_csrf_secret() -> str:
+    """A CSRF secret as Django makes one (its cookie's value, or the session's with CSRF_USE_SESSIONS)."""
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
+
+    return get_random_string(CSRF_SECRET_LENGTH, CSRF_ALLOWED_CHARS)
+
+
+def login_headers(cookie: str, key: str, csrf_secret: str | None = None) -> tuple[tuple[str, str], ...]:
+    """The headers of --login-as's requests: its session cookie and, for requests that change data, the CSRF
+    token Django's CsrfViewMiddleware checks (the secret in its cookie, or in the session, and in its header)."""
+    if csrf_secret is None:
+        return (("Cookie", f"{cookie}={key}"),)
+    cookies = f"{cookie}={key}"
+    if not settings.CSRF_USE_SESSIONS:
+        cookies += f"; {settings.CSRF_COOKIE_NAME}={csrf_secret}"
+    header = settings.CSRF_HEADER_NAME.removeprefix("HTTP_").replace("_", "-")
+    return (("Cookie", cookies), (header, csrf_secret))
+
+
+def login_session(
+    username: str, *, expiry_s: int = DEFAULT_LOGIN_EXPIRY_S, csrf_secret: str | None = None
+) -> tuple[str, str]:
     """(cookie name, session key) of a new session logged in as `username`, in the project's own store.
+    With csrf_secret and CSRF_USE_SESSIONS, the session holds it, where Django looks for it then.
 
     It expires after expiry_s (the run's length plus LOGIN_MARGIN_S): if servebench is killed
     and cannot delete it, it stops being a valid login soon after, not in two weeks.
@@ -105,6 +127,10 @@ def login_session(username: str, *, expiry_s: int = DEFAULT_LOGIN_EXPIRY_S) -> t
     store[SESSION_KEY] = user._meta.pk.value_to_string(user)
     store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    if csrf_secret is not None and settings.CSRF_USE_SESSIONS:
+        from django.middleware.csrf import CSRF_SESSION_KEY
+
+        store[CSRF_SESSION_KEY] = csrf_secret
     store.set_expiry(int(expiry_s))
     store.save()
     return settings.SESSION_COOKIE_NAME, store.session_key

@@ -28,6 +28,8 @@ from .services import JobError, prepare_database, provide_database, provide_serv
 from .sessions import PROBE_SESSION_AGE_S
 from .t0 import instrument_cost, t0_cost
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")  # what Django's CsrfViewMiddleware does not check
+
 
 @dataclass
 class SweepRecord:
@@ -39,10 +41,12 @@ class SweepRecord:
     costs: dict[str, ViewCost | None] = field(default_factory=dict)
     instrument: dict[str, InstrumentCost] = field(default_factory=dict)
     housekeeping: dict[str, object] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the reports must say (why t0 is missing)
 
     def suite(self) -> Suite:
         return Suite(
             metadata=self.metadata,
+            notes=tuple(self.notes),
             view_costs=tuple(cost for cost in self.costs.values() if cost is not None),
             runs=tuple(self.runs),
             preflight=tuple(self.preflight),
@@ -181,10 +185,13 @@ def _logged_in(plan: Plan, load: LoadPlan, record: SweepRecord, undo: contextlib
     if project.owns_sqlite():
         raise JobError("--login-as needs the project's own database: the demo's are fresh copies without users")
     run_s = len(plan.configs) * len(plan.targets) * max(1, len(plan.levels)) * load.seconds_per_config()
-    cookie, login_key = sessions.login_session(plan.login_as, expiry_s=sessions.login_expiry_s(run_s))
+    # A request that changes data gets a CSRF token too, as the logged-in browser would send it.
+    csrf = sessions.new_csrf_secret() if any(r.method not in SAFE_METHODS for r in load.mix) else None
+    expiry_s = sessions.login_expiry_s(run_s)
+    cookie, login_key = sessions.login_session(plan.login_as, expiry_s=expiry_s, csrf_secret=csrf)
     record.housekeeping["login_sessions_created"] = 1
     undo.callback(record.forget_login, login_key)
-    return replace(load, headers=(*load.headers, ("Cookie", f"{cookie}={login_key}")))
+    return replace(load, headers=(*load.headers, *sessions.login_headers(cookie, login_key, csrf)))
 
 
 def _in_process(
@@ -201,10 +208,22 @@ def _in_process(
     what it writes), its t0 and the timing wrapper's own cost; the Proof every configuration must pass."""
     app = project.wsgi_application()
     proofs = {}
+
+    def unmeasured(line: str) -> None:  # in the terminal now, and in every report
+        progress(line)
+        record.notes.append(line)
+
     for target in plan.targets:
+        sent = replace(load, path=target.path).sent  # the request the load sends (None: a mix)
+        first = sent or load.requests[0]  # a mix is proven by its first request (at target.path)
         with writes.observed() as tally:
             here = failures.replay(
-                app, target.path, host=launcher.host_header, headers=load.headers, root=launcher.directory
+                app,
+                target.path,
+                host=launcher.host_header,
+                headers=load.headers,
+                root=launcher.directory,
+                request=first,
             )
         seen = writes.writes_of(
             target.path,
@@ -214,11 +233,13 @@ def _in_process(
             db_copy=launcher.fresh_database is not None,
         )
         record.metadata = writes.noted(record.metadata, seen, warn)
-        proofs[target.path] = Proof(target.path, load.headers, here, timeout_s=load.timeout_s)
-        cost = t0_cost(app, target, launcher.host_header, here.status, progress, load=load)
+        proofs[target.path] = Proof(target.path, load.headers, here, timeout_s=load.timeout_s, request=first)
+        cost = t0_cost(app, target, launcher.host_header, here.status, progress, load=load, unmeasured=unmeasured)
         cost = record.costs[target.path] = replace(cost, session_written=here.session_saved) if cost else None
         if plan.timing and cost is not None:
-            measured = instrument_cost(app, cost, launcher.host_header, run_dir, progress)
+            measured = instrument_cost(
+                app, cost, launcher.host_header, run_dir, progress, headers=load.headers, request=sent
+            )
             if measured is not None:
                 record.instrument[target.path] = measured
     return proofs

@@ -13,6 +13,7 @@ from pathlib import Path
 from ..bench.judge.quality import SHARED_MACHINE, SURE_PCT
 from ..bench.model.memory import MemoryModel
 from ..bench.model.results import Run, Suite
+from .mix_lines import mix_lines
 from .sweep_lines import trend_lines
 
 
@@ -142,7 +143,7 @@ def sections(suite: Suite) -> list[Section]:
     built = []
     for path in target_paths(suite):
         runs = [run for run in suite.runs if run.path == path]
-        notes = [line for line in (t0_line(suite, path), instrument_line(suite, path)) if line]
+        notes = [line for line in (t0_line(suite, path), instrument_line(suite, path)) if line] + mix_lines(runs)
         built.append(
             Section(
                 path,

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ONE = ["--server", "gunicorn", "--workers", "1", "--front", "direct", "--no-timing"]
 ONE += ["--duration", "0.5", "--warmup", "0.1", "--repeat", "1"]
 TWO = [*ONE[:3], "1,2", *ONE[4:]]
-WARNING = "/ping/ writes auth_group (INSERT x1, 1 row) in one request: "
+WARNING = "/grow/ writes auth_group (INSERT x1, 1 row) in one request: "
 
 
 def manage(tmp_path: Path, *argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -61,7 +61,8 @@ def test_sqlite_a_url_that_writes_is_said_and_db_copy_leaves_the_rows_as_they_we
     tmp_path: Path, project_db: Path
 ) -> None:
     out = tmp_path / "copied.json"
-    done = manage(tmp_path, "servebench", "--url", "/ping/", *TWO, "--db-copy", "--json", str(out))
+    # A POST, as that endpoint's clients send it (--data makes it one).
+    done = manage(tmp_path, "servebench", "--url", "/grow/", "--data", "n=1", *TWO, "--db-copy", "--json", str(out))
     assert done.returncode == 0, done.stderr
     said = [line for line in done.stderr.splitlines() if line.startswith(WARNING)]
     assert said == [
@@ -71,12 +72,12 @@ def test_sqlite_a_url_that_writes_is_said_and_db_copy_leaves_the_rows_as_they_we
     assert [run.quality != "failing" for run in suite.runs] == [True, True]
     assert all(sample.ok > 0 for run in suite.runs for sample in run.samples)
     [writes] = suite.metadata.writes
-    assert (writes.path, writes.tables, writes.db_copy) == ("/ping/", (TableWrite("auth_group", "INSERT", 1, 1),), True)
+    assert (writes.path, writes.tables, writes.db_copy) == ("/grow/", (TableWrite("auth_group", "INSERT", 1, 1),), True)
     assert groups_in(project_db) == 0, "every write went to a copy"
     assert [p.name for p in tmp_path.glob("servebench-*")] == [], "the copies went with the run directory"
 
     # Without --db-copy the same run adds its rows to the project's database, and says it will.
-    done = manage(tmp_path, "servebench", "--url", "/ping/", *ONE, "--json", str(tmp_path / "in-place.json"))
+    done = manage(tmp_path, "servebench", "--url", "/grow/", *ONE, "--json", str(tmp_path / "in-place.json"))
     assert done.returncode == 0, done.stderr
     assert WARNING + "the run changes your database" in done.stderr
     assert groups_in(project_db) > 0
@@ -103,7 +104,7 @@ def test_postgresql_db_copy_clones_by_template_and_drops_every_copy(tmp_path: Pa
     env = {"DATABASE_URL": cluster.url}
     assert manage(tmp_path, "migrate", "-v", "0", env=env).returncode == 0
     out = tmp_path / "copied.json"
-    done = manage(tmp_path, "servebench", "--url", "/ping/", *ONE, "--db-copy", "--json", str(out), env=env)
+    done = manage(tmp_path, "servebench", "--url", "/grow/", *ONE, "--db-copy", "--json", str(out), env=env)
     assert done.returncode == 0, done.stderr
     assert WARNING + "every configuration runs on a fresh copy" in done.stderr
     assert all(sample.ok > 0 for run in Suite.load(out).runs for sample in run.samples)
@@ -114,7 +115,7 @@ def test_postgresql_db_copy_clones_by_template_and_drops_every_copy(tmp_path: Pa
 
     # Ctrl-C during a configuration: its copy and servebench's are dropped all the same.
     interrupted = subprocess.Popen(
-        [sys.executable, "manage.py", "servebench", "--url", "/ping/", *ONE[:-6], "--duration", "30", "--db-copy"],
+        [sys.executable, "manage.py", "servebench", "--url", "/grow/", *ONE[:-6], "--duration", "30", "--db-copy"],
         cwd=ROOT,
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings_project", "TMPDIR": str(tmp_path), **env},
         stdout=subprocess.DEVNULL,
@@ -136,7 +137,7 @@ def test_postgresql_db_copy_clones_by_template_and_drops_every_copy(tmp_path: Pa
     import psycopg
 
     with psycopg.connect(cluster.url):
-        done = manage(tmp_path, "servebench", "--url", "/ping/", *ONE, "--db-copy", env=env)
+        done = manage(tmp_path, "servebench", "--url", "/grow/", *ONE, "--db-copy", env=env)
     assert done.returncode != 0
     assert done.stderr.splitlines()[-1] == (
         f"CommandError: --db-copy: PostgreSQL cannot copy {cluster.dbname} while other sessions are connected to it"
@@ -148,7 +149,7 @@ def test_postgresql_db_copy_clones_by_template_and_drops_every_copy(tmp_path: Pa
     _pg(cluster, "CREATE ROLE plain LOGIN PASSWORD 'plain'")
     _pg(cluster, f"GRANT ALL ON DATABASE {cluster.dbname} TO plain")
     plain = cluster.url.replace(f"{cluster.user}:{cluster.password}@", "plain:plain@")
-    done = manage(tmp_path, "servebench", "--url", "/ping/", *ONE, "--db-copy", env={"DATABASE_URL": plain})
+    done = manage(tmp_path, "servebench", "--url", "/grow/", *ONE, "--db-copy", env={"DATABASE_URL": plain})
     assert done.returncode != 0
     assert done.stderr.splitlines() == [
         "CommandError: --db-copy: the role plain may not create databases (ALTER ROLE plain CREATEDB),"

@@ -89,7 +89,8 @@ def test_what_django_decided_for_a_3xx_or_4xx_in_its_own_words() -> None:
         "DisallowedHost: Invalid HTTP_HOST header: 'shop.example'. You may need to add 'shop.example' to ALLOWED_HOSTS."
     )
     assert decided(403, logged=[("django.security.csrf", "Forbidden (CSRF cookie not set.): /x/")]) == (
-        "CSRF: Forbidden (CSRF cookie not set.): /x/"
+        "CSRF: Forbidden (CSRF cookie not set.): /x/: the view refused it for CSRF (--login-as USERNAME sends"
+        " the login session's CSRF token; or make the view csrf_exempt)"
     )
     assert decided(302, location="/accounts/login/?next=/x/") == (
         "redirects to /accounts/login/?next=/x/: the page needs a login (--login-as USERNAME)"

@@ -59,13 +59,21 @@ def test_login_as_reaches_a_protected_view_and_its_session_is_removed(tmp_path: 
     assert all(sample.ok > 0 and sample.errors == {} for sample in run.samples)
     assert suite.housekeeping["login_sessions_created"] == suite.housekeeping["login_sessions_deleted"] == 1
     assert sessions_in(project_db) == []
+    # t0 too is measured with the cookie: the page itself, not the login redirect (it was missing, unsaid).
+    (cost,) = suite.view_costs
+    assert (cost.path, cost.status, cost.response_bytes) == ("/private/", 200, len("hello alice\n"))
+    assert suite.notes == ()
 
-    # Without the cookie the same view redirects to the login page, and says so.
+    # Without the cookie the same view redirects to the login page, and says so; t0 says why it is missing.
     out = tmp_path / "anonymous.json"
     done = manage(tmp_path, "servebench", "--url", "/private/", *SHORT, "--json", str(out))
-    (run,) = Suite.load(out).runs
+    anonymous = Suite.load(out)
+    (run,) = anonymous.runs
     assert run.quality == "failing"
     assert "redirects to /accounts/login/?next=/private/" in run.quality_reasons[0]
+    why = "t0 not measured: GET /private/ answered 302 in-process (a login page? --login-as USERNAME)"
+    assert anonymous.view_costs == () and anonymous.notes == (why,)
+    assert why in done.stderr + done.stdout
 
 
 @pytest.mark.servers

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import resource
 import signal
@@ -15,23 +16,8 @@ from typing import Any
 from ..processes.files import write_atomic
 from ..processes.supervisor import die_with_parent
 from .model import LoadgenError, LoadResult, LoadSpec, ceil_s, check_supported, nonzero
-
-_MARKER = "SERVEBENCH_JSON "
-# wrk calls done() once at the end; a response() hook would cost it a Lua call per response,
-# so status codes are not collected in the measured run (see _status_class).
-_WRK_SCRIPT = """
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "%s{\\"duration_us\\":%.0f,\\"requests\\":%.0f,\\"bytes\\":%.0f,\\"connect\\":%.0f,"
-    .. "\\"read\\":%.0f,\\"write\\":%.0f,\\"status\\":%.0f,\\"timeout\\":%.0f,"
-    .. "\\"p50_us\\":%.3f,\\"p90_us\\":%.3f,\\"p99_us\\":%.3f,"
-    .. "\\"max_us\\":%.3f,\\"mean_us\\":%.3f}\\n",
-    "MARKER", summary.duration, summary.requests, summary.bytes, e.connect, e.read, e.write,
-    e.status, e.timeout, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency.max, latency.mean))
-end
-""".replace("MARKER", _MARKER)
+from .requests import DEFAULT_CONTENT_TYPE, RequestFigures
+from .wrkscript import MARKER, MIX_MARKER, wrk_script
 
 
 def _url(spec: LoadSpec) -> str:
@@ -50,24 +36,13 @@ def _header_args(spec: LoadSpec, *, connection_close: bool) -> list[str]:
     return args
 
 
-def _lua_string(text: str) -> str:
-    """A Lua string literal of text (latin-1), every byte but letters and digits as a decimal escape."""
-    return '"' + "".join(chr(b) if b < 128 and chr(b).isalnum() else f"\\{b:03d}" for b in text.encode("latin-1")) + '"'
-
-
-def _wrk_headers_lua(spec: LoadSpec) -> str:
-    """Lua that sets wrk's request headers: in a 0600 script, not in wrk's argv (-H) where /proc shows them."""
-    headers = [("Host", spec.host_header), *spec.headers]
-    if not spec.keepalive:
-        headers.append(("Connection", "close"))
-    return "".join(f"wrk.headers[{_lua_string(name)}] = {_lua_string(value)}\n" for name, value in headers)
-
-
 def _status_class(spec: LoadSpec) -> tuple[int | None, str | None]:
     """One request before the run: wrk and ab cannot tell 3xx apart; learn if the URL redirects."""
     conn = http.client.HTTPConnection(spec.connect_host, spec.port, timeout=spec.timeout_s)
     try:
-        conn.request("GET", spec.path, headers={"Host": spec.host_header, **dict(spec.headers)})
+        first = spec.first
+        headers = {"Host": spec.host_header, **dict(spec.headers), **dict(first.body_headers())}
+        conn.request(first.method, first.path, body=first.body or None, headers=headers)
         response = conn.getresponse()
         response.read()
         return response.status, response.getheader("Location")
@@ -127,7 +102,7 @@ def run_wrk(spec: LoadSpec) -> LoadResult:
     # A 0700 directory, a 0600 script: the headers (a session cookie with --login-as) stay private.
     with tempfile.TemporaryDirectory(prefix="servebench-wrk-") as tmp:
         script = Path(tmp) / "summary.lua"
-        write_atomic(script, _wrk_headers_lua(spec) + _WRK_SCRIPT, mode=0o600)
+        write_atomic(script, wrk_script(spec), mode=0o600)
         base = ["wrk", "-t1", f"-c{spec.concurrency}", f"--timeout={ceil_s(spec.timeout_s)}s"]
         base += ["-s", str(script), _url(spec)]
         if spec.warmup_s > 0:
@@ -137,10 +112,10 @@ def run_wrk(spec: LoadSpec) -> LoadResult:
         out, err, user_s, system_s = _run_measured(
             base[:1] + [f"-d{duration}s", "--latency"] + base[1:], duration + spec.timeout_s + 10
         )
-    line = next((ln for ln in out.splitlines() if ln.startswith(_MARKER)), None)
+    line = next((ln for ln in out.splitlines() if ln.startswith(MARKER)), None)
     if line is None:
         raise LoadgenError(f"wrk printed no summary: {(out + err).strip()[-300:]}")
-    s = json.loads(line[len(_MARKER) :])
+    s = json.loads(line[len(MARKER) :])
     requests = int(s["requests"])
     failed_status = int(s["status"])
     ok, errors, counts, notes = _classify("wrk", requests - failed_status, failed_status, preflight)
@@ -149,6 +124,11 @@ def run_wrk(spec: LoadSpec) -> LoadResult:
     if spec.duration_s != duration or spec.warmup_s != ceil_s(spec.warmup_s):
         notes.append("wrk takes whole seconds: durations rounded up")
     # wrk stops counting at -d but reports no in-window cap: max_requests is not enforced.
+    per_request = _wrk_sent(spec, out)
+    if per_request:
+        notes.append(
+            "wrk per URL: requests sent only (its Lua sees no timing and cannot match a response to its request)"
+        )
     return LoadResult(
         generator="wrk",
         duration_s=s["duration_us"] / 1e6,
@@ -162,7 +142,17 @@ def run_wrk(spec: LoadSpec) -> LoadResult:
         cpu_user_s=round(user_s, 6),
         cpu_system_s=round(system_s, 6),
         notes=tuple(notes),
+        per_request=per_request,
     )
+
+
+def _wrk_sent(spec: LoadSpec, out: str) -> tuple[RequestFigures, ...]:
+    """Each request of a mix with what wrk's request() sent of it; none for one request."""
+    line = next((ln for ln in out.splitlines() if ln.startswith(MIX_MARKER)), None)
+    if len(spec.mix) < 2 or line is None:
+        return ()
+    sent = [int(float(part)) for part in line[len(MIX_MARKER) :].split(",")]
+    return tuple(RequestFigures(label=r.label, weight=r.weight, sent=n) for r, n in zip(spec.mix, sent, strict=True))
 
 
 def _ab_number(out: str, label: str, default: float | None = None) -> float:
@@ -200,6 +190,19 @@ def parse_ab(out: str) -> dict[str, Any]:
     }
 
 
+def _ab_body_args(spec: LoadSpec, directory: Path) -> list[str]:
+    """-p FILE / -u FILE and -T TYPE for a POST or PUT (check_supported refuses what ab cannot send)."""
+    request = spec.first
+    if request.method == "GET":
+        return []
+    body = directory / "body"
+    fd = os.open(body, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        file.write(request.body)
+    content_type = request.content_type or DEFAULT_CONTENT_TYPE
+    return ["-p" if request.method == "POST" else "-u", str(body), "-T", content_type]
+
+
 def run_ab(spec: LoadSpec) -> LoadResult:
     """ab -c C -t T -n N (-k for keep-alive); warm-up is a separate ab run."""
     check_supported(spec, "ab")
@@ -209,14 +212,17 @@ def run_ab(spec: LoadSpec) -> LoadResult:
     base = ["ab", "-q", "-l", "-r", f"-c{spec.concurrency}", f"-s{ceil_s(spec.timeout_s)}"]
     base += ["-k"] if spec.keepalive else []
     base += _header_args(spec, connection_close=False)
-    if spec.warmup_s > 0:
-        warm = ceil_s(spec.warmup_s)
-        _run_measured(base + [f"-t{warm}", f"-n{spec.max_requests}", _url(spec)], warm + 30)
     duration = ceil_s(spec.duration_s)
-    out, err, user_s, system_s = _run_measured(
-        base + [f"-t{duration}", f"-n{spec.max_requests}", _url(spec)],
-        duration + spec.timeout_s + 30,
-    )
+    # The body in a 0600 file of a 0700 directory, named by ab's -p (POST) or -u (PUT): never in its argv.
+    with tempfile.TemporaryDirectory(prefix="servebench-ab-") as tmp:
+        base += _ab_body_args(spec, Path(tmp))
+        if spec.warmup_s > 0:
+            warm = ceil_s(spec.warmup_s)
+            _run_measured(base + [f"-t{warm}", f"-n{spec.max_requests}", _url(spec)], warm + 30)
+        out, err, user_s, system_s = _run_measured(
+            base + [f"-t{duration}", f"-n{spec.max_requests}", _url(spec)],
+            duration + spec.timeout_s + 30,
+        )
     if "Complete requests" not in out:
         if "refused" not in err:
             raise LoadgenError(f"ab failed: {(out + err).strip()[-300:]}")

@@ -1,4 +1,4 @@
-"""The built-in client: raw non-blocking sockets on epoll, one pre-encoded request, httptools.
+"""The built-in client: raw non-blocking sockets on epoll, pre-encoded requests, httptools.
 
 Measured against wrk on this kind of machine (see benchmarks/loadgen_vs_wrk.py): a
 hand-written epoll loop with llhttp (via httptools) doing the parsing costs the least
@@ -20,6 +20,7 @@ from array import array
 import httptools
 
 from .model import LoadResult, LoadSpec, latency_summary_ms, nonzero
+from .requests import RequestFigures, turns
 from .slot import Slot, address_of
 
 _EPOLLIN = select.EPOLLIN
@@ -42,7 +43,13 @@ def run_builtin(spec: LoadSpec) -> LoadResult:
     # One long function on purpose: this is the hot loop. Its helpers are closures and its state
     # is locals, which the loop reads at the cost of a fast local lookup per event; split into
     # methods or smaller functions, every event would pay attribute lookups and calls.
-    request = spec.request_bytes()
+    encoded = spec.encoded()
+    request = encoded[0]
+    # A mix (--urls): each request in turn from a table that follows the weights; each slot remembers
+    # which one it sent, so its response is counted for it.
+    mixed = len(encoded) > 1
+    order = turns(spec.mix) if mixed else [0]
+    turn = 0
     family, address = address_of(spec)
     rate_interval_ns = int(1e9 / spec.rate) if spec.rate else 0
     timeout_ns = int(spec.timeout_s * 1e9)
@@ -50,6 +57,9 @@ def run_builtin(spec: LoadSpec) -> LoadResult:
     max_requests = spec.max_requests
 
     latencies = array("q", bytes(8 * max_requests))
+    sent_of = [0] * len(encoded)
+    which = array("H", bytes(2 * max_requests)) if mixed else array("H")
+    status_of: list[dict[int, int]] = [{} for _ in encoded]
     status_counts = [0] * 1000
     errors = dict.fromkeys(("connect", "reset", "timeout", "malformed"), 0)
     redirect_location: list[bytes] = []
@@ -59,16 +69,35 @@ def run_builtin(spec: LoadSpec) -> LoadResult:
     retry: list[tuple[int, Slot]] = []  # connections waiting out a refused connect
     clock = time.perf_counter_ns
 
+    def choose(c: Slot) -> bytes:
+        """The mix's next request, remembered on c."""
+        nonlocal turn
+        c.index = order[turn % len(order)]
+        turn += 1
+        if measuring:
+            sent_of[c.index] += 1
+        return encoded[c.index]
+
+    def send_on(c: Slot, payload: bytes, now: int) -> None:
+        """Send on c's open socket; what a full socket buffer leaves (a large body) goes out on EPOLLOUT."""
+        try:
+            written = c.sock.send(payload)
+        except (BlockingIOError, InterruptedError):
+            written = 0
+        except OSError:
+            fail(c, "reset", now)
+            return
+        if written < len(payload):
+            c.pending, c.sent = payload[written:], False
+            epoll.modify(c.fd, _EPOLLIN | _EPOLLOUT)
+
     def dispatch(c: Slot, start_ns: int) -> None:
         """Send the next request on c (reusing its socket if still open); latency from start_ns."""
         if c.sock is None:
             open_and_send(c, start_ns)
             return
         c.done, c.head, c.start_ns, c.busy = False, None, start_ns, True
-        try:
-            c.sock.send(request)
-        except OSError:
-            fail(c, "reset", clock())
+        send_on(c, choose(c) if mixed else request, clock())
 
     def open_and_send(c: Slot, start_ns: int) -> None:
         """Connect a fresh socket and send."""
@@ -81,17 +110,19 @@ def run_builtin(spec: LoadSpec) -> LoadResult:
         c.done, c.head, c.start_ns, c.busy = False, None, start_ns, True
         conns[c.fd] = c
         sock.connect_ex(address)
+        payload = choose(c) if mixed else request
         # On loopback the handshake is usually over when connect returns EINPROGRESS,
         # so try the send at once and fall back to waiting for EPOLLOUT.
         try:
-            sock.send(request)
-            c.sent = True
-            epoll.register(c.fd, _EPOLLIN)
+            written = sock.send(payload)
         except (BlockingIOError, InterruptedError):
-            c.sent = False
-            epoll.register(c.fd, _EPOLLIN | _EPOLLOUT)
+            written = 0
         except OSError:
             fail(c, "connect", clock())
+            return
+        c.sent = written == len(payload)
+        c.pending = b"" if c.sent else payload[written:]
+        epoll.register(c.fd, _EPOLLIN if c.sent else _EPOLLIN | _EPOLLOUT)
 
     def close(c: Slot) -> None:
         if c.sock is not None:
@@ -183,11 +214,14 @@ def run_builtin(spec: LoadSpec) -> LoadResult:
                 if not c.sent:
                     if event & _EPOLLOUT:
                         try:
-                            c.sock.send(request)
+                            written = c.sock.send(c.pending)
                         except (BlockingIOError, InterruptedError):
                             continue
                         except OSError:
                             fail(c, "connect", clock())
+                            continue
+                        c.pending = c.pending[written:]
+                        if c.pending:
                             continue
                         c.sent = True
                         epoll.modify(fd, _EPOLLIN)
@@ -228,6 +262,9 @@ def run_builtin(spec: LoadSpec) -> LoadResult:
                 status = c.parser.get_status_code()
                 if measuring and n < max_requests:
                     latencies[n] = now - c.start_ns
+                    if mixed:
+                        which[n] = c.index
+                        status_of[c.index][status] = status_of[c.index].get(status, 0) + 1
                     n += 1
                     status_counts[status] += 1
                     if 300 <= status < 400 and not redirect_location:
@@ -237,10 +274,7 @@ def run_builtin(spec: LoadSpec) -> LoadResult:
                         switch_at = now
                 if c.keep and not rate_interval_ns:
                     c.done, c.head, c.start_ns = False, None, now
-                    try:
-                        c.sock.send(request)
-                    except OSError:
-                        fail(c, "reset", now)
+                    send_on(c, choose(c) if mixed else request, now)
                 elif c.keep:
                     c.busy = False
                     idle.append(c)
@@ -278,4 +312,25 @@ def run_builtin(spec: LoadSpec) -> LoadResult:
         bytes_received=bytes_total - bytes_at_window,
         cpu_user_s=round(cpu_end[0] - cpu_at_window[0], 6),
         cpu_system_s=round(cpu_end[1] - cpu_at_window[1], 6),
+        per_request=_per_request(spec, sent_of, which, latencies[:n], status_of) if mixed else (),
+    )
+
+
+def _per_request(
+    spec: LoadSpec, sent: list[int], which: array[int], latencies: array[int], status_of: list[dict[int, int]]
+) -> tuple[RequestFigures, ...]:
+    """Each request of a mix: sent and answered in the window, by status, and its own latency."""
+    own: list[list[int]] = [[] for _ in spec.mix]
+    for index, latency in zip(which, latencies, strict=False):
+        own[index].append(latency)
+    return tuple(
+        RequestFigures(
+            label=r.label,
+            weight=r.weight,
+            sent=sent[i],
+            responses=len(own[i]),
+            status_counts=dict(sorted(status_of[i].items())),
+            latency_ms=latency_summary_ms(own[i]),
+        )
+        for i, r in enumerate(spec.mix)
     )

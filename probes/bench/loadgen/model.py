@@ -9,11 +9,14 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .requests import Request, RequestFigures
+
 FORMAT = "servebench/1"
 GENERATORS = ("builtin", "wrk", "ab")
 ERROR_KINDS = ("connect", "reset", "timeout", "non2xx", "redirect", "malformed")
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 PERCENTILE_KEYS = ("p50", "p90", "p99", "max", "mean")
+AB_METHODS = ("GET", "POST", "PUT")  # ab's own: a body by -p (POST) or -u (PUT)
 
 
 class LoadgenError(RuntimeError):
@@ -26,7 +29,8 @@ class LoadgenUnavailable(LoadgenError):
 
 @dataclass(frozen=True)
 class LoadSpec:
-    """One load run: where to send GET requests, how many at once, for how long."""
+    """One load run: where to send its requests (a GET of path unless `requests` says otherwise), how many
+    at once, for how long."""
 
     path: str
     host: str = "127.0.0.1"
@@ -41,6 +45,8 @@ class LoadSpec:
     keepalive: bool = True
     rate: float | None = None
     timeout_s: float = 10.0
+    # What is sent: one request, or a weighted mix (--urls); empty: a GET of path, as before methods.
+    requests: tuple[Request, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.path.startswith("/"):
@@ -62,6 +68,17 @@ class LoadSpec:
             if any(c in name + value for c in "\r\n") or ":" in name:
                 raise ValueError(f"invalid header {name!r}")
         object.__setattr__(self, "headers", tuple(tuple(h) for h in self.headers))
+        object.__setattr__(self, "requests", tuple(self.requests))
+
+    @property
+    def mix(self) -> tuple[Request, ...]:
+        """What is sent, always at least one request (a GET of path when none was given)."""
+        return self.requests or (Request(self.path),)
+
+    @property
+    def first(self) -> Request:
+        """The request a preflight sends (the mix's first)."""
+        return self.mix[0]
 
     @property
     def connect_host(self) -> str:
@@ -69,17 +86,19 @@ class LoadSpec:
         return "127.0.0.1" if self.host == "localhost" else self.host
 
     def request_bytes(self) -> bytes:
-        """The request, encoded once; 'Connection: close' when keep-alive is off."""
-        lines = [f"GET {self.path} HTTP/1.1", f"Host: {self.host_header}"]
-        lines += [f"{name}: {value}" for name, value in self.headers]
-        if not self.keepalive:
-            lines.append("Connection: close")
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        """The (first) request, encoded once; 'Connection: close' when keep-alive is off."""
+        return self.encoded()[0]
+
+    def encoded(self) -> list[bytes]:
+        """Every request of the mix on the wire, in the mix's order."""
+        host, headers = self.host_header, self.headers
+        return [r.encode(host_header=host, headers=headers, keepalive=self.keepalive) for r in self.mix]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict."""
         d = asdict(self)
         d["headers"] = [list(h) for h in self.headers]
+        d["requests"] = [r.to_dict() for r in self.requests]
         return d
 
     @classmethod
@@ -87,6 +106,7 @@ class LoadSpec:
         """Inverse of to_dict."""
         d = dict(d)
         d["headers"] = tuple(tuple(h) for h in d.get("headers", ()))
+        d["requests"] = tuple(Request.from_dict(r) for r in d.get("requests", ()))
         return cls(**d)
 
 
@@ -108,6 +128,7 @@ class LoadResult:
     cpu_user_s: float | None = None
     cpu_system_s: float | None = None
     notes: tuple[str, ...] = field(default=())
+    per_request: tuple[RequestFigures, ...] = ()  # a mix (--urls): each request's figures, in the mix's order
 
     @property
     def ok_per_s(self) -> float:
@@ -130,6 +151,7 @@ class LoadResult:
         """Versioned, JSON-able dict (int keys of status_counts become strings in JSON)."""
         d = asdict(self)
         d["notes"] = list(self.notes)
+        d["per_request"] = [asdict(figures) for figures in self.per_request]
         d["format"] = FORMAT
         return d
 
@@ -144,6 +166,7 @@ class LoadResult:
         d["errors"] = {str(k): int(v) for k, v in d["errors"].items()}
         d["latency_ms"] = {str(k): float(v) for k, v in d["latency_ms"].items()}
         d["notes"] = tuple(d.get("notes", ()))
+        d["per_request"] = tuple(RequestFigures.from_dict(f) for f in d.get("per_request", ()))
         return cls(**d)
 
 
@@ -196,6 +219,12 @@ def check_supported(spec: LoadSpec, generator: str) -> None:
         raise ValueError(f"{generator} cannot connect to a unix socket; use generator='builtin'")
     if spec.rate is not None:
         raise ValueError(f"{generator} has no constant-rate mode (that is wrk2); use generator='builtin'")
+    if generator == "ab" and len(spec.mix) > 1:
+        raise ValueError("ab sends one request over and over: a --urls mix needs the builtin or wrk load generator")
+    if generator == "ab" and spec.first.method not in AB_METHODS:
+        raise ValueError(
+            f"ab sends {', '.join(AB_METHODS)} only, not {spec.first.method}: use the builtin or wrk load generator"
+        )
     if generator == "ab" and (secret := secret_headers(spec)):
         raise ValueError(
             f"ab takes headers only on its command line, where every local user can read them ({secret[0]}):"

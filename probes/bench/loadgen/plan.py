@@ -6,10 +6,11 @@ A description only: the cli builds it before anything starts; measure/sweep.py r
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..servers.argv import SYSTEM_PATH
 from ..servers.kinds import ServerConfig
+from .requests import Request
 
 # A window is sized by requests, not seconds (pyperf calibrates its loops likewise): the C requests in
 # flight at its edges weigh at most 1/25 of what it counts, and 200 is the least for a stable median.
@@ -42,6 +43,23 @@ class LoadPlan:
     profile: bool = False  # one more window per configuration with py-spy attached (--profile)
     max_repeat: int = 6  # the most windows per configuration, those set aside as shared included
     max_window_s: float | None = None  # a window's (and the warm-up's) time cap; None: 10 x duration_s
+    # What is sent: one request (--method, --data/--body, --content-type), sent to `path` whichever path it
+    # was parsed with (a sweep of several targets sends each the same way), or a weighted mix (--urls).
+    # Empty: a GET of path.
+    requests: tuple[Request, ...] = ()
+
+    @property
+    def sent(self) -> Request | None:
+        """The one request the load sends, what t0 calls in-process; None for a mix (no one view to call)."""
+        if len(self.requests) > 1:
+            return None
+        return replace(self.requests[0], path=self.path) if self.requests else Request(self.path)
+
+    @property
+    def mix(self) -> tuple[Request, ...]:
+        """What each window sends, as a LoadSpec's `requests`: the one request to path, or the mix."""
+        sent = self.sent
+        return (sent,) if sent is not None else self.requests
 
     def concurrency_for(self, config: ServerConfig) -> int:
         return self.concurrency or max(8, 2 * config.workers * config.threads)

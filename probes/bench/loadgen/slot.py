@@ -11,7 +11,10 @@ from .model import LoadSpec
 class Slot:
     """One client slot: at most one socket and one request in flight at a time."""
 
-    __slots__ = ("sock", "fd", "recv", "feed", "parser", "done", "keep", "start_ns", "head", "sent", "busy")
+    __slots__ = (
+        *("sock", "fd", "recv", "feed", "parser", "done", "keep", "start_ns", "head", "sent", "busy"),
+        *("index", "pending"),
+    )
 
     # httptools looks each callback up with getattr(protocol, name, None) for every new
     # parser; a missing attribute costs a raised-and-caught AttributeError, None does not.
@@ -31,6 +34,8 @@ class Slot:
         self.head: bytes | None = None
         self.sent = False
         self.busy = False
+        self.index = 0  # which request of the mix is in flight
+        self.pending = b""  # what of the request a full socket buffer has not taken yet
 
     def on_message_complete(self) -> None:
         """httptools callback; keep-alive must be read here, llhttp resets it right after."""

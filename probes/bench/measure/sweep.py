@@ -52,6 +52,7 @@ def _spec(plan: LoadPlan, stack: Stack, concurrency: int, *, duration_s: float) 
         keepalive=plan.keepalive,
         rate=plan.rate,
         timeout_s=plan.timeout_s,
+        requests=plan.mix,
     )
 
 

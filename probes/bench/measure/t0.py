@@ -10,21 +10,30 @@ import io
 import math
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from ..loadgen.requests import Request
 from ..model.results import InstrumentCost, ViewCost
 from ..model.stats import median, percentile
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def wsgi_environ(path: str, *, host: str = "127.0.0.1", headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """A GET request's WSGI environ, as a server on 127.0.0.1:80 would build it."""
+def wsgi_environ(
+    path: str,
+    *,
+    host: str = "127.0.0.1",
+    headers: dict[str, str] | None = None,
+    request: Request | None = None,
+) -> dict[str, Any]:
+    """A request's WSGI environ, as a server on 127.0.0.1:80 would build it: a GET of path, or what
+    `request` says (its method, its body with Content-Type and Content-Length), with the load's headers."""
     parts = urlsplit(path)
+    request = request or Request(path)
     environ: dict[str, Any] = {
-        "REQUEST_METHOD": "GET",
+        "REQUEST_METHOD": request.method,
         "SCRIPT_NAME": "",
         "PATH_INFO": unquote(parts.path, encoding="latin-1"),
         "QUERY_STRING": parts.query,
@@ -36,7 +45,7 @@ def wsgi_environ(path: str, *, host: str = "127.0.0.1", headers: dict[str, str] 
         "HTTP_USER_AGENT": "servebench",
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(),
+        "wsgi.input": io.BytesIO(request.body),
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": False,
         "wsgi.multiprocess": True,
@@ -44,12 +53,22 @@ def wsgi_environ(path: str, *, host: str = "127.0.0.1", headers: dict[str, str] 
     }
     for name, value in (headers or {}).items():
         environ["HTTP_" + name.upper().replace("-", "_")] = value
+    for name, value in request.body_headers():  # not HTTP_: WSGI names these two on their own
+        environ[name.upper().replace("-", "_")] = value
     return environ
 
 
-def call_once(app: WSGIApp, path: str, *, host: str) -> tuple[int, int, int, int]:
-    """One request: (status, body bytes, wall ns, thread CPU ns), response iterated and closed."""
-    environ = wsgi_environ(path, host=host)
+def call_once(
+    app: WSGIApp,
+    path: str,
+    *,
+    host: str,
+    headers: Sequence[tuple[str, str]] = (),
+    request: Request | None = None,
+) -> tuple[int, int, int, int]:
+    """One request: (status, body bytes, wall ns, thread CPU ns), response iterated and closed. With the
+    load's headers (a --login-as cookie) and its method and body: t0 of the request the load sends."""
+    environ = wsgi_environ(path, host=host, headers=dict(headers), request=request)
     status_line = ""
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
@@ -75,6 +94,8 @@ def measure_view_cost(
     name: str,
     path: str,
     host: str = "127.0.0.1",
+    headers: Sequence[tuple[str, str]] = (),
+    request: Request | None = None,
     warmup: int = 5,
     min_iterations: int = 30,
     min_time_s: float = 0.5,
@@ -86,7 +107,7 @@ def measure_view_cost(
     started = time.monotonic()
     status, size = 0, 0
     for _ in range(warmup):
-        status, size, _, _ = call_once(app, path, host=host)
+        status, size, _, _ = call_once(app, path, host=host, headers=headers, request=request)
         if time.monotonic() - started >= max_time_s / 4:  # the rest of the time for measured calls
             break
     walls: list[float] = []
@@ -95,7 +116,7 @@ def measure_view_cost(
     while len(walls) < max_iterations and (len(walls) < min_iterations or time.monotonic() < deadline):
         if walls and time.monotonic() - started + walls[-1] / 1e6 > max_time_s:  # the next call would pass it
             break
-        status, size, wall_ns, cpu_ns = call_once(app, path, host=host)
+        status, size, wall_ns, cpu_ns = call_once(app, path, host=host, headers=headers, request=request)
         walls.append(wall_ns / 1000)
         cpus.append(cpu_ns / 1000)
     wall_median = median(walls)
@@ -114,10 +135,10 @@ def measure_view_cost(
     )
 
 
-def _block_cpu_ns(app: WSGIApp, path: str, host: str, calls: int) -> int:
+def _block_cpu_ns(app: WSGIApp, path: str, host: str, calls: int, sent: dict[str, Any]) -> int:
     start = time.thread_time_ns()
     for _ in range(calls):
-        call_once(app, path, host=host)
+        call_once(app, path, host=host, **sent)
     return time.thread_time_ns() - start
 
 
@@ -127,21 +148,24 @@ def measure_instrument_cost(
     *,
     path: str,
     host: str = "127.0.0.1",
+    headers: Sequence[tuple[str, str]] = (),
+    request: Request | None = None,
     pairs: int = 11,
     block_s: float = 0.08,
     max_calls: int = 3000,
 ) -> InstrumentCost:
     """The wrapper's own CPU per request: blocks of plain and wrapped calls, alternated (order swapped
     every pair, so a drift of the machine cancels), the median of the per-call differences."""
+    sent: dict[str, Any] = {"headers": headers, "request": request}
     for _ in range(5):
-        call_once(plain, path, host=host)
-        call_once(wrapped, path, host=host)
-    one_ns = max(1, _block_cpu_ns(plain, path, host, 3) // 3)
+        call_once(plain, path, host=host, **sent)
+        call_once(wrapped, path, host=host, **sent)
+    one_ns = max(1, _block_cpu_ns(plain, path, host, 3, sent) // 3)
     calls = max(1, min(max_calls, int(block_s * 1e9 / one_ns)))
     differences, plain_costs = [], []
     for index in range(pairs):
         order = (plain, wrapped) if index % 2 == 0 else (wrapped, plain)
-        costs = {id(app): _block_cpu_ns(app, path, host, calls) / calls / 1000 for app in order}
+        costs = {id(app): _block_cpu_ns(app, path, host, calls, sent) / calls / 1000 for app in order}
         differences.append(costs[id(wrapped)] - costs[id(plain)])
         plain_costs.append(costs[id(plain)])
     return InstrumentCost(

@@ -117,5 +117,6 @@ def measure_window(
         server_requests=app.requests if stats_dir else None,
         target_requests=target_requests,
         unattributed_roles=dict(stack.unattributed),
+        per_request=result.per_request,
     )
     return sample, per_process

@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from ..loadgen.requests import RequestFigures
 from ..measure.speedscope import Profile
 from ..processes.files import write_atomic
 from .app import AppTotals
@@ -130,10 +131,14 @@ class Sample:
     # ({"database": "unix socket /var/run/postgresql/.s.PGSQL.5432"}): their CPU is in the unattributed,
     # so that CPU is not another process's. Empty in results saved before it.
     unattributed_roles: dict[str, str] = field(default_factory=dict)
+    per_request: tuple[RequestFigures, ...] = ()  # a --urls mix: each request's figures (loadgen.requests)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Sample:
-        return cls(**{**_fields_of(cls, data), "app": AppTotals.from_dict(data.get("app", {}))})
+        per_request = tuple(RequestFigures.from_dict(item) for item in data.get("per_request", ()))
+        return cls(
+            **{**_fields_of(cls, data), "app": AppTotals.from_dict(data.get("app", {})), "per_request": per_request}
+        )
 
     @property
     def ok_per_s(self) -> float:

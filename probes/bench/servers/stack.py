@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..contract import KIND_ENV, READY_BODY, READY_PATH, STATS_DIR_ENV, TARGET_APP_ENV
+from ..loadgen.requests import Request
 from ..processes.child import Child
 from ..processes.ports import ensure_free, free_port
 from ..processes.supervisor import Supervisor
@@ -33,12 +34,20 @@ class HttpAnswer:
 
 
 def http_get(
-    port: int, path: str, *, host_header: str, headers: Sequence[tuple[str, str]] = (), timeout_s: float = 5.0
+    port: int,
+    path: str,
+    *,
+    host_header: str,
+    headers: Sequence[tuple[str, str]] = (),
+    timeout_s: float = 5.0,
+    request: Request | None = None,
 ) -> HttpAnswer:
-    """One GET to 127.0.0.1:port, new connection, body read whole."""
+    """One GET to 127.0.0.1:port (or what `request` says: its method and body), new connection, body read whole."""
+    request = request or Request(path)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
     try:
-        conn.request("GET", path, headers={"Host": host_header, **dict(headers)})
+        sent = {"Host": host_header, **dict(headers), **dict(request.body_headers())}
+        conn.request(request.method, path, body=request.body or None, headers=sent)
         response = conn.getresponse()
         return HttpAnswer(response.status, response.read(), {k.lower(): v for k, v in response.getheaders()})
     finally:

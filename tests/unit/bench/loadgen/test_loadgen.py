@@ -306,6 +306,6 @@ def test_ab_refuses_a_cookie_it_would_show_in_its_command_line(port: int) -> Non
 
 
 def test_wrk_headers_are_escaped_for_lua() -> None:
-    from probes.bench.loadgen.adapters import _lua_string
+    from probes.bench.loadgen.wrkscript import _lua_string
 
     assert _lua_string('a"b\\c]]é') == '"a\\034b\\092c\\093\\093\\233"'
