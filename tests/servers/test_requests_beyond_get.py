@@ -73,7 +73,9 @@ def test_a_post_with_login_as_delivers_its_body_with_the_csrf_token(project: Pat
     assert set(counted(project)) == {("POST", "b", "alice", "note=1")}  # t0's calls included
     # In the server: the proof (and wrk's preflight), then the window's (those in flight at its end may land).
     served = len(counted(project, sample.served_by_pid))
-    assert sample.requests + 1 <= served <= sample.requests + run.concurrency + 2
+    assert sample.requests + 1 <= served
+    if not run.set_aside:  # windows another process shared were sent too, and are not in the samples
+        assert served <= sample.requests + run.concurrency + 2
 
 
 @pytest.mark.servers
