@@ -23,6 +23,7 @@ from ..job import project, sessions
 from ..report.compare import CompareError, load_for_compare
 from . import matrix
 from .backends import remote_backends
+from .clients import with_clients
 from .inputs import (
     Refused,
     check_database,
@@ -110,6 +111,7 @@ def build_plan(options: Mapping[str, Any], *, command: tuple[str, ...] = ()) -> 
     configs = matrix.configs(options, job)
     levels = matrix.levels(options)
     load = matrix.load_plan(options, targets[0].path, host, headers, levels) if job in ("sweep", "explain") else None
+    load = with_clients(options, load, configs)
     check_machine(configs, load, levels)
     check_database(options, load)
     notices = _login_notices(options["login_as"]) if options["login_as"] is not None and load is not None else ()

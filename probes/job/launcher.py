@@ -18,7 +18,7 @@ from ..bench.processes.ports import PortTaken
 from ..bench.processes.supervisor import Supervisor
 from ..bench.servers.kinds import ServerConfig
 from ..bench.servers.memcached import Memcached
-from ..bench.servers.nginx import FrontUnavailable
+from ..bench.servers.nginx import Exposure, FrontUnavailable
 from ..bench.servers.stack import NotApplicable, Stack, http_get, start_stack
 from ..bench.timing.reader import read_exceptions
 from ..catalog import get_probe
@@ -55,8 +55,10 @@ class Launcher:
         extra_env: dict[str, str] | None = None,
         between: Callable[[], object] | None = None,
         timing: bool = True,
+        expose: Exposure | None = None,
     ) -> None:
         self.run_dir = run_dir
+        self.expose = expose  # nginx's way in for client hosts (--client-netns, --client-host)
         # Servers run where the project runs, so relative paths in its settings (templates,
         # SQLite NAME, MEDIA_ROOT, .env files) resolve as under runserver; servebench's own
         # files (sockets, logs, configs, counters) are all named by absolute paths in run_dir.
@@ -105,6 +107,7 @@ class Launcher:
                 port=port,
                 stats_dir=stats_dir,
                 timeout_s=timeout_s,
+                expose=self.expose,
             )
         except StartFailed as exc:
             children = self.supervisor.children[first_child:]

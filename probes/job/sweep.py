@@ -22,6 +22,7 @@ from ..cli.plan import Plan
 from . import failures, project, sessions
 from .launcher import START_ERRORS, Launcher, Proof
 from .profiling import ProjectProfiling
+from .remote import exposure
 from .services import JobError, prepare_database, provide_database, provide_services
 from .sessions import PROBE_SESSION_AGE_S
 from .t0 import instrument_cost, t0_cost
@@ -158,6 +159,7 @@ def _around_the_servers(
         extra_env=extra_env,
         between=sessions.delete_probe_sessions,
         timing=plan.timing,
+        expose=exposure(plan.load),
     )
     if services.memcached and services.memcached.child:
         service_pids["memcached"] = services.memcached.child.pid

@@ -37,6 +37,7 @@ STARTS_NOTHING = frozenset(
         "probes.bench.servers.kinds",
         "probes.bench.loadgen.model",
         "probes.bench.loadgen.plan",
+        "probes.bench.loadgen.hosts",
         "probes.bench.processes.files",
     }
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import shutil
 from collections import Counter
@@ -45,9 +46,10 @@ class LoadSpec:
     def __post_init__(self) -> None:
         if not self.path.startswith("/"):
             raise ValueError(f"path must start with '/': {self.path!r}")
-        # servebench measures servers on this machine only; it must never load a remote host.
-        if self.host not in LOOPBACK_HOSTS:
-            raise ValueError(f"host must be one of {', '.join(LOOPBACK_HOSTS)}, not {self.host!r}")
+        # servebench measures servers on this machine only: loopback, or (a child on a client host,
+        # remote.py) an address literal of the server host that servebench checked before it started.
+        if self.host not in LOOPBACK_HOSTS and not is_address(self.host):
+            raise ValueError(f"host must be one of {', '.join(LOOPBACK_HOSTS)} or an IP address, not {self.host!r}")
         if (self.port is None) == (self.unix_socket is None):
             raise ValueError("give exactly one of port and unix_socket")
         if self.port is not None and not 0 < self.port < 65536:
@@ -145,6 +147,21 @@ class LoadResult:
         d["latency_ms"] = {str(k): float(v) for k, v in d["latency_ms"].items()}
         d["notes"] = tuple(d.get("notes", ()))
         return cls(**d)
+
+
+def is_address(host: str) -> bool:
+    """An IP address literal (never a name, which a resolver could point anywhere)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def check_loopback(spec: LoadSpec) -> None:
+    """A child on this machine loads this machine's loopback only (remote.py checks a client host's target)."""
+    if spec.host not in LOOPBACK_HOSTS:
+        raise ValueError(f"host must be one of {', '.join(LOOPBACK_HOSTS)} from this machine, not {spec.host!r}")
 
 
 def latency_summary_ms(latencies_ns: Iterable[int]) -> dict[str, float]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ..servers.argv import SYSTEM_PATH
 from ..servers.kinds import ServerConfig
+from .hosts import Remote
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class LoadPlan:
     instrument_s_per_request: float | None = None  # the timing wrapper's own CPU, measured in-process
     timing: bool = True  # the servers run the timing wrapper (False: --no-timing, the plain app)
     profile: bool = False  # one more window per configuration with py-spy attached (--profile)
+    remote: Remote | None = None  # the load from client hosts (--client-netns, --client-host); None: this host
 
     def concurrency_for(self, config: ServerConfig) -> int:
         return self.concurrency or max(8, 2 * config.workers * config.threads)

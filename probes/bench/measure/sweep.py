@@ -166,7 +166,9 @@ def _measure(
     if pins:
         pin_stack(stack, pins[1])
     if plan.warmup_s > 0:
-        drive(_spec(plan, stack, concurrency, duration_s=plan.warmup_s), plan.generator, client_cores)
+        drive(
+            _spec(plan, stack, concurrency, duration_s=plan.warmup_s), plan.generator, client_cores, remote=plan.remote
+        )
     spec = _spec(plan, stack, concurrency, duration_s=plan.duration_s)
     # The wrapper's cost is measured on the WSGI path; under ASGI the app's CPU is the worker's
     # whole CPU per request (asgistats), the wrapper's included: nothing to book apart there.
@@ -181,6 +183,7 @@ def _measure(
             service_pids={**service_pids, **beside},
             client_cores=client_cores,
             instrument_s_per_request=instrument_s,
+            remote=plan.remote,
         )
         return sample
 

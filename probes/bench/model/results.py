@@ -121,6 +121,9 @@ class Sample:
     # delta, which every request increments): the count the server side's CPU is divided by. None: no
     # counters (--no-timing) or a result saved before it; then the client's count stands in, as it always did.
     server_requests: int | None = None
+    # The load came from other hosts (--client-netns, --client-host): the client's CPU is theirs, reported
+    # as "client (remote host)", never part of this host's /proc/stat reconciliation.
+    client_remote: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Sample:
@@ -158,7 +161,8 @@ class Sample:
     @property
     def unattributed_cpu_s(self) -> float:
         """Machine CPU no role accounts for (other processes, kernel, the client's start-up)."""
-        return self.machine_busy_s - sum(self.cpu_s.values())
+        here = {role: cpu for role, cpu in self.cpu_s.items() if not (self.client_remote and role == "client")}
+        return self.machine_busy_s - sum(here.values())
 
     @property
     def unattributed_share(self) -> float:
