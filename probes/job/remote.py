@@ -3,28 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 
 from ..bench.loadgen.hosts import ClientHost, Remote
 from ..bench.loadgen.plan import LoadPlan
 from ..bench.loadgen.reach import Unreachable, check_target, netns_route, netns_source
-from ..bench.loadgen.remote import handshake
+from ..bench.loadgen.remote import close_masters, handshake
 from ..bench.servers.nginx import Exposure
 
-__all__ = ["Unreachable", "exposure", "resolve_clients"]
+__all__ = ["Unreachable", "close_masters", "exposure", "in_run_dir", "resolve_clients"]
 
 
 def resolve_clients(clients: Sequence[ClientHost], listen: str | None) -> Remote:
     """The address of this host the client hosts load (--listen, or the one they route to) and theirs;
     Unreachable (one line) for a target that is not this host's, or a client host that does not answer."""
-    names = [client.name for client in clients]
-    listen = listen or netns_route(names[0])[0]
-    check_target(listen, ())  # an address of this host, before asking the namespaces how they reach it
-    allowed = tuple(netns_source(name, listen) for name in names)
-    check_target(listen, allowed)
+    seen: dict[ClientHost, tuple[str, str]] = {}  # (this host's address as it sees it, its own)
     for client in clients:
-        if (problem := handshake(client)) is not None:
-            raise Unreachable(problem)
-    return Remote(clients=tuple(clients), listen=listen, allowed=allowed)
+        answer = handshake(client)
+        if answer.problem is not None:
+            raise Unreachable(answer.problem)
+        if client.kind == "ssh":
+            if len(answer.ssh_connection) != 4:
+                raise Unreachable(f"client host {client.label}: ssh did not say how it reaches this host (--listen)")
+            seen[client] = (answer.ssh_connection[0], answer.ssh_connection[2])
+    first = clients[0]
+    listen = listen or (seen[first][0] if first.kind == "ssh" else netns_route(first.name)[0])
+    check_target(listen, ())  # an address of this host, before asking the client hosts how they reach it
+    allowed = tuple(
+        seen[client][1] if client.kind == "ssh" else netns_source(client.name, listen) for client in clients
+    )
+    check_target(listen, allowed)
+    return Remote(clients=tuple(clients), listen=listen, allowed=tuple(dict.fromkeys(allowed)))
+
+
+def in_run_dir(load: LoadPlan, run_dir: Path) -> LoadPlan:
+    """The load plan with ssh's ControlMaster sockets in the run's 0700 directory."""
+    if load.remote is None:
+        return load
+    clients = tuple(replace(client, control_dir=str(run_dir)) for client in load.remote.clients)
+    return replace(load, remote=replace(load.remote, clients=clients))
 
 
 def exposure(load: LoadPlan | None) -> Exposure | None:

@@ -22,7 +22,7 @@ from ..cli.plan import Plan
 from . import failures, project, sessions
 from .launcher import START_ERRORS, Launcher, Proof
 from .profiling import ProjectProfiling
-from .remote import exposure
+from .remote import close_masters, exposure, in_run_dir
 from .services import JobError, prepare_database, provide_database, provide_services
 from .sessions import PROBE_SESSION_AGE_S
 from .t0 import instrument_cost, t0_cost
@@ -73,7 +73,7 @@ def sweep_job(
 ) -> Suite:
     """servebench's sweep: each target under each configuration, saved after each run."""
     assert plan.load is not None  # build_plan gives sweeps a load plan
-    load, targets = plan.load, plan.targets
+    load, targets = in_run_dir(plan.load, run_dir), plan.targets
     probe_paths = {target.path for target in targets if target.probe and target.probe.name.startswith("session-")}
     record = SweepRecord(metadata, preflight)
 
@@ -84,6 +84,7 @@ def sweep_job(
     # Undone in reverse order however the sweep ends: the login session, the
     # probe sessions, then the throwaway database.
     with contextlib.ExitStack() as undo:
+        undo.callback(close_masters, load.remote)
         launcher, service_pids = _around_the_servers(
             plan, supervisor=supervisor, run_dir=run_dir, progress=progress, undo=undo
         )

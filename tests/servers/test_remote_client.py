@@ -7,6 +7,7 @@ import re
 import statistics
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from io import StringIO
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from django.core.management import call_command
 from probes.bench.judge.figures import figures
 from probes.bench.loadgen.hosts import ClientHost, Remote
 from probes.bench.loadgen.plan import LoadPlan
+from probes.bench.loadgen.remote import handshake
 from probes.bench.measure.sweep import unmeasured_run
 from probes.bench.measure.window import drive, measure_window, pin_stack
 from probes.bench.model.diagnosis import REMOTE_CLIENT_ROLE
@@ -30,6 +32,7 @@ from probes.cli.inputs import Refused
 from probes.job.launcher import Launcher
 from tests.conftest import require_binary
 from tests.servers.netns import Netns
+from tests.servers.sshd import Sshd
 
 pytestmark = pytest.mark.servers
 CLIENT_CORE, SERVER_CORE = {1}, {0}
@@ -134,3 +137,25 @@ def test_servebench_with_client_netns_end_to_end(netns: Netns, tmp_path: Path) -
     [window] = run.samples
     assert window.client_remote and window.errors == {} and window.ok > 0
     assert run.diagnosis is not None and REMOTE_CLIENT_ROLE in run.diagnosis.figures.cpu_per_request_s
+
+
+def test_servebench_with_client_host_over_a_private_sshd(netns: Netns, sshd: Sshd, tmp_path: Path) -> None:
+    require_binary("nginx")
+    path = tmp_path / "ssh.json"
+    call_command(
+        "servebench", "--probe", "trivial", "--server", "gunicorn", "--workers", "1", "--front", "nginx",
+        "--client-host", sshd.destination, "--client-ssh-config", str(sshd.config), "--client-python", sshd.python,
+        "--duration", "1", "--warmup", "0.3", "--repeat", "1", "--json", str(path), stdout=StringIO(),
+    )  # fmt: skip
+    [run] = Suite.load(path).runs
+    [window] = run.samples
+    assert window.client_remote and window.errors == {} and window.ok > 0
+    assert run.diagnosis is not None and REMOTE_CLIENT_ROLE in run.diagnosis.figures.cpu_per_request_s
+
+
+def test_a_client_host_without_servebench_is_one_line(netns: Netns, sshd: Sshd) -> None:
+    missing = ClientHost("ssh", sshd.destination, python=("/nonexistent/python3",), ssh_config=str(sshd.config))
+    answer = handshake(missing)
+    assert answer.problem is not None and "did not start there" in answer.problem and "\n" not in answer.problem
+    found = handshake(replace(missing, python=(sshd.python,)))
+    assert found.problem is None and found.ssh_connection[0] == netns.server_address

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 
@@ -31,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         from .remote import handshake_line
 
         sys.stdout.write(handshake_line() + "\n")
+        if os.environ.get("SSH_CONNECTION"):  # how this client host sees servebench's host over ssh
+            sys.stdout.write(f"ssh-connection {os.environ['SSH_CONNECTION']}\n")
         return 0
     # TERM (from the parent, or from the kernel when servebench dies) unwinds: wrk/ab are
     # killed by subprocess.run and the temporary files removed.

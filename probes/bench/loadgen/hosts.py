@@ -14,6 +14,7 @@ class ClientHost:
     port: int | None = None  # ssh's port
     python: tuple[str, ...] = ()  # the client host's interpreter command (ssh; default python3)
     control_dir: str | None = None  # the 0700 run dir, for ssh's ControlMaster socket
+    ssh_config: str | None = None  # ssh -F: a config of its own (default: the user's own, ~/.ssh/config)
 
     @property
     def label(self) -> str:

@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
@@ -61,6 +61,8 @@ def end_on_eof(stream: IO[str]) -> None:
 def ssh_argv(client: ClientHost) -> list[str]:
     """ssh with the user's own config and agent, never a prompt, one master connection per host."""
     argv = ["ssh", "-o", "BatchMode=yes", "-T"]
+    if client.ssh_config:
+        argv += ["-F", client.ssh_config]
     if client.control_dir:
         argv += ["-o", "ControlMaster=auto", "-o", f"ControlPath={client.control_dir}/ssh-%C"]
         argv += ["-o", "ControlPersist=60"]
@@ -86,8 +88,16 @@ def _env() -> dict[str, str]:
     return env
 
 
-def handshake(client: ClientHost, *, timeout_s: float = 20.0) -> str | None:
-    """None when the client host's servebench speaks ours; else one line saying what is wrong."""
+@dataclass(frozen=True)
+class Handshake:
+    """A client host's answer: what is wrong (None: it speaks ours), and how it sees this host over ssh."""
+
+    problem: str | None
+    ssh_connection: tuple[str, ...] = ()  # SSH_CONNECTION there: this host's address, port, its own, port
+
+
+def handshake(client: ClientHost, *, timeout_s: float = 20.0) -> Handshake:
+    """Ask the client host's servebench for its version and format before anything starts."""
     try:
         done = subprocess.run(
             child_argv(client, ["--handshake"], timeout_s=timeout_s),
@@ -98,14 +108,17 @@ def handshake(client: ClientHost, *, timeout_s: float = 20.0) -> str | None:
             stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"client host {client.label}: no answer ({type(exc).__name__})"
+        return Handshake(f"client host {client.label}: no answer ({type(exc).__name__})")
     said = done.stdout.strip().splitlines()
     if done.returncode != 0 or not said:
         why = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
-        return f"client host {client.label}: servebench's load child did not start there ({why})"
-    if said[-1] != handshake_line():
-        return f"client host {client.label} runs {said[-1]!r}, this host {handshake_line()!r}: install the same"
-    return None
+        return Handshake(f"client host {client.label}: servebench's load child did not start there ({why})")
+    if said[0] != handshake_line():
+        return Handshake(
+            f"client host {client.label} runs {said[0]!r}, this host {handshake_line()!r}: install the same"
+        )
+    seen = next((line.split()[1:] for line in said[1:] if line.startswith("ssh-connection ")), [])
+    return Handshake(None, tuple(seen))
 
 
 class RemoteChild:
@@ -259,3 +272,16 @@ def drive_remote(
     specs = split_spec(replace(spec, host=remote.listen), len(remote.clients))
     results = run_remote(remote.clients, specs, generator, on_start=on_start, on_end=on_end, pin=client_cores)
     return results[0] if len(results) == 1 else merge_results(results)
+
+
+def close_masters(remote: Remote | None) -> None:
+    """End the ssh master connections of the run (ssh -O exit on their sockets): nothing outlives it."""
+    for client in remote.clients if remote else ():
+        if client.kind == "ssh" and client.control_dir:
+            subprocess.run(
+                [*ssh_argv(client)[:-2], "-O", "exit", "--", client.name],
+                capture_output=True,
+                timeout=10,
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
