@@ -70,6 +70,8 @@ def private_sshd(netns: Netns, where: Path) -> Iterator[Sshd]:
     argv = ["ip", "netns", "exec", netns.name, sshd, "-D", "-e", "-f", str(where / "sshd_config")]
     log = open(where / "sshd.log", "wb")  # noqa: SIM115 (closed below)
     daemon = subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True)
+    if len(os.sched_getaffinity(0)) > 1:
+        os.sched_setaffinity(daemon.pid, {1})  # the client host's core: its sessions (and wrk) inherit it
     try:
         _wait_listening(netns.client_address, daemon, where / "sshd.log")
         yield Sshd("sbclient", where / "ssh_config", sys.executable)
