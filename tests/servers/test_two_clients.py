@@ -35,9 +35,11 @@ def two(netns: Netns) -> Iterator[tuple[Netns, Netns]]:
         yield netns, other
 
 
-def test_two_client_hosts_sum_to_one_hosts_rate(two: tuple[Netns, Netns]) -> None:
+@pytest.mark.parametrize("generator", ["wrk", "builtin"])
+def test_two_client_hosts_sum_to_one_hosts_rate(two: tuple[Netns, Netns], generator: str) -> None:
     require_binary("nginx")
-    require_binary("wrk")
+    if generator == "wrk":
+        require_binary("wrk")
     first, second = two
     allowed = (first.client_address, second.client_address)
     one = Remote((ClientHost("netns", first.name),), first.server_address, allowed)
@@ -57,7 +59,7 @@ def test_two_client_hosts_sum_to_one_hosts_rate(two: tuple[Netns, Netns]) -> Non
                 for remote in (one, both):
                     http_get(stack.port, "/probes/trivial/", host_header=launcher.host_header)
                     sample, _ = measure_window(
-                        stack, spec, generator="wrk", service_pids={}, client_cores={1}, remote=remote
+                        stack, spec, generator=generator, service_pids={}, client_cores={1}, remote=remote
                     )
                     windows.append(sample)
                 pairs.append((windows[0], windows[1]))
@@ -66,5 +68,9 @@ def test_two_client_hosts_sum_to_one_hosts_rate(two: tuple[Netns, Netns]) -> Non
     for alone, together in pairs:
         assert alone.errors == {} and together.errors == {}
         assert together.client_remote and set(together.latency_ms) >= {"p50", "p90", "p99", "max", "mean"}
+    if generator == "builtin":
+        # One built-in client (one Python thread) caps below the server here: two hosts add client capacity,
+        # so only wrk's r/s compare (the built-in's histograms merge exactly: tests/unit/bench/loadgen).
+        return
     ratio = statistics.median(together.ok_per_s / alone.ok_per_s for alone, together in pairs)
     assert 0.9 <= ratio <= 1.1, [(a.ok_per_s, t.ok_per_s) for a, t in pairs]

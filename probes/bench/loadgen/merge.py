@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from .model import LoadResult, LoadSpec
+from .model import LoadResult, LoadSpec, summary_of
+
+if TYPE_CHECKING:
+    from hdrh.histogram import HdrHistogram
 
 
 def split_spec(spec: LoadSpec, hosts: int) -> list[LoadSpec]:
@@ -26,6 +30,16 @@ def split_spec(spec: LoadSpec, hosts: int) -> list[LoadSpec]:
     ]
 
 
+def _merged_histogram(results: list[LoadResult]) -> HdrHistogram:
+    from hdrh.histogram import HdrHistogram
+
+    merged = HdrHistogram(1, 3_600_000_000, 3)
+    for result in results:
+        assert result.histogram is not None
+        merged.add(HdrHistogram.decode(result.histogram.encode("ascii")))
+    return merged
+
+
 def merge_results(results: list[LoadResult]) -> LoadResult:
     """Counts summed; the window is the hosts' mean (they ran at once); the latency's mean and max exact,
     its percentiles the request-weighted mean of each host's (a note says so)."""
@@ -43,7 +57,13 @@ def merge_results(results: list[LoadResult]) -> LoadResult:
         errors.update(r.errors)
         statuses.update(r.status_counts)
     notes = {note for r in results for note in r.notes}
-    notes.add(f"{len(results)} client hosts: counts summed, latency p50/p90/p99 the request-weighted mean of theirs")
+    if all(r.histogram for r in results):
+        latency = summary_of(_merged_histogram(results))
+        notes.add(f"{len(results)} client hosts: counts summed, latency from their HDR histograms merged (exact)")
+    else:
+        notes.add(
+            f"{len(results)} client hosts: counts summed, latency p50/p90/p99 the request-weighted mean of theirs"
+        )
     return LoadResult(
         generator=results[0].generator,
         duration_s=round(sum(r.duration_s for r in results) / len(results), 6),

@@ -8,7 +8,10 @@ import shutil
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hdrh.histogram import HdrHistogram
 
 FORMAT = "servebench/1"
 GENERATORS = ("builtin", "wrk", "ab")
@@ -110,6 +113,8 @@ class LoadResult:
     cpu_user_s: float | None = None
     cpu_system_s: float | None = None
     notes: tuple[str, ...] = field(default=())
+    # The built-in's latencies (µs) as an encoded HdrHistogram: several client hosts' merge exactly.
+    histogram: str | None = None
 
     @property
     def ok_per_s(self) -> float:
@@ -164,15 +169,19 @@ def check_loopback(spec: LoadSpec) -> None:
         raise ValueError(f"host must be one of {', '.join(LOOPBACK_HOSTS)} from this machine, not {spec.host!r}")
 
 
-def latency_summary_ms(latencies_ns: Iterable[int]) -> dict[str, float]:
-    """p50/p90/p99/max/mean in ms from raw latencies in ns, through an HdrHistogram."""
+def latency_histogram(latencies_ns: Iterable[int]) -> HdrHistogram:
+    """Raw latencies in ns as an HdrHistogram of µs (1 µs .. 1 h at 3 significant digits)."""
     from hdrh.histogram import HdrHistogram
 
-    # 1 µs .. 1 h at 3 significant digits; values are recorded in µs.
     histogram = HdrHistogram(1, 3_600_000_000, 3)
     # Counting equal µs values first turns 100k record_value calls into a few thousand.
     for value_us, count in Counter(max(1, ns // 1000) for ns in latencies_ns).items():
         histogram.record_value(min(value_us, 3_600_000_000), count)
+    return histogram
+
+
+def summary_of(histogram: HdrHistogram) -> dict[str, float]:
+    """p50/p90/p99/max/mean in ms of a histogram of µs; {} when it is empty."""
     if histogram.get_total_count() == 0:
         return {}
     return {
@@ -182,6 +191,11 @@ def latency_summary_ms(latencies_ns: Iterable[int]) -> dict[str, float]:
         "max": histogram.get_max_value() / 1000,
         "mean": round(histogram.get_mean_value() / 1000, 6),
     }
+
+
+def latency_summary_ms(latencies_ns: Iterable[int]) -> dict[str, float]:
+    """p50/p90/p99/max/mean in ms from raw latencies in ns, through an HdrHistogram."""
+    return summary_of(latency_histogram(latencies_ns))
 
 
 def nonzero(counts: dict[str, int]) -> dict[str, int]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from probes.bench.loadgen.merge import merge_results, split_spec
-from probes.bench.loadgen.model import LoadResult, LoadSpec, check_loopback
+from probes.bench.loadgen.model import LoadResult, LoadSpec, check_loopback, latency_histogram, summary_of
 
 
 def _result(requests: int, p50: float, mx: float, cpu: float) -> LoadResult:
@@ -42,3 +44,16 @@ def test_a_local_child_targets_loopback_only_and_a_name_never() -> None:
     with pytest.raises(ValueError, match="IP address"):
         LoadSpec(path="/", host="example.com", port=80)
     check_loopback(LoadSpec(path="/", port=80))
+
+
+def test_the_builtins_histograms_merge_exactly() -> None:
+    first, second = [1_000_000] * 90 + [50_000_000] * 10, [2_000_000] * 50
+    results = []
+    for latencies in (first, second):
+        histogram = latency_histogram(latencies)
+        result = replace(_result(len(latencies), 0.0, 0.0, 0.1), latency_ms=summary_of(histogram))
+        results.append(replace(result, histogram=histogram.encode().decode("ascii")))
+    merged = merge_results(results)
+    assert merged.latency_ms == summary_of(latency_histogram(first + second))
+    assert merged.latency_ms["p90"] == pytest.approx(2.0, rel=1e-3)  # a request-weighted mean of the p90s says 1.33
+    assert any("HDR histograms merged (exact)" in note for note in merged.notes)
