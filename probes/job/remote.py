@@ -29,11 +29,14 @@ def resolve_clients(clients: Sequence[ClientHost], listen: str | None) -> Remote
             seen[client] = (answer.ssh_connection[0], answer.ssh_connection[2])
     first = clients[0]
     listen = listen or (seen[first][0] if first.kind == "ssh" else netns_route(first.name)[0])
-    check_target(listen, ())  # an address of this host, before asking the client hosts how they reach it
-    allowed = tuple(
-        seen[client][1] if client.kind == "ssh" else netns_source(client.name, listen) for client in clients
-    )
-    check_target(listen, allowed)
+    try:
+        allowed = tuple(
+            seen[client][1] if client.kind == "ssh" else netns_source(client.name, listen) for client in clients
+        )
+    except Unreachable:
+        check_target(listen, ())  # not this host's, or loopback: say that rather than "no route"
+        raise
+    check_target(listen, allowed)  # the client's own address is named as such
     return Remote(clients=tuple(clients), listen=listen, allowed=tuple(dict.fromkeys(allowed)))
 
 
