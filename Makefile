@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # binary:Debian package, installed with apt-get when running as root.
-SYSTEM_DEPS := nginx:nginx memcached:memcached wrk:wrk ab:apache2-utils chromium:chromium
+SYSTEM_DEPS := nginx:nginx memcached:memcached wrk:wrk ab:apache2-utils chromium:chromium sshd:openssh-server
 ARGS ?=
 
 .PHONY: bench test lint typecheck nox sysdeps clean

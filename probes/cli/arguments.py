@@ -7,6 +7,7 @@ from argparse import ArgumentParser
 from ..bench.loadgen.model import GENERATORS
 from ..bench.servers.kinds import KINDS
 from ..catalog import PROBES
+from .clients import add_client_arguments
 
 # Options whose values may carry a secret: the command line servebench records shows their name only.
 SECRET_VALUES = ("--header",)
@@ -19,6 +20,7 @@ def add_arguments(parser: ArgumentParser) -> None:
     _targets(parser)
     _servers(parser)
     _load(parser)
+    add_client_arguments(parser)
     _project(parser)
     _output(parser)
     _run(parser)

@@ -23,6 +23,7 @@ from ..job import dbcopy, project, sessions
 from ..report.compare import CompareError, load_for_compare
 from . import matrix, requests
 from .backends import remote_backends
+from .clients import with_clients
 from .inputs import (
     Refused,
     check_database,
@@ -116,6 +117,7 @@ def build_plan(options: Mapping[str, Any], *, command: tuple[str, ...] = ()) -> 
     levels = matrix.levels(options)
     load = matrix.load_plan(options, targets[0].path, host, headers, levels) if job in ("sweep", "explain") else None
     load = requests.with_requests(load, sent) if load is not None else None
+    load = with_clients(options, load, configs)
     check_machine(configs, load, levels)
     check_database(options, load)
     db_copy = _db_copy(options, job)

@@ -19,7 +19,7 @@ from ..bench.processes.ports import PortTaken
 from ..bench.processes.supervisor import Supervisor
 from ..bench.servers.kinds import ServerConfig
 from ..bench.servers.memcached import Memcached
-from ..bench.servers.nginx import FrontUnavailable
+from ..bench.servers.nginx import Exposure, FrontUnavailable
 from ..bench.servers.stack import NotApplicable, Stack, http_get, start_stack
 from ..bench.timing.reader import read_exceptions
 from ..catalog import get_probe
@@ -58,11 +58,13 @@ class Launcher:
         between: Callable[[], object] | None = None,
         timing: bool = True,
         unattributed: dict[str, str] | None = None,
+        expose: Exposure | None = None,
     ) -> None:
         self.run_dir = run_dir
         # The project's services whose processes could not be found (role -> how it connects): every
         # window records them, so their CPU, left unattributed, is never read as another process's.
         self.unattributed = dict(unattributed or {})
+        self.expose = expose  # nginx's way in for client hosts (--client-netns, --client-host)
         # Servers run where the project runs, so relative paths in its settings (templates,
         # SQLite NAME, MEDIA_ROOT, .env files) resolve as under runserver; servebench's own
         # files (sockets, logs, configs, counters) are all named by absolute paths in run_dir.
@@ -115,6 +117,7 @@ class Launcher:
                 port=port,
                 stats_dir=stats_dir,
                 timeout_s=timeout_s,
+                expose=self.expose,
             )
         except StartFailed as exc:
             children = self.supervisor.children[first_child:]

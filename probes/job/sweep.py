@@ -24,6 +24,7 @@ from . import failures, project, sessions, writes
 from .dbcopy import database_copies
 from .launcher import START_ERRORS, Launcher, Proof
 from .profiling import ProjectProfiling
+from .remote import close_masters, exposure, in_run_dir
 from .services import JobError, prepare_database, provide_database, provide_services
 from .sessions import PROBE_SESSION_AGE_S
 from .t0 import instrument_cost, t0_cost
@@ -79,7 +80,7 @@ def sweep_job(
 ) -> Suite:
     """servebench's sweep: each target under each configuration, saved after each run."""
     assert plan.load is not None  # build_plan gives sweeps a load plan
-    load, targets = plan.load, plan.targets
+    load, targets = in_run_dir(plan.load, run_dir), plan.targets
     probe_paths = {target.path for target in targets if target.probe and target.probe.name.startswith("session-")}
     record = SweepRecord(metadata, preflight)
 
@@ -92,6 +93,7 @@ def sweep_job(
     # Undone in reverse order however the sweep ends: the login session, the
     # probe sessions, then the throwaway database.
     with contextlib.ExitStack() as undo:
+        undo.callback(close_masters, load.remote)
         launcher, service_pids = _around_the_servers(
             plan, supervisor=supervisor, run_dir=run_dir, progress=progress, undo=undo
         )
@@ -173,6 +175,7 @@ def _around_the_servers(
         between=sessions.delete_probe_sessions,
         timing=plan.timing,
         unattributed=database.unattributed,
+        expose=exposure(plan.load),
     )
     if services.memcached and services.memcached.child:
         service_pids["memcached"] = services.memcached.child.pid

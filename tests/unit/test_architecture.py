@@ -38,6 +38,7 @@ STARTS_NOTHING = frozenset(
         "probes.bench.loadgen.model",
         "probes.bench.loadgen.plan",
         "probes.bench.loadgen.requests",
+        "probes.bench.loadgen.hosts",
         "probes.bench.processes.files",
     }
 )

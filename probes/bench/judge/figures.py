@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..model.app import AppTotals
-from ..model.diagnosis import Figures, ViewTime
+from ..model.diagnosis import REMOTE_CLIENT_ROLE, Figures, ViewTime
 from ..model.results import Run, Sample
 from ..model.stats import median
 
@@ -118,7 +118,10 @@ def figures(run: Run, t0: ViewTime | None) -> Figures:
     machine = median_of(row.machine for row in rows) or 0.0
     # What no role accounts for: kernel work (loopback softirqs), the
     # generator's start-up, and any other process on the machine.
-    cpu["unattributed"] = max(0.0, machine - sum(cpu.values()))
+    if any(sample.client_remote for sample in run.samples):
+        # The client ran on another host: its CPU is reported, but not this host's to reconcile or split.
+        cpu[REMOTE_CLIENT_ROLE] = cpu.pop("client")
+    cpu["unattributed"] = max(0.0, machine - sum(v for role, v in cpu.items() if role != REMOTE_CLIENT_ROLE))
     r = median_of(row.r for row in rows) or 0.0
     return Figures(
         throughput_rps=x,

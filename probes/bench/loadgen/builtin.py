@@ -19,7 +19,7 @@ from array import array
 
 import httptools
 
-from .model import LoadResult, LoadSpec, latency_summary_ms, nonzero
+from .model import LoadResult, LoadSpec, latency_histogram, latency_summary_ms, nonzero, summary_of
 from .requests import RequestFigures, turns
 from .slot import Slot, address_of
 
@@ -300,6 +300,7 @@ def run_builtin(spec: LoadSpec) -> LoadResult:
     counts = {code: k for code, k in enumerate(status_counts) if k}
     errors["non2xx"] = sum(k for code, k in counts.items() if code >= 400)
     errors["redirect"] = sum(k for code, k in counts.items() if 300 <= code < 400)
+    histogram = latency_histogram(latencies[:n])
     return LoadResult(
         generator="builtin",
         duration_s=round(window_s, 6),
@@ -308,7 +309,8 @@ def run_builtin(spec: LoadSpec) -> LoadResult:
         errors=nonzero(errors),
         status_counts=counts,
         redirect_location=redirect_location[0].decode("latin-1") if redirect_location else None,
-        latency_ms=latency_summary_ms(latencies[:n]),
+        latency_ms=summary_of(histogram),
+        histogram=histogram.encode().decode("ascii") if histogram.get_total_count() else None,
         bytes_received=bytes_total - bytes_at_window,
         cpu_user_s=round(cpu_end[0] - cpu_at_window[0], 6),
         cpu_system_s=round(cpu_end[1] - cpu_at_window[1], 6),

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import shutil
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hdrh.histogram import HdrHistogram
 
 from .requests import Request, RequestFigures
 
@@ -51,9 +55,10 @@ class LoadSpec:
     def __post_init__(self) -> None:
         if not self.path.startswith("/"):
             raise ValueError(f"path must start with '/': {self.path!r}")
-        # servebench measures servers on this machine only; it must never load a remote host.
-        if self.host not in LOOPBACK_HOSTS:
-            raise ValueError(f"host must be one of {', '.join(LOOPBACK_HOSTS)}, not {self.host!r}")
+        # servebench measures servers on this machine only: loopback, or (a child on a client host,
+        # remote.py) an address literal of the server host that servebench checked before it started.
+        if self.host not in LOOPBACK_HOSTS and not is_address(self.host):
+            raise ValueError(f"host must be one of {', '.join(LOOPBACK_HOSTS)} or an IP address, not {self.host!r}")
         if (self.port is None) == (self.unix_socket is None):
             raise ValueError("give exactly one of port and unix_socket")
         if self.port is not None and not 0 < self.port < 65536:
@@ -129,6 +134,8 @@ class LoadResult:
     cpu_system_s: float | None = None
     notes: tuple[str, ...] = field(default=())
     per_request: tuple[RequestFigures, ...] = ()  # a mix (--urls): each request's figures, in the mix's order
+    # The built-in's latencies (µs) as an encoded HdrHistogram: several client hosts' merge exactly.
+    histogram: str | None = None
 
     @property
     def ok_per_s(self) -> float:
@@ -170,15 +177,34 @@ class LoadResult:
         return cls(**d)
 
 
-def latency_summary_ms(latencies_ns: Iterable[int]) -> dict[str, float]:
-    """p50/p90/p99/max/mean in ms from raw latencies in ns, through an HdrHistogram."""
+def is_address(host: str) -> bool:
+    """An IP address literal (never a name, which a resolver could point anywhere)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def check_loopback(spec: LoadSpec) -> None:
+    """A child on this machine loads this machine's loopback only (remote.py checks a client host's target)."""
+    if spec.host not in LOOPBACK_HOSTS:
+        raise ValueError(f"host must be one of {', '.join(LOOPBACK_HOSTS)} from this machine, not {spec.host!r}")
+
+
+def latency_histogram(latencies_ns: Iterable[int]) -> HdrHistogram:
+    """Raw latencies in ns as an HdrHistogram of µs (1 µs .. 1 h at 3 significant digits)."""
     from hdrh.histogram import HdrHistogram
 
-    # 1 µs .. 1 h at 3 significant digits; values are recorded in µs.
     histogram = HdrHistogram(1, 3_600_000_000, 3)
     # Counting equal µs values first turns 100k record_value calls into a few thousand.
     for value_us, count in Counter(max(1, ns // 1000) for ns in latencies_ns).items():
         histogram.record_value(min(value_us, 3_600_000_000), count)
+    return histogram
+
+
+def summary_of(histogram: HdrHistogram) -> dict[str, float]:
+    """p50/p90/p99/max/mean in ms of a histogram of µs; {} when it is empty."""
     if histogram.get_total_count() == 0:
         return {}
     return {
@@ -188,6 +214,11 @@ def latency_summary_ms(latencies_ns: Iterable[int]) -> dict[str, float]:
         "max": histogram.get_max_value() / 1000,
         "mean": round(histogram.get_mean_value() / 1000, 6),
     }
+
+
+def latency_summary_ms(latencies_ns: Iterable[int]) -> dict[str, float]:
+    """p50/p90/p99/max/mean in ms from raw latencies in ns, through an HdrHistogram."""
+    return summary_of(latency_histogram(latencies_ns))
 
 
 def nonzero(counts: dict[str, int]) -> dict[str, int]:

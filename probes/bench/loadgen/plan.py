@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from ..servers.argv import SYSTEM_PATH
 from ..servers.kinds import ServerConfig
+from .hosts import Remote
 from .requests import Request
 
 # A window is sized by requests, not seconds (pyperf calibrates its loops likewise): the C requests in
@@ -60,6 +61,8 @@ class LoadPlan:
         """What each window sends, as a LoadSpec's `requests`: the one request to path, or the mix."""
         sent = self.sent
         return (sent,) if sent is not None else self.requests
+
+    remote: Remote | None = None  # the load from client hosts (--client-netns, --client-host); None: this host
 
     def concurrency_for(self, config: ServerConfig) -> int:
         return self.concurrency or max(8, 2 * config.workers * config.threads)

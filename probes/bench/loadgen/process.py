@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from ..processes.supervisor import die_with_parent
-from .model import LoadgenError, LoadResult, LoadSpec, ceil_s, check_supported
+from .model import LoadgenError, LoadResult, LoadSpec, ceil_s, check_loopback, check_supported
 
 # Beyond warm-up + duration: interpreter start, the preflight, whole-second rounding of
 # wrk/ab, the histogram build. Past this the child is presumed stuck and is killed.
@@ -102,6 +102,7 @@ class LoadProcess:
 def start_load(spec: LoadSpec, *, generator: str = "builtin") -> LoadProcess:
     """Start a generator child for spec; unsupported combinations raise before anything starts."""
     check_supported(spec, generator)
+    check_loopback(spec)
     return LoadProcess(spec, generator)
 
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
-from dataclasses import fields, replace
+from dataclasses import dataclass, field, fields, replace
 
 from ..loadgen import LoadResult, LoadSpec, start_load
+from ..loadgen.hosts import Remote
+from ..loadgen.remote import Hook, drive_remote
 from ..model.app import AppTotals
 from ..model.results import Sample
 from ..servers.stack import Stack
 from ..timing import reader
-from .cpu import snapshot_cpu
+from .cpu import CpuSnapshot, snapshot_cpu
 from .cpu_accounting import cpu_between
 
 
@@ -39,14 +41,45 @@ def pin_stack(stack: Stack, server_cores: set[int]) -> None:
                 os.sched_setaffinity(info.pid, server_cores)
 
 
-def drive(spec: LoadSpec, generator: str, client_cores: set[int] | None) -> LoadResult:
-    """Put the spec's load on the server (from the client's cores when pinned); the generator's result."""
+def drive(
+    spec: LoadSpec,
+    generator: str,
+    client_cores: set[int] | None,
+    *,
+    remote: Remote | None = None,
+    on_start: Hook | None = None,
+    on_end: Hook | None = None,
+) -> LoadResult:
+    """Put the spec's load on the server (from the client's cores when pinned); the generator's result.
+
+    on_start/on_end: when the measured window starts and ends as servebench sees it: around the
+    local child, or when a client host's child says so (remote.py reads its markers)."""
+    if remote is not None:
+        return drive_remote(remote, spec, generator, client_cores, on_start=on_start, on_end=on_end)
+    if on_start:
+        on_start()
     with start_load(spec, generator=generator) as load:
         if client_cores is not None:
             # Before it opens a connection: wrk or ab, started by it, inherit the mask.
             with contextlib.suppress(ProcessLookupError):
                 os.sched_setaffinity(load.pid, client_cores)
-        return load.wait()
+        result = load.wait()
+    if on_end:
+        on_end()
+    return result
+
+
+@dataclass
+class _Edges:
+    """The snapshots taken when the measured window starts and when it ends."""
+
+    app_before: dict[int, reader.AppCounters] = field(default_factory=dict)
+    app_after: dict[int, reader.AppCounters] = field(default_factory=dict)
+    runq_before: dict[int, int] = field(default_factory=dict)
+    cpu_before: CpuSnapshot | None = None
+    cpu_after: CpuSnapshot | None = None
+    self_before: float = 0.0
+    self_after: float = 0.0
 
 
 def app_totals(counters: reader.AppCounters) -> AppTotals:
@@ -63,30 +96,41 @@ def measure_window(
     client_cores: set[int] | None = None,
     instrument_s_per_request: float | None = None,
     target_requests: int = 0,
+    remote: Remote | None = None,
 ) -> tuple[Sample, dict[int, reader.AppCounters]]:
     """One measured window: CPU of every role, the app's own counters, the generator's figures.
 
     service_pids: a role per process tree beside the server (memcached, the database, the profiler).
     target_requests: what the window was sized to complete (kept on the Sample: a capped window shows).
+    remote: the client hosts the load comes from (their CPU is not this host's: Sample.client_remote).
     """
     roles = {"server": [stack.server.pid], **{name: [pid] for name, pid in service_pids.items()}}
     if stack.front is not None:
         roles["nginx"] = [stack.front.pid]
     stats_dir = stack.stats_dir
-    app_before = reader.read_counters(stats_dir) if stats_dir else {}
-    # Every process of the server's tree: a worker whose counters file appears within the window counts too.
-    runq_before = reader.run_queue_ns(info.pid for info in stack.server.tree()) if stats_dir else {}
-    cpu_before, self_before = snapshot_cpu(roles), _self_cpu_s()
-    result = drive(spec, generator, client_cores)
-    cpu_after, self_after = snapshot_cpu(roles), _self_cpu_s()
-    per_process = reader.difference(app_before, reader.read_counters(stats_dir)) if stats_dir else {}
-    runq_after = reader.run_queue_ns(per_process)
-    cpu = cpu_between(cpu_before, cpu_after)
+    edges = _Edges()
+
+    def begin() -> None:
+        edges.app_before = reader.read_counters(stats_dir) if stats_dir else {}
+        # Every process of the server's tree: a worker whose counters file appears within the window counts too.
+        edges.runq_before = reader.run_queue_ns(info.pid for info in stack.server.tree()) if stats_dir else {}
+        edges.cpu_before, edges.self_before = snapshot_cpu(roles), _self_cpu_s()
+
+    def end() -> None:
+        edges.cpu_after, edges.self_after = snapshot_cpu(roles), _self_cpu_s()
+        edges.app_after = reader.read_counters(stats_dir) if stats_dir else {}
+
+    result = drive(spec, generator, client_cores, remote=remote, on_start=begin, on_end=end)
+    assert edges.cpu_before is not None and edges.cpu_after is not None
+    per_process = reader.difference(edges.app_before, edges.app_after) if stats_dir else {}
+    runq_after, runq_before = reader.run_queue_ns(per_process), edges.runq_before
+    cpu = cpu_between(edges.cpu_before, edges.cpu_after)
     cpu_s = {role.role: role.total_s for role in cpu.roles}
     # The generator reports the CPU of its own measured window (getrusage in
     # the child): its interpreter start-up is not charged to it.
     cpu_s["client"] = (result.cpu_user_s or 0.0) + (result.cpu_system_s or 0.0)
-    cpu_s["servebench"] = max(0.0, self_after - self_before)
+    cpu_s["servebench"] = max(0.0, edges.self_after - edges.self_before)
+    machine_busy_s = cpu.machine_busy_s - (remote.here_s(cpu_s["client"]) if remote else 0.0)
     app = reader.total(per_process)
     if instrument_s_per_request and "server" in cpu_s:
         # The timing wrapper runs in the server's processes: its cost is a role of
@@ -108,7 +152,7 @@ def measure_window(
         redirect_location=result.redirect_location,
         latency_ms=dict(result.latency_ms),
         cpu_s=cpu_s,
-        machine_busy_s=cpu.machine_busy_s,
+        machine_busy_s=machine_busy_s,
         wall_s=cpu.wall_s,
         cores=cpu.cores,
         app=app_totals(app),
@@ -118,5 +162,6 @@ def measure_window(
         target_requests=target_requests,
         unattributed_roles=dict(stack.unattributed),
         per_request=result.per_request,
+        client_remote=remote is not None,
     )
     return sample, per_process

@@ -11,6 +11,9 @@ from typing import Any
 
 from .across_runs import Knee, Scaling
 
+# The client's CPU per request when the load came from other hosts: reported, never in this host's split.
+REMOTE_CLIENT_ROLE = "client (remote host)"
+
 
 class Verdict(StrEnum):
     """What binds a run (bench/judge/rules.py decides it); the value is what JSON and the reports say."""
@@ -133,8 +136,9 @@ class Figures:
     @property
     def cpu_shares(self) -> dict[str, float]:
         """CPU per request by role, as fractions of the roles' sum."""
-        total = sum(self.cpu_per_request_s.values())
-        return {role: value / total for role, value in self.cpu_per_request_s.items()} if total else {}
+        here = {role: v for role, v in self.cpu_per_request_s.items() if role != REMOTE_CLIENT_ROLE}
+        total = sum(here.values())
+        return {role: value / total for role, value in here.items()} if total else {}
 
     @property
     def cpu_owner(self) -> str | None:

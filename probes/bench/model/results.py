@@ -132,6 +132,9 @@ class Sample:
     # so that CPU is not another process's. Empty in results saved before it.
     unattributed_roles: dict[str, str] = field(default_factory=dict)
     per_request: tuple[RequestFigures, ...] = ()  # a --urls mix: each request's figures (loadgen.requests)
+    # The load came from other hosts (--client-netns, --client-host): the client's CPU is theirs, reported
+    # as "client (remote host)", never part of this host's /proc/stat reconciliation.
+    client_remote: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Sample:
@@ -177,7 +180,8 @@ class Sample:
     @property
     def unattributed_cpu_s(self) -> float:
         """Machine CPU no role accounts for (other processes, kernel, the client's start-up)."""
-        return self.machine_busy_s - sum(self.cpu_s.values())
+        here = {role: cpu for role, cpu in self.cpu_s.items() if not (self.client_remote and role == "client")}
+        return self.machine_busy_s - sum(here.values())
 
     @property
     def unattributed_share(self) -> float:

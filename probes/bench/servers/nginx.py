@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..processes.child import Child
@@ -29,8 +30,10 @@ def nginx_version() -> str | None:
     return match.group(1) if match else None
 
 
-def render_nginx_config(*, upstream: Endpoint, port: int, run_dir: Path, backlog: int, workers: int = 1) -> str:
-    """nginx.conf text for one front: listen on 127.0.0.1:port, pass to `upstream`."""
+def render_nginx_config(
+    *, upstream: Endpoint, port: int, run_dir: Path, backlog: int, workers: int = 1, expose: Exposure | None = None
+) -> str:
+    """nginx.conf text for one front: listen on 127.0.0.1:port (and expose's address), pass to `upstream`."""
     location = "\n".join(
         f"            {line}"
         for line in nginx_template(f"{upstream.protocol}.conf").splitlines()
@@ -47,6 +50,7 @@ def render_nginx_config(*, upstream: Endpoint, port: int, run_dir: Path, backlog
         "port": str(port),
         "backlog": str(backlog),
         "location": location,
+        "remote": _exposed(expose, port, backlog),
     }
 
     def fill(match: re.Match[str]) -> str:
@@ -55,8 +59,33 @@ def render_nginx_config(*, upstream: Endpoint, port: int, run_dir: Path, backlog
     return _PLACEHOLDER.sub(fill, nginx_template("common.conf.in"))
 
 
+def _exposed(expose: Exposure | None, port: int, backlog: int) -> str:
+    """The client hosts' way in: nginx's port on this host's address, for their addresses only."""
+    if expose is None:
+        return ""
+    lines = [f"listen {expose.listen}:{port} backlog={backlog};", "allow 127.0.0.1;"]
+    lines += [f"allow {address};" for address in expose.allowed] + ["deny all;"]
+    return "".join(f"\n        {line}" for line in lines)
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """--client-netns/--client-host: the address of this host the client hosts load, and theirs (only they
+    get in; the servers stay on loopback or unix sockets behind nginx, for the run's length only)."""
+
+    listen: str
+    allowed: tuple[str, ...]
+
+
 def start_nginx(
-    supervisor: Supervisor, *, upstream: Endpoint, port: int, run_dir: Path, backlog: int, workers: int = 1
+    supervisor: Supervisor,
+    *,
+    upstream: Endpoint,
+    port: int,
+    run_dir: Path,
+    backlog: int,
+    workers: int = 1,
+    expose: Exposure | None = None,
 ) -> Child:
     """Write the config into run_dir and start nginx in the foreground (daemon off)."""
     binary = nginx_binary()
@@ -64,7 +93,9 @@ def start_nginx(
         raise FrontUnavailable("nginx is not installed (Debian: apt-get install nginx)")
     conf = run_dir / f"nginx-{port}.conf"
     conf.write_text(
-        render_nginx_config(upstream=upstream, port=port, run_dir=run_dir, backlog=backlog, workers=workers)
+        render_nginx_config(
+            upstream=upstream, port=port, run_dir=run_dir, backlog=backlog, workers=workers, expose=expose
+        )
     )
     # -e: the error log before the config is read goes to the run dir too, not /var/log.
     argv = [binary, "-c", str(conf), "-p", str(run_dir), "-e", str(run_dir / "nginx-error.log")]

@@ -19,7 +19,7 @@ from ..processes.ports import ensure_free, free_port
 from ..processes.supervisor import Supervisor
 from .argv import listen_backlog
 from .kinds import Endpoint, ServerConfig, get_kind
-from .nginx import start_nginx
+from .nginx import Exposure, start_nginx
 
 
 class NotApplicable(ValueError):
@@ -125,10 +125,13 @@ def start_stack(
     backlog: int | None = None,
     stats_dir: Path | None = None,
     timeout_s: float = 30.0,
+    expose: Exposure | None = None,
 ) -> Stack:
     """Start the server (and nginx) in `cwd` (the project's directory), return once the readiness URL
     answers 200 through the front. stats_dir=None: the project's plain app, no timing wrapper."""
     validate(config)
+    if expose is not None and config.front != "nginx":
+        raise NotApplicable("load from client hosts needs --front nginx: only nginx faces them")
     # The servers run in cwd: every path of servebench's they are given must be absolute.
     run_dir = run_dir.absolute()
     stats_dir = stats_dir.absolute() if stats_dir is not None else None
@@ -158,7 +161,9 @@ def start_stack(
     front = None
     if config.front == "nginx":
         try:
-            front = start_nginx(supervisor, upstream=upstream, port=public_port, run_dir=run_dir, backlog=backlog)
+            front = start_nginx(
+                supervisor, upstream=upstream, port=public_port, run_dir=run_dir, backlog=backlog, expose=expose
+            )
         except Exception:
             server.stop()
             raise

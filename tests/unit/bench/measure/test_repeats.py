@@ -31,7 +31,7 @@ class FakeLoad:
         self.warm_s: list[float] = []
         self.window_s: list[float] = []
 
-    def drive(self, spec: LoadSpec, generator: str, client_cores: set[int] | None) -> LoadResult:
+    def drive(self, spec: LoadSpec, generator: str, client_cores: set[int] | None, **kwargs: Any) -> LoadResult:
         self.warm_s.append(spec.duration_s)
         done = int(self.warm_rps * spec.duration_s)
         return LoadResult("wrk", spec.duration_s, done, done, {}, {200: done}, None, {}, 0)
