@@ -165,12 +165,21 @@ class Sample:
 
     @property
     def total_cpu_s_per_request(self) -> float | None:
-        """Every role's CPU per request, each by its own side's count (None without requests)."""
+        """This host's CPU per request, every role's, each by its own side's count (None without requests).
+
+        A client on other hosts (client_remote) spent its CPU there: it is reported on its own, not here.
+        """
         if not self.requests or not self.served:
             return None
+        here = self.cpu_here
         if self.served == self.requests:  # one count: the sum divided once (as results saved earlier were)
-            return sum(self.cpu_s.values()) / self.requests
-        return sum(cpu / self.completions(role) for role, cpu in self.cpu_s.items())
+            return sum(here.values()) / self.requests
+        return sum(cpu / self.completions(role) for role, cpu in here.items())
+
+    @property
+    def cpu_here(self) -> dict[str, float]:
+        """The roles' CPU spent on this host: all of them, but a client on other hosts."""
+        return {role: cpu for role, cpu in self.cpu_s.items() if not (self.client_remote and role == "client")}
 
     @property
     def capped(self) -> bool:
@@ -180,7 +189,7 @@ class Sample:
     @property
     def unattributed_cpu_s(self) -> float:
         """Machine CPU no role accounts for (other processes, kernel, the client's start-up)."""
-        here = {role: cpu for role, cpu in self.cpu_s.items() if not (self.client_remote and role == "client")}
+        here = self.cpu_here
         return self.machine_busy_s - sum(here.values())
 
     @property

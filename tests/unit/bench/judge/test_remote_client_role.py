@@ -23,3 +23,10 @@ def test_a_remote_client_is_reported_but_not_reconciled_nor_split() -> None:
     assert remote_figures.cpu_per_request_s[REMOTE_CLIENT_ROLE] == pytest.approx(0.4 / 2000)
     assert "client" not in remote_figures.cpu_shares and REMOTE_CLIENT_ROLE not in remote_figures.cpu_shares
     assert sum(remote_figures.cpu_shares.values()) == pytest.approx(1.0)
+
+
+def test_the_tables_cpu_per_request_is_this_hosts_without_a_remote_client() -> None:
+    local = sample(1000, client_s=0.4)
+    remote = replace(local, client_remote=True)
+    assert local.total_cpu_s_per_request is not None and remote.total_cpu_s_per_request is not None
+    assert local.total_cpu_s_per_request - remote.total_cpu_s_per_request == pytest.approx(0.4 / local.requests)
