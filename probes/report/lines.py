@@ -144,6 +144,8 @@ def sections(suite: Suite) -> list[Section]:
     for path in target_paths(suite):
         runs = [run for run in suite.runs if run.path == path]
         notes = [line for line in (t0_line(suite, path), instrument_line(suite, path)) if line] + mix_lines(runs)
+        # How the generator's figures were made when it says (several client hosts merged, ...): once each.
+        notes += list(dict.fromkeys(note for run in runs for s in run.samples for note in s.load_notes))
         built.append(
             Section(
                 path,

@@ -121,8 +121,11 @@ def assess(run: Run) -> tuple[str, tuple[str, ...]]:
     samples = run.samples
     if not samples:
         return "failing", (run.error or "nothing was measured",)
-    client_cores = Spread.of([s.cpu_s.get("client", 0.0) / s.duration_s for s in samples if s.duration_s]).median
-    client_us = [v for s in samples if (v := s.cpu_us_per_request("client")) is not None]
+    client_cores = Spread.of([_busiest_client_s(s) / s.duration_s for s in samples if s.duration_s]).median
+    # A client on other hosts shares no core with the server: its CPU per request beside the server's says
+    # nothing of this host; only a client host that used its whole core bounds the run.
+    remote = any(s.client_remote for s in samples)
+    client_us = [v for s in samples if not remote and (v := s.cpu_us_per_request("client")) is not None]
     server_us = [v for s in samples if (v := s.cpu_us_per_request("server")) is not None]
     return assess_quality(
         requests=sum(s.requests for s in samples),
@@ -140,6 +143,13 @@ def assess(run: Run) -> tuple[str, tuple[str, ...]]:
         set_aside=run.set_aside,
         unattributed_roles={role: how for s in samples for role, how in s.unattributed_roles.items()},
     )
+
+
+def _busiest_client_s(sample: Sample) -> float:
+    """The client's CPU in a window: with several client hosts, the busiest one's (client-bound is per host)."""
+    if sample.busiest_client_cpu_s is not None:
+        return sample.busiest_client_cpu_s
+    return sample.cpu_s.get("client", 0.0)
 
 
 def shared_window(sample: Sample) -> bool:

@@ -77,4 +77,6 @@ def merge_results(results: list[LoadResult]) -> LoadResult:
         cpu_user_s=sum(r.cpu_user_s or 0.0 for r in results),
         cpu_system_s=sum(r.cpu_system_s or 0.0 for r in results),
         notes=tuple(sorted(notes)),
+        hosts=len(results),
+        busiest_client_cpu_s=max((r.cpu_user_s or 0.0) + (r.cpu_system_s or 0.0) for r in results),
     )

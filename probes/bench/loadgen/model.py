@@ -133,6 +133,9 @@ class LoadResult:
     cpu_user_s: float | None = None
     cpu_system_s: float | None = None
     notes: tuple[str, ...] = field(default=())
+    # Several client hosts: the busiest one's CPU (user + system, s); None: one client, cpu_user/system_s is its.
+    busiest_client_cpu_s: float | None = None
+    hosts: int = 1  # how many client hosts' results this one merges
     per_request: tuple[RequestFigures, ...] = ()  # a mix (--urls): each request's figures, in the mix's order
     # The built-in's latencies (µs) as an encoded HdrHistogram: several client hosts' merge exactly.
     histogram: str | None = None

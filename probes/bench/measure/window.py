@@ -162,6 +162,9 @@ def measure_window(
         target_requests=target_requests,
         unattributed_roles=dict(stack.unattributed),
         per_request=result.per_request,
+        client_hosts=result.hosts,
+        busiest_client_cpu_s=result.busiest_client_cpu_s,
+        load_notes=tuple(result.notes),
         client_remote=remote is not None,
     )
     return sample, per_process

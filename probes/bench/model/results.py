@@ -135,13 +135,17 @@ class Sample:
     # The load came from other hosts (--client-netns, --client-host): the client's CPU is theirs, reported
     # as "client (remote host)", never part of this host's /proc/stat reconciliation.
     client_remote: bool = False
+    client_hosts: int = 1  # how many client hosts sent the load (their CPU is summed in cpu_s["client"])
+    busiest_client_cpu_s: float | None = None  # with several: the busiest host's CPU (client-bound is per host)
+    load_notes: tuple[str, ...] = ()  # how the generator's figures were made (several hosts merged, ...)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Sample:
         per_request = tuple(RequestFigures.from_dict(item) for item in data.get("per_request", ()))
-        return cls(
-            **{**_fields_of(cls, data), "app": AppTotals.from_dict(data.get("app", {})), "per_request": per_request}
-        )
+        values = _fields_of(cls, data)
+        values.update(app=AppTotals.from_dict(data.get("app", {})), per_request=per_request)
+        values["load_notes"] = tuple(data.get("load_notes", ()))
+        return cls(**values)
 
     @property
     def ok_per_s(self) -> float:

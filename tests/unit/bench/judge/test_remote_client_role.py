@@ -30,3 +30,25 @@ def test_the_tables_cpu_per_request_is_this_hosts_without_a_remote_client() -> N
     remote = replace(local, client_remote=True)
     assert local.total_cpu_s_per_request is not None and remote.total_cpu_s_per_request is not None
     assert local.total_cpu_s_per_request - remote.total_cpu_s_per_request == pytest.approx(0.4 / local.requests)
+
+
+def test_two_client_hosts_are_client_bound_only_when_one_of_them_used_its_core() -> None:
+    from probes.bench.judge.quality import assess
+
+    # Two hosts at 0.6 of a core each: 1.2 cores summed, neither the limit.
+    shared = replace(sample(1000, client_s=1.2 * 2), client_remote=True, client_hosts=2, busiest_client_cpu_s=0.6 * 2)
+    assert assess(replace(run(2, [1000]), samples=(shared, shared)))[0] != "client-bound"
+    busy = replace(shared, busiest_client_cpu_s=0.95 * 2)
+    quality, reasons = assess(replace(run(2, [1000]), samples=(busy, busy)))
+    assert quality == "client-bound" and reasons[0] == "the load generator used 0.95 cores"
+
+
+def test_the_report_says_how_several_hosts_figures_were_merged() -> None:
+    from probes.bench.model.results import Suite
+    from probes.report.lines import sections
+    from tests.factories import METADATA
+
+    note = "2 client hosts: counts summed, latency from their HDR histograms merged (exact)"
+    merged = replace(sample(1000), client_remote=True, client_hosts=2, load_notes=(note,))
+    suite = Suite(metadata=METADATA, runs=(replace(run(2, [1000]), samples=(merged, merged)),))
+    assert sections(suite)[0].notes.count(note) == 1
