@@ -17,7 +17,7 @@ from ..processes.files import write_atomic
 from ..processes.supervisor import die_with_parent
 from .model import LoadgenError, LoadResult, LoadSpec, ceil_s, check_supported, nonzero
 from .requests import DEFAULT_CONTENT_TYPE, RequestFigures
-from .wrkscript import MARKER, MIX_MARKER, wrk_script
+from .wrkscript import MARKER, MIX_MARKER, QUANTILES, QUANTILES_MARKER, wrk_script
 
 
 def _url(spec: LoadSpec) -> str:
@@ -143,7 +143,31 @@ def run_wrk(spec: LoadSpec) -> LoadResult:
         cpu_system_s=round(system_s, 6),
         notes=tuple(notes),
         per_request=per_request,
+        histogram=_wrk_histogram(out, requests),
     )
+
+
+def _wrk_histogram(out: str, requests: int) -> str | None:
+    """wrk's latency as an encoded HdrHistogram rebuilt from its percentile dump (done(): 1 % steps to p99,
+    then p99.5, p99.9, p99.99, max): each step's requests at its upper value. Several client hosts' wrk
+    latencies merge through it (merge.py), to the dump's resolution; None when wrk printed none."""
+    line = next((ln for ln in out.splitlines() if ln.startswith(QUANTILES_MARKER)), None)
+    if line is None or requests <= 0:
+        return None
+    values = [int(float(part)) for part in line[len(QUANTILES_MARKER) :].split(",")]
+    if len(values) != len(QUANTILES):
+        return None
+    from hdrh.histogram import HdrHistogram
+
+    histogram = HdrHistogram(1, 3_600_000_000, 3)
+    below = 0.0
+    for quantile, value_us in zip(QUANTILES, values, strict=True):
+        count = round(requests * quantile / 100) - round(requests * below / 100)
+        if count > 0:
+            histogram.record_value(min(max(1, value_us), 3_600_000_000), count)
+        below = quantile
+    encoded: bytes = histogram.encode()
+    return encoded.decode("ascii")
 
 
 def _wrk_sent(spec: LoadSpec, out: str) -> tuple[RequestFigures, ...]:

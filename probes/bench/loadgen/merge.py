@@ -59,7 +59,12 @@ def merge_results(results: list[LoadResult]) -> LoadResult:
     notes = {note for r in results for note in r.notes}
     if all(r.histogram for r in results):
         latency = summary_of(_merged_histogram(results))
-        notes.add(f"{len(results)} client hosts: counts summed, latency from their HDR histograms merged (exact)")
+        how = (
+            "their percentile dumps merged (1 % steps to p99, then p99.5, p99.9, p99.99, max)"
+            if results[0].generator == "wrk"
+            else "their HDR histograms merged (exact)"
+        )
+        notes.add(f"{len(results)} client hosts: counts summed, latency from {how}")
     else:
         notes.add(
             f"{len(results)} client hosts: counts summed, latency p50/p90/p99 the request-weighted mean of theirs"

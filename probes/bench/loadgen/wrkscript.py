@@ -8,6 +8,9 @@ from .requests import turns
 
 MARKER = "SERVEBENCH_JSON "
 MIX_MARKER = "SERVEBENCH_SENT "
+QUANTILES_MARKER = "SERVEBENCH_QUANTILES "
+# The percentiles wrk's done() dumps (µs): several client hosts' latency is merged from them (merge.py).
+QUANTILES = (*range(1, 100), 99.5, 99.9, 99.99, 100)
 # wrk calls done() once at the end; a response() hook would cost it a Lua call per response,
 # so status codes are not collected in the measured run (see _status_class).
 _WRK_SCRIPT = """
@@ -22,8 +25,13 @@ done = function(summary, latency, requests)
     "MARKER", summary.duration, summary.requests, summary.bytes, e.connect, e.read, e.write,
     e.status, e.timeout, latency:percentile(50), latency:percentile(90),
     latency:percentile(99), latency.max, latency.mean))
+  local q = {}
+  for i, p in ipairs({QUANTILES}) do q[i] = string.format("%.0f", latency:percentile(p)) end
+  io.write("QUANTILES_MARKER" .. table.concat(q, ",") .. "\\n")
 end
-""".replace("MARKER", MARKER)
+""".replace("QUANTILES_MARKER", QUANTILES_MARKER).replace("MARKER", MARKER).replace(
+    "{QUANTILES}", "{" + ", ".join(f"{p:g}" for p in QUANTILES) + "}"
+)
 
 
 def _lua_bytes(data: bytes) -> str:

@@ -51,9 +51,33 @@ def test_the_builtins_histograms_merge_exactly() -> None:
     results = []
     for latencies in (first, second):
         histogram = latency_histogram(latencies)
-        result = replace(_result(len(latencies), 0.0, 0.0, 0.1), latency_ms=summary_of(histogram))
+        result = replace(_result(len(latencies), 0.0, 0.0, 0.1), latency_ms=summary_of(histogram), generator="builtin")
         results.append(replace(result, histogram=histogram.encode().decode("ascii")))
     merged = merge_results(results)
     assert merged.latency_ms == summary_of(latency_histogram(first + second))
     assert merged.latency_ms["p90"] == pytest.approx(2.0, rel=1e-3)  # a request-weighted mean of the p90s says 1.33
     assert any("HDR histograms merged (exact)" in note for note in merged.notes)
+
+
+def test_wrks_percentile_dumps_merge_to_the_dumps_resolution() -> None:
+    from probes.bench.loadgen.adapters import _wrk_histogram
+    from probes.bench.loadgen.wrkscript import QUANTILES, QUANTILES_MARKER
+
+    def dump(latencies_us: list[int]) -> str:
+        """What wrk's done() prints for these latencies: each QUANTILES percentile (nearest rank)."""
+        ordered = sorted(latencies_us)
+        at = [ordered[min(len(ordered) - 1, max(0, -(-int(q * len(ordered)) // 100) - 1))] for q in QUANTILES]
+        return QUANTILES_MARKER + ",".join(str(value) for value in at)
+
+    # 90 requests at 1 ms and 10 at 50 ms on one host; 50 at 2 ms on the other: p90 is 2 ms, not 1.33.
+    first, second = [1_000] * 90 + [50_000] * 10, [2_000] * 50
+    results = [
+        replace(_result(len(lat), 0.0, 0.0, 0.1), histogram=_wrk_histogram(dump(lat), len(lat)))
+        for lat in (first, second)
+    ]
+    merged = merge_results(results)
+    exact = summary_of(latency_histogram([1000 * us for us in first + second]))
+    for key in ("p50", "p90", "p99", "max"):
+        assert merged.latency_ms[key] == pytest.approx(exact[key], rel=0.01), key
+    assert any("percentile dumps merged" in note for note in merged.notes)
+    assert _wrk_histogram("no dump", 10) is None
