@@ -81,7 +81,15 @@ def _load(parser: ArgumentParser) -> None:
         "--repeat",
         type=int,
         default=2,
-        help="the least measured windows per configuration; more, up to 6, until the median r/s is known to ±3 %%",
+        help="the least measured windows per configuration; more, up to --max-repeat, until the median r/s is"
+        " known to ±3 %%",
+    )
+    parser.add_argument(
+        "--max-repeat",
+        type=int,
+        metavar="N",
+        help="the most windows per configuration, those set aside as shared included (default: 6; --repeat N"
+        " --max-repeat N measures exactly N)",
     )
     parser.add_argument("--no-keepalive", action="store_true", help="a new connection per request (as ab)")
     parser.add_argument("--rate", type=float, help="constant rate in r/s (latency corrected for omission)")

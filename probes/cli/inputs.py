@@ -67,6 +67,9 @@ def check_numbers(options: Mapping[str, Any]) -> None:
     _finite(options["warmup"], "--warmup", low=0.0, high=MAX_WINDOW_S, low_ok=True)
     if not 1 <= options["repeat"] <= MAX_REPEAT:
         raise Refused(f"--repeat must be between 1 and {MAX_REPEAT}, not {options['repeat']}")
+    most = options.get("max_repeat")
+    if most is not None and not options["repeat"] <= most <= MAX_REPEAT:
+        raise Refused(f"--max-repeat must be between --repeat ({options['repeat']}) and {MAX_REPEAT}, not {most}")
     if options["threads"] < 1:
         raise Refused(f"--threads must be at least 1, not {options['threads']}")
     rate = options["rate"]

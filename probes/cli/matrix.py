@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..bench.loadgen.model import LoadgenError, LoadSpec, check_supported
-from ..bench.loadgen.plan import LoadPlan, default_generator
+from ..bench.loadgen.plan import DEFAULT_MAX_REPEAT, LoadPlan, default_generator
 from ..bench.servers.argv import nginx_binary
 from ..bench.servers.kinds import KINDS, ServerConfig, build_matrix, get_kind
 from ..catalog import PROBES, Probe, get_probe
@@ -128,6 +128,7 @@ def load_plan(
         duration_s=options["duration"],
         warmup_s=options["warmup"],
         repeat=options["repeat"],
+        max_repeat=options.get("max_repeat") or max(options["repeat"], DEFAULT_MAX_REPEAT),
         keepalive=not options["no_keepalive"],
         rate=options["rate"],
         headers=headers,

@@ -14,7 +14,7 @@ import pytest
 pytestmark = pytest.mark.servers
 ROOT = Path(__file__).resolve().parents[2]
 SHORT = ["--probe", "trivial", "--server", "gunicorn", "--workers", "1", "--front", "direct"]
-SHORT += ["--duration", "0.5", "--warmup", "0.2", "--repeat", "2", "--loadgen", "builtin"]
+SHORT += ["--duration", "0.5", "--warmup", "0.2", "--repeat", "2", "--max-repeat", "2", "--loadgen", "builtin"]
 
 
 def servebench(tmp_path: Path, settings: str, *argv: str | Path) -> subprocess.CompletedProcess[str]:

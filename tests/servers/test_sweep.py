@@ -127,7 +127,20 @@ def test_the_command_sweeps_saves_json_and_round_trips(private_caches: None, tmp
     call_command(
         "servebench",
         *("--probe", "session-cache", "--server", "gunicorn", "--server", "uwsgi", "--workers", "1,2"),
-        *("--front", "direct", "--duration", "1", "--warmup", "0.2", "--repeat", "2", "--json", str(path)),
+        *(
+            "--front",
+            "direct",
+            "--duration",
+            "1",
+            "--warmup",
+            "0.2",
+            "--repeat",
+            "2",
+            "--max-repeat",
+            "2",
+            "--json",
+            str(path),
+        ),
         stdout=out,
     )
     suite = Suite.load(path)

@@ -236,7 +236,8 @@ def test_explain_profiles_the_users_own_function_and_the_cpu_is_not_serializatio
     work_view(project, spin_ms=4)
     explain = [
         python, "manage.py", "servebench", "--explain", "--url", "/work/", "--server", "gunicorn", "--front", "direct",
-        "--duration", "1", "--warmup", "0.3", "--repeat", "2", "--profile", "--json", project / "explain.json",
+        "--duration", "1", "--warmup", "0.3", "--repeat", "2", "--max-repeat", "2", "--profile",
+        "--json", project / "explain.json",
     ]  # fmt: skip
     output = run(explain, cwd=project, env=env, timeout_s=240)
     runs = json.loads((project / "explain.json").read_text())["runs"]
@@ -332,7 +333,7 @@ def test_compare_says_faster_after_a_view_got_twice_as_cheap(fresh_project: Fres
     work_view(project, spin_ms=8)
     sweep = [
         python, "manage.py", "servebench", "--url", "/work/", "--server", "gunicorn", "--workers", "1",
-        "--duration", "1", "--warmup", "0.3", "--repeat", "3", "--front", "direct", "--json",
+        "--duration", "1", "--warmup", "0.3", "--repeat", "3", "--max-repeat", "3", "--front", "direct", "--json",
     ]  # fmt: skip
     run([*sweep, project / "before.json"], cwd=project, env=env, timeout_s=180)
     (project / "mysite" / "work.py").write_text(WORK_VIEW.format(spin_ms=4))

@@ -20,6 +20,7 @@ REQUESTS_PER_CONNECTION = 25
 WINDOW_CAP_FACTOR = 10.0  # without max_window_s, a window (and the warm-up) lasts at most 10 x duration_s
 # A window estimated to just reach its requests would miss them half the time: aim this much above.
 WINDOW_MARGIN = 1.15
+DEFAULT_MAX_REPEAT = 6  # windows per configuration at most, until the median r/s is sure (those set aside too)
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class LoadPlan:
     instrument_s_per_request: float | None = None  # the timing wrapper's own CPU, measured in-process
     timing: bool = True  # the servers run the timing wrapper (False: --no-timing, the plain app)
     profile: bool = False  # one more window per configuration with py-spy attached (--profile)
-    max_repeat: int = 6  # the most windows per configuration, those set aside as shared included
+    max_repeat: int = DEFAULT_MAX_REPEAT  # the most windows per configuration, those set aside as shared included
     max_window_s: float | None = None  # a window's (and the warm-up's) time cap; None: 10 x duration_s
     # What is sent: one request (--method, --data/--body, --content-type), sent to `path` whichever path it
     # was parsed with (a sweep of several targets sends each the same way), or a weighted mix (--urls).

@@ -13,7 +13,8 @@ QUANTILES_MARKER = "SERVEBENCH_QUANTILES "
 QUANTILES = (*range(1, 100), 99.5, 99.9, 99.99, 100)
 # wrk calls done() once at the end; a response() hook would cost it a Lua call per response,
 # so status codes are not collected in the measured run (see _status_class).
-_WRK_SCRIPT = """
+_WRK_SCRIPT = (
+    """
 done = function(summary, latency, requests)
   if mix_done then mix_done() end
   local e = summary.errors
@@ -29,8 +30,9 @@ done = function(summary, latency, requests)
   for i, p in ipairs({QUANTILES}) do q[i] = string.format("%.0f", latency:percentile(p)) end
   io.write("QUANTILES_MARKER" .. table.concat(q, ",") .. "\\n")
 end
-""".replace("QUANTILES_MARKER", QUANTILES_MARKER).replace("MARKER", MARKER).replace(
-    "{QUANTILES}", "{" + ", ".join(f"{p:g}" for p in QUANTILES) + "}"
+""".replace("QUANTILES_MARKER", QUANTILES_MARKER)
+    .replace("MARKER", MARKER)
+    .replace("{QUANTILES}", "{" + ", ".join(f"{p:g}" for p in QUANTILES) + "}")
 )
 
 

@@ -51,6 +51,7 @@ CASES: list[tuple[list[str], str]] = [
     (["--warmup", "inf"], "--warmup takes a number of seconds, not inf"),
     (["--repeat", "0"], "--repeat must be between 1 and 100, not 0"),
     (["--repeat", "99999999999999999999"], "--repeat must be between 1 and 100"),
+    (["--repeat", "3", "--max-repeat", "2"], "--max-repeat must be between --repeat (3) and 100, not 2"),
     (["--rate", "nan"], "--rate takes requests per second above 0"),
     (["--rate", "0"], "--rate takes requests per second above 0"),
     # A constant rate that wrk and ab cannot hold.
