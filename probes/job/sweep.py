@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
+from django.conf import settings
+
 from ..bench.judge.settings import with_preflight
 from ..bench.loadgen.plan import LoadPlan
 from ..bench.measure.sweep import Progress, sweep
@@ -21,6 +23,7 @@ from ..bench.model.results import InstrumentCost, Metadata, Run, Suite, ViewCost
 from ..bench.processes.supervisor import Supervisor
 from ..cli.plan import Plan
 from . import failures, project, sessions, writes
+from .cache_server import cache_roles, cache_servers
 from .dbcopy import database_copies
 from .launcher import START_ERRORS, Launcher, Proof
 from .profiling import ProjectProfiling
@@ -167,6 +170,12 @@ def _around_the_servers(
         # Sessions an earlier, killed run left in the database (probe ones, a still-valid login).
         for message in sessions.remove_stale_sessions():
             progress(message)
+    # The project's own cache servers here (a memcached, a Redis): theirs is the project's CPU.
+    cache_pids, cache_unattributed = cache_roles(
+        cache_servers(settings.CACHES, skip=project.managed_memcached_alias()),
+        memcached_started=bool(services.memcached and services.memcached.child),
+    )
+    service_pids.update(cache_pids)
     launcher = Launcher(
         run_dir=run_dir,
         supervisor=supervisor,
@@ -174,7 +183,7 @@ def _around_the_servers(
         extra_env=database.env,
         between=sessions.delete_probe_sessions,
         timing=plan.timing,
-        unattributed=database.unattributed,
+        unattributed={**database.unattributed, **cache_unattributed},
         expose=exposure(plan.load),
     )
     if services.memcached and services.memcached.child:
