@@ -32,7 +32,8 @@ def rerun(extra: list[str], out: Path) -> tuple[float, float | None, list[dict[s
         assert job.stderr is not None
         for line in job.stderr:
             # Progress names each finished configuration as "    <label>: <r/s> r/s, <quality>, <verdict>".
-            if first is None and line.startswith("    ") and " r/s, " in line:
+            said = line.removeprefix("servebench: ")
+            if first is None and said.startswith("    ") and " r/s, " in said:
                 first = time.monotonic() - started
     took = time.monotonic() - started
     if job.returncode not in (0, 1) or not out.exists():

@@ -70,12 +70,12 @@ def _load(parser: ArgumentParser) -> None:
     parser.add_argument(
         "--duration",
         type=float,
-        default=2.0,
+        default=1.0,
         help="the least seconds per measured window; longer until it completes max(200, 25 x connections)"
         " requests, at most 10 x this",
     )
     parser.add_argument(
-        "--warmup", type=float, default=1.0, help="the least seconds of warm-up per configuration (sized as a window)"
+        "--warmup", type=float, default=0.5, help="the least seconds of warm-up per configuration (sized as a window)"
     )
     parser.add_argument(
         "--repeat",
@@ -88,7 +88,7 @@ def _load(parser: ArgumentParser) -> None:
         "--max-repeat",
         type=int,
         metavar="N",
-        help="the most windows per configuration, those set aside as shared included (default: 6; --repeat N"
+        help="the most windows per configuration, those set aside as shared included (default: 4; --repeat N"
         " --max-repeat N measures exactly N)",
     )
     parser.add_argument("--no-keepalive", action="store_true", help="a new connection per request (as ab)")

@@ -100,7 +100,26 @@ def window_lines(runs: list[Run]) -> list[str]:
             )
         if parts:
             lines.append(f"{run.label}: " + "; ".join(parts))
+    if summary := interval_summary(runs):
+        lines.append(summary)
     return lines
+
+
+def interval_summary(runs: list[Run]) -> str | None:
+    """How sure the r/s of runs measured until sure are: 'r/s to ±3 % (95 % interval) in 8 of 20 rows, the
+    widest ±6.1 % (uwsgi w1 nginx/tcp); 2-4 windows each'; None when no run was (results saved before)."""
+    sized = [(run, pct) for run in runs if run.max_windows and (pct := run.summary.rps_interval_pct) is not None]
+    if len(sized) < 2:
+        return None
+    sure = sum(1 for _, pct in sized if pct <= SURE_PCT)
+    widest, pct = max(sized, key=lambda item: item[1])
+    counts = sorted(len(run.samples) for run, _ in sized)
+    each = f"{counts[0]}" if counts[0] == counts[-1] else f"{counts[0]}-{counts[-1]}"
+    return (
+        f"r/s to ±{SURE_PCT:.0f} % (95 % interval) in {sure} of {len(sized)} rows"
+        + (f", the widest ±{pct:.1f} % ({widest.label})" if pct > SURE_PCT else "")
+        + f"; {each} windows each"
+    )
 
 
 def failure_lines(runs: list[Run]) -> list[str]:

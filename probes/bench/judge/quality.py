@@ -13,7 +13,12 @@ from .wording import failures as failure_words
 # Data quality thresholds, in one place (tested in tests/unit/report/test_report.py).
 FAILING_ERROR_RATE = 0.001  # more than 0.1 % of attempts failed: non-2xx answers or socket errors
 CLIENT_BOUND_CORES = 0.9  # the load generator used ~ a whole core
-SURE_PCT = 3.0  # the median r/s is sure once half its 95 % interval is within 3 % of it
+SURE_PCT = 3.0  # more windows run until half the median r/s's 95 % interval is within 3 % of it (or the cap)
+# noisy: after the most windows, the interval is still wider than this. On these 2-core VMs the r/s of one
+# quiet configuration drifts 3-10 % from window to window (issue 19's close: 12 of 20 default rows were
+# wider than ±3 % after 6 windows of 2 s), so ±3 % would flag the machine, not the row; ±10 % is pyperf's
+# instability line (stdev above 10 % of the mean) at the interval's scale.
+NOISY_PCT = 10.0
 SHARED_MACHINE = 0.25  # CPU no role accounts for, as a share of all cores: something else ran
 # Error kinds counted among the answers (`requests`); every other kind (connect, reset,
 # timeout, malformed) is an attempt that got no answer, so it adds to the attempts.
@@ -94,10 +99,10 @@ def assess_quality(
     if client_bound:
         return "client-bound", tuple(client_bound)
     noisy = []
-    if rps_interval_pct is not None and rps_interval_pct > SURE_PCT:
+    if rps_interval_pct is not None and rps_interval_pct > NOISY_PCT:
         noisy.append(
             f"the median r/s is known to ±{rps_interval_pct:.1f} % (95 % interval) after {windows} windows,"
-            f" wider than ±{SURE_PCT:.0f} %"
+            f" wider than ±{NOISY_PCT:.0f} %"
         )
     if set_aside and windows < 2:
         noisy.append(

@@ -128,7 +128,7 @@ def test_a_body_given_on_the_command_line_is_not_recorded() -> None:
 
 def test_the_windows_at_least_and_at_most() -> None:
     load = plan_of(*URL).load
-    assert load is not None and (load.repeat, load.max_repeat) == (2, 6)
+    assert load is not None and (load.repeat, load.max_repeat) == (2, 4)
     load = plan_of(*URL, "--repeat", "3", "--max-repeat", "3").load
     assert load is not None and (load.repeat, load.most_windows) == (3, 3)
     load = plan_of(*URL, "--repeat", "8").load

@@ -38,10 +38,12 @@ from tests.factories import run, sample
             "the load generator spent more CPU per request (30 µs)",
         ),
         (
-            {"rps_interval_pct": 4.2, "windows": 6},
+            {"rps_interval_pct": 12.4, "windows": 4},
             "noisy",
-            "the median r/s is known to ±4.2 % (95 % interval) after 6 windows, wider than ±3 %",
+            "the median r/s is known to ±12.4 % (95 % interval) after 4 windows, wider than ±10 %",
         ),
+        # Short of the ±3 % aimed at, yet within ±10 %: the machine's own drift, not a noisy row.
+        ({"rps_interval_pct": 6.0, "windows": 4}, "ok", None),
         ({"rps_interval_pct": 3.0, "windows": 2}, "ok", None),
         ({"requests": 1000, "ok": 999}, "ok", None),
     ],
