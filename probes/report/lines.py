@@ -94,9 +94,11 @@ def window_lines(runs: list[Run]) -> list[str]:
                 f"the median r/s is known to ±{interval:.1f} % (95 % interval) after {len(run.samples)} windows"
             )
         if run.set_aside:
+            kept = len(run.samples)
             parts.append(
                 f"{run.set_aside} window{'s' if run.set_aside > 1 else ''} set aside and measured again:"
                 f" another process took ≥ {100 * SHARED_MACHINE:.0f} % of the cores"
+                + (f"; only {kept} window kept, so its r/s has no interval" if kept < 2 else "")
             )
         if parts:
             lines.append(f"{run.label}: " + "; ".join(parts))

@@ -202,3 +202,12 @@ def test_rows_short_of_3_percent_are_summed_up_in_one_line(fake: Any) -> None:
     assert window_lines([sure, drifting]) == [
         f"r/s to ±3 % (95 % interval) in 1 of 2 rows, the widest ±{pct:.1f} % (gunicorn w1 direct); 2-6 windows each"
     ]
+
+
+def test_one_window_kept_beside_those_set_aside_says_it_has_no_interval(fake: Any) -> None:
+    windows = [(600.0, 0.5), (601.0, 0.5), (602.0, 0.5), (1000.0, 0.0), (603.0, 0.5), (604.0, 0.5)]
+    fake(FakeLoad(warm_rps=1000.0, windows=windows))
+    run = measure(PLAN)
+    assert (len(run.samples), run.set_aside) == (1, 5)
+    [line] = window_lines([run])
+    assert line.endswith("; only 1 window kept, so its r/s has no interval")
