@@ -13,10 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..bench.loadgen.hosts import ClientHost
+from ..bench.loadgen.hosts import ClientHost, Remote
 from ..bench.loadgen.plan import LoadPlan
 from ..bench.servers.kinds import ServerConfig
-from ..job.remote import Unreachable, resolve_clients
 from .inputs import Refused
 
 _NETNS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
@@ -70,13 +69,10 @@ def with_clients(options: Mapping[str, Any], load: LoadPlan | None, configs: Seq
     clients = tuple(_netns(name) for name in names) + tuple(_ssh(text, config, python) for text in hosts)
     if (load.concurrency or 8) < len(clients):
         raise Refused(f"--concurrency {load.concurrency} is fewer connections than {len(clients)} client hosts")
-    try:
-        # How the namespaces reach this host and whether their servebench answers: asked of them by the
-        # job's side (it starts `ip` and the handshake), still before any server or load starts.
-        remote = resolve_clients(clients, options.get("listen"))
-    except Unreachable as exc:
-        raise Refused(str(exc)) from None
-    return replace(load, remote=remote)
+    # Where the client hosts reach this host, and whether their servebench answers, is asked of them by
+    # the job (job/remote.resolved: it starts `ip` and the handshake; the cli starts nothing), still before
+    # any server or load starts. Until then the plan names them, with --listen if given.
+    return replace(load, remote=Remote(clients=clients, listen=options.get("listen") or "", allowed=()))
 
 
 _SSH_DEST = re.compile(

@@ -12,7 +12,7 @@ from ..bench.loadgen.reach import Unreachable, check_target, netns_route, netns_
 from ..bench.loadgen.remote import close_masters, handshake
 from ..bench.servers.nginx import Exposure
 
-__all__ = ["Unreachable", "close_masters", "exposure", "in_run_dir", "resolve_clients"]
+__all__ = ["Unreachable", "close_masters", "exposure", "in_run_dir", "resolve_clients", "resolved"]
 
 
 def resolve_clients(clients: Sequence[ClientHost], listen: str | None) -> Remote:
@@ -38,6 +38,19 @@ def resolve_clients(clients: Sequence[ClientHost], listen: str | None) -> Remote
         raise
     check_target(listen, allowed)  # the client's own address is named as such
     return Remote(clients=tuple(clients), listen=listen, allowed=tuple(dict.fromkeys(allowed)))
+
+
+def resolved(load: LoadPlan) -> LoadPlan:
+    """The load plan with its client hosts resolved (resolve_clients), before any server or load starts;
+    JobError in one line for a target that is not this host's or a client host that does not answer."""
+    from .services import JobError
+
+    if load.remote is None or load.remote.allowed:
+        return load
+    try:
+        return replace(load, remote=resolve_clients(load.remote.clients, load.remote.listen or None))
+    except Unreachable as exc:
+        raise JobError(str(exc)) from None
 
 
 def in_run_dir(load: LoadPlan, run_dir: Path) -> LoadPlan:

@@ -27,7 +27,7 @@ from .cache_server import cache_roles, cache_servers
 from .dbcopy import database_copies
 from .launcher import START_ERRORS, Launcher, Proof
 from .profiling import ProjectProfiling
-from .remote import close_masters, exposure, in_run_dir
+from .remote import close_masters, exposure, in_run_dir, resolved
 from .services import JobError, prepare_database, provide_database, provide_services
 from .sessions import PROBE_SESSION_AGE_S
 from .t0 import instrument_cost, t0_cost
@@ -83,7 +83,7 @@ def sweep_job(
 ) -> Suite:
     """servebench's sweep: each target under each configuration, saved after each run."""
     assert plan.load is not None  # build_plan gives sweeps a load plan
-    load, targets = in_run_dir(plan.load, run_dir), plan.targets
+    load, targets = in_run_dir(resolved(plan.load), run_dir), plan.targets
     probe_paths = {target.path for target in targets if target.probe and target.probe.name.startswith("session-")}
     record = SweepRecord(metadata, preflight)
 
