@@ -83,7 +83,8 @@ def sweep_job(
 ) -> Suite:
     """servebench's sweep: each target under each configuration, saved after each run."""
     assert plan.load is not None  # build_plan gives sweeps a load plan
-    load, targets = in_run_dir(resolved(plan.load), run_dir), plan.targets
+    plan = replace(plan, load=resolved(plan.load))  # the client hosts asked, before anything starts
+    load, targets = in_run_dir(plan.load, run_dir), plan.targets
     probe_paths = {target.path for target in targets if target.probe and target.probe.name.startswith("session-")}
     record = SweepRecord(metadata, preflight)
 
