@@ -40,10 +40,10 @@ def _endpoint(location: str, kind: str) -> Endpoint | None:
         return None
     if location.startswith("/"):
         return Endpoint(socket=location)
-    parts = urlsplit(location if "://" in location else f"//{location}")
     if location.startswith("unix:") and not location.startswith("unix://"):
         return Endpoint(socket=location[len("unix:") :])
-    if parts.scheme in ("unix", "file") or (parts.path and not parts.hostname and parts.scheme.startswith("unix")):
+    parts = urlsplit(location if "://" in location else f"//{location}")
+    if parts.scheme in ("unix", "file"):
         return Endpoint(socket=parts.path)
     try:
         port = parts.port

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
 from probes.bench.judge.quality import assess as judge
 from probes.bench.judge.quality import assess_quality, enough_windows, shared_window
 from tests.factories import run, sample
+
+# A run nothing is wrong with but what each test sets: answered, the client far from a core.
+QUIET: dict[str, Any] = {
+    "requests": 1000,
+    "ok": 1000,
+    "client_cores": 0.3,
+    "client_us_per_request": 10.0,
+    "server_us_per_request": 20.0,
+    "overflow_warnings": 0,
+}
 
 
 @pytest.mark.parametrize(
@@ -50,14 +61,9 @@ from tests.factories import run, sample
 )
 def test_quality_thresholds(figures: dict[str, float], quality: str, reason: str | None) -> None:
     arguments = {
-        "requests": 1000,
-        "ok": 1000,
-        "client_cores": 0.3,
-        "client_us_per_request": 10.0,
-        "server_us_per_request": 20.0,
+        **QUIET,
         "rps_interval_pct": 1.0,
         "windows": 3,
-        "overflow_warnings": 0,
         **figures,
     }
     got, reasons = assess_quality(**arguments)  # type: ignore[arg-type]
@@ -76,14 +82,9 @@ def test_judge_uses_the_samples() -> None:
 
 def test_a_shared_machine_makes_a_run_noisy() -> None:
     quality, reasons = assess_quality(
-        requests=1000,
-        ok=1000,
-        client_cores=0.3,
-        client_us_per_request=10.0,
-        server_us_per_request=20.0,
+        **QUIET,
         rps_interval_pct=1.0,
         windows=3,
-        overflow_warnings=0,
         unattributed_share=0.4,
     )
     assert (quality, reasons) == (
@@ -117,14 +118,9 @@ def test_the_windows_are_enough_once_the_median_is_sure_to_3_percent() -> None:
 def test_one_window_left_beside_those_set_aside_is_noisy_not_ok() -> None:
     # Five windows another process shared, one kept: a single window has no interval to be sure of.
     quality, reasons = assess_quality(
-        requests=1000,
-        ok=1000,
-        client_cores=0.3,
-        client_us_per_request=10.0,
-        server_us_per_request=20.0,
+        **QUIET,
         rps_interval_pct=None,
         windows=1,
-        overflow_warnings=0,
         set_aside=5,
     )
     assert (quality, reasons) == (
@@ -140,14 +136,9 @@ def test_a_database_that_could_not_be_found_is_not_another_process_nor_a_reason_
     assert shared_window(busy)
     assert not shared_window(replace(busy, unattributed_roles=how))
     quality, reasons = assess_quality(
-        requests=1000,
-        ok=1000,
-        client_cores=0.3,
-        client_us_per_request=10.0,
-        server_us_per_request=20.0,
+        **QUIET,
         rps_interval_pct=1.0,
         windows=3,
-        overflow_warnings=0,
         unattributed_share=0.4,
         unattributed_roles=how,
     )
