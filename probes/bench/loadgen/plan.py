@@ -89,6 +89,16 @@ class LoadPlan:
         """The cap on windows per configuration (never below --repeat)."""
         return max(self.repeat, self.max_repeat)
 
+    def first_warmup_s(self, concurrency: int, rps: float | None) -> float:
+        """The warm-up's first drive: warmup_s, or what window_requests need at rps when longer; at most the cap.
+
+        Sized by requests as a window is, but without the window's duration_s floor: a warm-up only has to
+        reach the steady state, and on a fast view 200 requests take milliseconds (a 1 s floor cost the
+        default sweep ~11 s of its two minutes, issue 19).
+        """
+        needed = WINDOW_MARGIN * self.window_requests(concurrency) / rps if rps and rps > 0 else 0.0
+        return min(self.window_cap_s, max(self.warmup_s, needed))
+
     def window_s(self, concurrency: int, rps: float | None) -> float:
         """A window long enough for window_requests at rps: at least duration_s, at most the cap.
 

@@ -108,7 +108,7 @@ def warm_up(
     if plan.warmup_s <= 0:
         return expected_rps
     target, cap_s = plan.window_requests(concurrency), plan.window_cap_s
-    first_s = min(cap_s, max(plan.warmup_s, plan.window_s(concurrency, expected_rps) if expected_rps else 0.0))
+    first_s = plan.first_warmup_s(concurrency, expected_rps)
     first = drive(_spec(plan, stack, concurrency, duration_s=first_s), plan.generator, client_cores, remote=plan.remote)
     rps = first.ok / first.duration_s if first.duration_s > 0 and first.ok else expected_rps
     # Fewer completions than connections: the first second's rate is its edges; t0's stands.

@@ -15,6 +15,7 @@ import pytest
 from probes.bench.loadgen import LoadResult, LoadSpec
 from probes.bench.loadgen.plan import LoadPlan
 from probes.bench.measure import sweep
+from probes.bench.model.diagnosis import ViewTime
 from probes.bench.model.memory import TreeMemory
 from probes.bench.model.results import Sample
 from probes.bench.servers.kinds import ServerConfig
@@ -171,6 +172,16 @@ def test_a_fast_views_window_keeps_its_duration(fake: Any) -> None:
     load = fake(FakeLoad(warm_rps=5000.0, windows=[(5000.0, 0.0)] * 6))
     measure(PLAN)
     assert load.window_s[0] == 2.0 and load.warm_s == [1.0]
+
+
+def test_a_fast_views_warm_up_is_not_stretched_to_a_window(fake: Any) -> None:
+    # t0 says 5,000 r/s: 200 requests take 46 ms, so the warm-up is warmup_s, not the window's 2 s floor.
+    load = fake(FakeLoad(warm_rps=5000.0, windows=[(5000.0, 0.0)] * 6))
+    t0 = ViewTime(wall_s=0.0016, cpu_s=0.0004, source="in-process")
+    sweep.measure_config(ServerConfig("gunicorn", 1, front="direct"), PLAN, start=stack, service_pids={}, t0=t0)
+    assert load.warm_s == [PLAN.warmup_s]
+    assert PLAN.first_warmup_s(8, 22.0) == pytest.approx(1.15 * 200 / 22.0)
+    assert PLAN.first_warmup_s(8, 1.0) == PLAN.window_cap_s and PLAN.first_warmup_s(8, None) == PLAN.warmup_s
 
 
 def test_the_plan_sizes_a_window_by_requests_within_its_cap() -> None:
