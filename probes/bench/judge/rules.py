@@ -41,6 +41,11 @@ THRESHOLDS = {
     "waiting_band_low": 1.6,
     "waiting_band_high": 2.4,
     "process_busy": 0.85,  # a serving process's CPU / wall: a whole core (the GIL caps a process at one)
+    # Fewer serving processes than cores, each on a whole core, reads worker-limited below this share of
+    # the cores busy, cpu-saturated at or above it. One process on 2 cores left 54-77 % of them busy in
+    # the default sweep: at the 80 % wall, granian w1x4t read either way from one rerun to the next.
+    "process_full_machine": 0.95,
+    "process_one_core": 1.10,  # a process above this x a core runs threads beside the GIL: not its cap
     # X x app wall >= this x workers: requests overlap inside the workers (an event loop, greenlets)
     "overlapped": 1.5,
     # Off-CPU time (app wall - app CPU - run-queue wait) that load added, in units of t0:
@@ -67,6 +72,7 @@ class Case:
     rate: float | None  # open loop: the offered r/s
     kind: str
     overlaps: bool  # the server overlaps requests inside a worker (an event loop, greenlets)
+    workers: int = 1  # the configuration's worker processes
     # The project's own services whose processes could not be found (role -> how it connects): their CPU
     # is in the unattributed, which is then not another process's.
     unattributed: Mapping[str, str] = field(default_factory=dict)
@@ -81,6 +87,7 @@ class Case:
             rate=run.rate,
             kind=run.kind,
             overlaps=kind is not None and kind.concurrent_in_worker,
+            workers=run.workers,
             unattributed={role: how for sample in run.samples for role, how in sample.unattributed_roles.items()},
         )
 
@@ -139,6 +146,10 @@ def cpu_saturated(case: Case) -> Finding | None:
     f = case.figures
     if f.busy_fraction < CPU_WALL:
         return None
+    # One process on a whole core with room beside it: another process could use that room, whatever the
+    # client and nginx take of it; that is worker-limited (process_on_a_core), not a full machine.
+    if _gil_bound(case) and f.busy_fraction < THRESHOLDS["process_full_machine"]:
+        return None
     numbers = {"busy": f.busy_fraction}
     gain = f.server_gain_pct(cpu_bound=True)
     if gain is not None:
@@ -177,11 +188,22 @@ def serialized(case: Case) -> Finding | None:
     return Finding(Verdict.SERIALIZED, where, {"parallelism": f.parallelism, "high": high, **db_share(f)})
 
 
+def _on_a_core(f: Figures) -> bool:
+    """Fewer serving processes than cores, each on a whole core."""
+    return 0 < f.serving_processes < f.cores and f.process_busy >= THRESHOLDS["process_busy"]
+
+
+def _gil_bound(case: Case) -> bool:
+    """Fewer workers than cores, each serving on one whole core and no more: the GIL is the cap."""
+    f = case.figures
+    return _on_a_core(f) and case.workers < f.cores and f.process_busy <= THRESHOLDS["process_one_core"]
+
+
 def process_on_a_core(case: Case) -> Finding | None:
     """Fewer serving processes than cores, each on a whole core: the GIL caps each at one core."""
     f = case.figures
     serving = f.serving_processes
-    if not (0 < serving < f.cores and f.process_busy >= THRESHOLDS["process_busy"]):
+    if not _on_a_core(f):
         return None
     expected = min(f.throughput_rps * f.cores / serving, f.cpu_cap_rps)
     numbers = {"serving_processes": serving, "process_busy": f.process_busy, "expected_rps": expected}

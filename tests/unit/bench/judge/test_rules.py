@@ -175,6 +175,32 @@ def test_one_process_on_a_whole_core_is_worker_limited() -> None:
     )
 
 
+@pytest.mark.parametrize("busy", [0.78, 0.81, 0.90])
+def test_one_process_on_a_whole_core_stays_worker_limited_across_the_cpu_wall(busy: float) -> None:
+    # granian w1x4t: one process at a whole core, the cores 77-81 % busy from one rerun to the next;
+    # nginx and the client take the rest (2,400 requests on 2 cores in 2 s; 0.1 s to nobody).
+    assert found(on_a_core(busy), ViewTime(0.00025, 0.00025, "in-process")).rule == "process_on_a_core"
+
+
+def test_one_process_on_a_whole_core_of_a_full_machine_is_cpu_saturated() -> None:
+    assert found(on_a_core(0.96), ViewTime(0.00025, 0.00025, "in-process")).verdict is Verdict.CPU_SATURATED
+
+
+def on_a_core(busy: float) -> Run:
+    """One worker at 0.82 ms of server CPU for each of 1,200 r/s (98 % of a core); nginx the rest but 0.1 s."""
+    nginx_ms = (busy * 2 * 2.0 - 0.82e-3 * 2400 - 0.1) / 2400 * 1e3
+    return make_run(
+        workers=1,
+        x=1200.0,
+        app_wall_ms=0.4,
+        app_cpu_ms=0.3,
+        server_cpu_ms=0.82,
+        mean_ms=6.6,
+        busy=busy,
+        nginx_cpu_ms=nginx_ms,
+    )
+
+
 def test_a_partly_serial_view_waiting_inside_the_app_is_serialized() -> None:
     # SQLite sessions: 5.45 ms alone, 16.4 ms under 4 workers, X x t0 = 1.24.
     run = make_run(x=228.0, app_wall_ms=16.4, app_cpu_ms=4.3, server_cpu_ms=5.0, mean_ms=35.0, busy=0.63)
