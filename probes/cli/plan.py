@@ -98,9 +98,8 @@ def build_plan(options: Mapping[str, Any], *, command: tuple[str, ...] = ()) -> 
         return _compare_plan(options, reports)
     for name in ("min_change", "fail_if_slower"):
         if options.get(name) is not None and not (name == "fail_if_slower" and chosen(options)):
-            raise Refused(
-                f"--{name.replace('_', '-')} goes with --compare A.json B.json (--fail-if-slower: or --against*)"
-            )
+            also = " or --against*" if name == "fail_if_slower" else ""
+            raise Refused(f"--{name.replace('_', '-')} goes with --compare A.json B.json{also}")
     options = against_defaults(options)  # an A/B measures one configuration
     if options.get("from_json") is not None:
         return _render_plan(options, reports)
