@@ -31,7 +31,7 @@ from ..bench.servers.stack import Stack
 from ..cli.against import AgainstPlan
 from ..cli.plan import Plan
 from . import project
-from .launcher import START_ERRORS, Launcher
+from .launcher import START_ERRORS, Launcher, Proof
 from .remote import close_masters, in_run_dir, resolved
 from .services import JobError
 from .sweep import SweepRecord, _around_the_servers, _in_process
@@ -101,12 +101,12 @@ def against_job(
     return suite
 
 
-def _starter(launcher: Launcher, proof: object, side: str) -> Callable[[ServerConfig], Stack]:
+def _starter(launcher: Launcher, proof: Proof, side: str) -> Callable[[ServerConfig], Stack]:
     """launcher.start for one side; a start that fails is a JobError naming the side (no pair can be measured)."""
 
     def start(config: ServerConfig) -> Stack:
         try:
-            return launcher.start(config, proof=proof)  # type: ignore[arg-type]
+            return launcher.start(config, proof=proof)
         except START_ERRORS as exc:
             raise JobError(f"side {side}: {config.label} did not start: {str(exc).splitlines()[0]}") from None
 

@@ -50,6 +50,8 @@ def test_markdown_shows_the_pairs_in_time_order_and_the_change() -> None:
     assert "| 1 | AB | 1,000 | 971 | 0.971 |" in text
     assert "| 2 | BA | 950 | 922 | 0.971 |" in text
     assert text.index("| 1 | AB |") < text.index("| 8 | BA |")
+    # The two sides are not two configurations of a sweep: no t-test line beside the pairs' interval.
+    assert "**comparisons**" not in text
 
 
 def test_html_and_terminal_show_the_same_lines() -> None:
