@@ -165,9 +165,12 @@ async def sleep_async(request: HttpRequest) -> HttpResponse:
 @_bounded
 def cpu(request: HttpRequest) -> HttpResponse:
     ms = _int_param(request, "ms", default=10, low=0, high=MAX_MS)
+    # PROBES_CPU_SCALE plants a known slowdown in one settings module (1.03: 3 % more CPU per request), for
+    # measuring servebench's own A/B (benchmarks/ab_power.py): the URL stays the same on both sides.
+    scale = float(getattr(settings, "PROBES_CPU_SCALE", 1.0))
     # The thread's CPU clock, not the wall clock: under contention the view
     # still costs exactly ms of CPU, and takes longer to get it.
-    deadline = time.thread_time() + ms / 1000
+    deadline = time.thread_time() + scale * ms / 1000
     spins = 0
     while time.thread_time() < deadline:
         spins += 1

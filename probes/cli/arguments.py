@@ -7,6 +7,7 @@ from argparse import ArgumentParser
 from ..bench.loadgen.model import GENERATORS
 from ..bench.servers.kinds import KINDS
 from ..catalog import PROBES
+from .against import add_against_arguments
 from .clients import add_client_arguments
 
 # Options whose values may carry a secret: the command line servebench records shows their name only.
@@ -21,6 +22,7 @@ def add_arguments(parser: ArgumentParser) -> None:
     _servers(parser)
     _load(parser)
     add_client_arguments(parser)
+    add_against_arguments(parser)
     _project(parser)
     _output(parser)
     _run(parser)
@@ -174,7 +176,8 @@ def _output(parser: ArgumentParser) -> None:
         "--fail-if-slower",
         type=float,
         metavar="PCT",
-        help="with --compare: exit 1 when B is significantly slower than A by more than PCT %%",
+        help="with --compare: exit 1 when B is significantly slower than A by more than PCT %%; with --against*:"
+        " when the whole 95 %% interval of B's slowdown is beyond PCT %% (the CI gate)",
     )
 
 

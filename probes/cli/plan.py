@@ -22,6 +22,7 @@ from ..conf import get_config
 from ..job import dbcopy, project, sessions
 from ..report.compare import CompareError, load_for_compare
 from . import matrix, requests
+from .against import AgainstPlan, against_defaults, against_plan, chosen
 from .backends import remote_backends
 from .clients import with_clients
 from .inputs import (
@@ -83,6 +84,7 @@ class Plan:
     levels: tuple[int, ...] = ()  # --concurrency 1,2,4: each level a configuration of its own (the knee)
     command: tuple[str, ...] = ()  # the arguments as given, recorded in the results (arguments.recorded_command)
     notices: tuple[str, ...] = ()  # warnings said when the job starts (a superuser --login-as)
+    against: AgainstPlan | None = None  # --against*: side A, measured in interleaved pairs with this project (B)
 
     @property
     def max_workers(self) -> int:
@@ -95,8 +97,10 @@ def build_plan(options: Mapping[str, Any], *, command: tuple[str, ...] = ()) -> 
     if options.get("compare"):
         return _compare_plan(options, reports)
     for name in ("min_change", "fail_if_slower"):
-        if options.get(name) is not None:
-            raise Refused(f"--{name.replace('_', '-')} goes with --compare A.json B.json")
+        if options.get(name) is not None and not (name == "fail_if_slower" and chosen(options)):
+            also = " or --against*" if name == "fail_if_slower" else ""
+            raise Refused(f"--{name.replace('_', '-')} goes with --compare A.json B.json{also}")
+    options = against_defaults(options)  # an A/B measures one configuration
     if options.get("from_json") is not None:
         return _render_plan(options, reports)
     job = _job(options)
@@ -114,6 +118,7 @@ def build_plan(options: Mapping[str, Any], *, command: tuple[str, ...] = ()) -> 
         (Target(f"--urls {options['urls']}", sent[0].path),) if options.get("urls") else matrix.targets(options, job)
     )
     configs = matrix.configs(options, job)
+    against = against_plan(options, job, configs)
     levels = matrix.levels(options)
     load = matrix.load_plan(options, targets[0].path, host, headers, levels) if job in ("sweep", "explain") else None
     load = requests.with_requests(load, sent) if load is not None else None
@@ -148,6 +153,7 @@ def build_plan(options: Mapping[str, Any], *, command: tuple[str, ...] = ()) -> 
         command=command,
         levels=levels if len(levels) > 1 else (),
         notices=notices,
+        against=against,
     )
 
 

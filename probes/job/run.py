@@ -26,6 +26,7 @@ from ..bench.servers.nginx import nginx_version
 from ..checks import preflight
 from ..cli.plan import Plan
 from . import project, sessions
+from .against import against_job
 from .launcher import Launcher, check_configs
 from .project_settings import project_settings
 from .services import JobError, prepare_database, provide_services
@@ -70,7 +71,8 @@ def run_job(plan: Plan, *, progress: Progress, warn: Progress) -> Finished:
             elif plan.job == "check":
                 suite = check_job(plan, supervisor=supervisor, run_dir=run_dir.path, progress=progress)
             else:
-                suite = sweep_job(
+                job = against_job if plan.against is not None else sweep_job  # --against*: two sides, in pairs
+                suite = job(
                     plan,
                     supervisor=supervisor,
                     run_dir=run_dir.path,

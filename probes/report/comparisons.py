@@ -94,7 +94,9 @@ def _floor_lines(usable: list[Run], name_of: dict[str, str]) -> list[str]:
 
 
 def comparisons(suite: Suite) -> list[str]:
-    """Comparison lines wherever the sweep measured both sides."""
+    """Comparison lines wherever the sweep measured both sides (an A/B's two sides: its pairs say it)."""
+    if suite.against is not None:
+        return []
     name_of = {cost.path: cost.name for cost in suite.view_costs}
     usable = [run for run in suite.runs if run.samples and run.quality != "failing"]
     return (

@@ -12,6 +12,7 @@ from ..bench.model.results import Run, Suite
 from ..bench.model.summary import PERCENTILES
 from .comparisons import comparisons
 from .lines import Section, command_line, machine_line, memory_model_lines, memory_model_name, sections
+from .pairs_lines import pair_rows, pair_table, pairs_lines
 from .settings_lines import settings_lines
 
 # Beside this module, not in probes/templates: Django's loaders (APP_DIRS) and django-compressor scan that
@@ -280,6 +281,8 @@ def html_report(suite: Suite) -> str:
         memory=memory_chart(suite),
         models=memory_model_lines(suite),
         comparisons=comparisons(suite),
+        pairs=pairs_lines(suite),  # --against*: the A/B and its pairs in time order
+        pair_table=pair_table(pair_rows(suite)),
         notes=suite.notes,
         label_w=LABEL_W,
         plot_w=PLOT_W,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..bench.model.results import Suite
 from .comparisons import comparisons
 from .lines import command_line, machine_line, memory_model_lines, sections
+from .pairs_lines import pair_rows, pair_table, pairs_lines
 from .rows import Table, run_table
 from .settings_lines import settings_lines
 
@@ -54,6 +55,9 @@ def markdown_report(suite: Suite) -> str:
         lines += ["", "**memory model**", "", *_bullets(models)]
     if compared := comparisons(suite):
         lines += ["", "**comparisons**", "", *_bullets(compared)]
+    if paired := pairs_lines(suite):  # --against*: the A/B, its pairs in time order
+        table = github_table(pair_table(pair_rows(suite)))
+        lines += ["", "**A/B in interleaved pairs**", "", *_bullets(paired), "", *table]
     if suite.notes:
         lines += ["", *_bullets([f"note: {note}" for note in suite.notes])]
     return "\n".join(lines) + "\n"

@@ -9,6 +9,7 @@ from ..bench.judge.wording import server_gain_text, shares_text
 from ..bench.model.results import Run, Suite
 from .comparisons import comparisons
 from .lines import Section, memory_model_lines, rps_text, sections, t0_line
+from .pairs_lines import terminal_pairs
 from .rows import run_table
 from .settings_lines import settings_lines
 
@@ -111,6 +112,7 @@ def sweep_table(suite: Suite, *, wide: bool = False) -> str:
     compared = comparisons(suite)
     if compared:
         lines += ["", "comparisons:", *(f"  {line}" for line in compared)]
+    lines += terminal_pairs(suite)  # --against*: the A/B, its pairs in time order
     lines += [f"note: {note}" for note in suite.notes]
     return "\n".join(lines)
 

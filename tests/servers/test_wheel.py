@@ -496,3 +496,42 @@ def test_under_asgi_the_report_counts_the_crossings_and_threads_an_independent_c
     assert async_counted == pytest.approx({"crossings": 3.0, "threads": 2.0}, abs=0.1)
     assert "3 sync↔async crossings and 2 new threads per request (request_started, the sync view, close)" in async_why
     assert "Tagging" not in async_why + async_advice
+
+
+def git(project: Path, *args: str, env: dict[str, str]) -> str:
+    """git in the fresh project, as its user would run it (an identity given: the test machine may have none)."""
+    identity = ["-c", "user.name=New User", "-c", "user.email=new@example.invalid", "-c", "commit.gpgsign=false"]
+    return run(["git", *identity, *args], cwd=project, env=env, timeout_s=60)
+
+
+@pytest.mark.servers
+def test_against_ref_head_1_measures_the_commit_before_in_pairs(fresh_project: FreshProject, tmp_path: Path) -> None:
+    """A git repository of two commits: /work/ spins 1 ms, then 2 ms; --against-ref HEAD~1 finds B slower,
+    A's t0 is that of the commit before (its worktree ran), and the worktree is gone afterwards."""
+    project = tmp_path / "repo"
+    shutil.copytree(fresh_project.directory, project, ignore=shutil.ignore_patterns("servebench-results", "*.json"))
+    env = {**fresh_project.env, "TMPDIR": str(tmp_path)}
+    (project / ".gitignore").write_text("__pycache__/\nservebench-results/\n")
+    git(project, "init", "-q", env=env)
+    for spin_ms in (1, 2):
+        work_view(project, spin_ms=spin_ms)
+        git(project, "add", "-A", env=env)
+        git(project, "commit", "-q", "-m", f"/work/ spins {spin_ms} ms", env=env)
+    argv = [
+        fresh_project.python, "manage.py", "servebench", "--url", "/work/", "--against-ref", "HEAD~1",
+        "--pairs", "6", "--server", "gunicorn", "--workers", "1", "--front", "direct", "--loadgen", "builtin",
+        "--concurrency", "2", "--duration", "0.2", "--warmup", "0.2", "--fail-if-slower", "20",
+        "--json", tmp_path / "ab.json",
+    ]  # fmt: skip
+    done = subprocess.run([str(arg) for arg in argv], cwd=project, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert done.stderr.strip().splitlines()[-1].startswith("CommandError: --fail-if-slower 20: B is "), done.stderr
+    saved = json.loads((tmp_path / "ab.json").read_text())
+    head_1 = git(project, "rev-parse", "HEAD~1", env=env).strip()
+    assert saved["against"]["a_is"] == f"ref HEAD~1 ({head_1[:10]})"
+    a, b = saved["runs"]
+    assert len(a["samples"]) == len(b["samples"]) == 6
+    t0_ms = [1e3 * run["diagnosis"]["figures"]["t0_cpu_s"] for run in (a, b)]
+    assert t0_ms[0] == pytest.approx(1.0, rel=0.3) and t0_ms[1] == pytest.approx(2.0, rel=0.3), t0_ms
+    assert git(project, "worktree", "list", "--porcelain", env=env).count("worktree ") == 1
+    assert not list(tmp_path.glob("servebench-*")), "the run directory (and its worktree) was left"

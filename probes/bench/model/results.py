@@ -15,6 +15,7 @@ from .app import AppTotals
 from .diagnosis import Diagnosis
 from .memory import MemoryModel, TreeMemory, memory_models
 from .metadata import Metadata
+from .pairs import Against
 from .saved import FormatError, check_figures, read_json
 from .summary import RunSummary
 from .tracebacks import ExceptionSeen
@@ -24,6 +25,7 @@ FORMAT = "servebench/1"
 # - Sample.server_requests, Sample.target_requests, Run.set_aside, Run.max_windows,
 #   Figures.view_cpu_error_s (issue 19: one accounting, windows sized by requests, repeats until sure).
 # - Sample.unattributed_roles (issue 20: a database whose server could not be found).
+# - Suite.against (issue 24: two versions of the project measured in interleaved pairs).
 # Roles whose CPU is read over the server's interval (the window's CPU snapshots), divided by the
 # requests the server's processes completed in it; the client's is its own window's, by its own count.
 CLIENT_SIDE_ROLES = frozenset({"client"})
@@ -297,6 +299,7 @@ class Suite:
     preflight: tuple[dict[str, str], ...] = ()  # the project's settings that make figures lie or cap them
     housekeeping: dict[str, Any] = field(default_factory=dict)  # what servebench created and removed
     instrument: tuple[InstrumentCost, ...] = ()  # the timing wrapper's own cost, per target
+    against: Against | None = None  # --against: which runs are A and B, and the order of their windows
 
     @cached_property
     def memory_models(self) -> tuple[MemoryModel, ...]:
@@ -305,7 +308,10 @@ class Suite:
 
     def to_dict(self) -> dict[str, Any]:
         # A diagnosis says how it is written (the scaling fit's figures at its top).
-        return {"format": FORMAT, **asdict(self), "runs": [run.to_dict() for run in self.runs]}
+        data = {"format": FORMAT, **asdict(self), "runs": [run.to_dict() for run in self.runs]}
+        if self.against is None:  # a result of one side only reads as it always did
+            del data["against"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Suite:
@@ -322,6 +328,7 @@ class Suite:
             preflight=tuple(data.get("preflight", ())),
             instrument=tuple(_build(InstrumentCost, item) for item in data.get("instrument", ())),
             housekeeping=dict(data.get("housekeeping", {})),
+            against=Against.from_dict(data["against"]) if data.get("against") else None,
             checks=tuple(
                 _build(Check, {**item, "warnings": tuple(item.get("warnings", ()))}) for item in data.get("checks", ())
             ),

@@ -10,6 +10,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from ...bench.judge.pairs import gate_fails
+from ...bench.judge.wording.pairs import gate_line
 from ...bench.model.results import Suite
 from ...bench.processes.files import write_atomic
 from ...cli.arguments import add_arguments, recorded_command
@@ -58,6 +60,9 @@ class Command(BaseCommand):
         self._write_reports(suite, plan, out)
         if (line := exit_line(suite)) is not None:
             raise CommandError(line)
+        limit = plan.against.fail_if_slower_pct if plan.against is not None else None
+        if (slower := gate_fails(suite, limit)) is not None and limit is not None:  # --against*'s CI gate
+            raise CommandError(gate_line(slower, limit))
 
     def _compare(self, plan: Plan) -> None:
         comparing = plan.comparing

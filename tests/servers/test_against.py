@@ -1,0 +1,62 @@
+"""--against-settings on the test project, for real: both sides up at once, pairs in ABBA order, each side's
+t0 measured, and the CI gate (--fail-if-slower) exits 1 on a planted large slowdown and 0 on A/A."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.servers
+ROOT = Path(__file__).resolve().parents[2]
+# Seconds of load per run: 6 pairs of 200-request windows of a 2 ms view on one worker.
+SHORT = ["--url", "/probes/cpu/?ms=2", "--server", "gunicorn", "--workers", "1", "--front", "direct"]
+SHORT += ["--duration", "0.2", "--warmup", "0.2", "--loadgen", "builtin", "--concurrency", "2", "--pairs", "6"]
+
+
+def servebench(tmp_path: Path, *argv: str | Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TMPDIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "settings.test"}
+    return subprocess.run(
+        [sys.executable, "manage.py", "servebench", *map(str, argv)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+def test_the_gate_fails_on_a_planted_large_slowdown(tmp_path: Path) -> None:
+    """A spins 1 ms per request, B (settings.test) 2 ms: B is far more than 20 % slower."""
+    out = tmp_path / "ab.json"
+    done = servebench(
+        tmp_path, *SHORT, "--against-settings", "tests.settings_cpu_half", "--fail-if-slower", "20", "--json", out
+    )
+    assert done.returncode == 1, done.stderr[-2000:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("CommandError: --fail-if-slower 20: B is ") and last.endswith("beyond 20 %"), last
+    saved = json.loads(out.read_text())
+    assert saved["against"]["order"] == "ABBAABBAABBA"
+    assert saved["against"]["a_is"] == "settings tests.settings_cpu_half"
+    a, b = saved["runs"]
+    assert (a["label"], b["label"]) == ("A: gunicorn w1 direct", "B: gunicorn w1 direct")
+    assert len(a["samples"]) == len(b["samples"]) == 6
+    # Each side's own t0 (A's in a process of its own): the view's CPU is 1 and 2 ms.
+    assert not [note for note in saved["notes"] if "t0 not measured" in note], saved["notes"]
+    t0_ms = [1e3 * run["diagnosis"]["figures"]["t0_cpu_s"] for run in (a, b)]
+    assert t0_ms[0] == pytest.approx(1.0, rel=0.25) and t0_ms[1] == pytest.approx(2.0, rel=0.25)
+    view_ms = [s["app"]["app_cpu_ns"] / s["app"]["requests"] / 1e6 for run in (a, b) for s in run["samples"][:1]]
+    assert view_ms[0] == pytest.approx(1.0, rel=0.25) and view_ms[1] == pytest.approx(2.0, rel=0.25)
+    left = [path.name for path in tmp_path.glob("servebench-*") if not path.name.startswith("servebench-test-results")]
+    assert not left, "the run directory was left behind"
+
+
+def test_the_gate_passes_a_over_a(tmp_path: Path) -> None:
+    done = servebench(tmp_path, *SHORT, "--against-settings", "tests.settings_twin", "--fail-if-slower", "20")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "A/B in interleaved pairs:" in done.stdout
+    assert "  A: settings tests.settings_twin" in done.stdout
