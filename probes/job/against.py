@@ -34,7 +34,7 @@ from . import project
 from .launcher import START_ERRORS, Launcher, Proof
 from .remote import close_masters, in_run_dir, resolved
 from .services import JobError
-from .sweep import SweepRecord, _around_the_servers, _in_process
+from .sweep import SweepRecord, around_the_servers, in_process
 
 SIDE_COSTS_TIMEOUT_S = 300.0
 GIT_WORKTREE_TIMEOUT_S = 120.0
@@ -62,11 +62,11 @@ def against_job(
     with contextlib.ExitStack() as undo:
         undo.callback(close_masters, load.remote)
         a_directory = _side_a_directory(against, run_dir=run_dir, progress=progress, undo=undo)
-        launcher_b, service_pids = _around_the_servers(
+        launcher_b, service_pids = around_the_servers(
             plan, supervisor=supervisor, run_dir=run_dir, progress=progress, undo=undo
         )
         launcher_a = _launcher_a(launcher_b, against, a_directory, supervisor=supervisor, run_dir=run_dir)
-        proofs = _in_process(plan, load, launcher_b, record, run_dir=run_dir, progress=progress, warn=warn or progress)
+        proofs = in_process(plan, load, launcher_b, record, run_dir=run_dir, progress=progress, warn=warn or progress)
         cost_b, wrapper_b = record.costs.get(target.path), record.instrument.get(target.path)
         cost_a, wrapper_a = _side_a_costs(plan, launcher_a, record, progress)
         if wrapper_a is None and wrapper_b is not None and plan.timing:

@@ -98,7 +98,7 @@ def sweep_job(
     # probe sessions, then the throwaway database.
     with contextlib.ExitStack() as undo:
         undo.callback(close_masters, load.remote)
-        launcher, service_pids = _around_the_servers(
+        launcher, service_pids = around_the_servers(
             plan, supervisor=supervisor, run_dir=run_dir, progress=progress, undo=undo
         )
         if probe_paths:
@@ -110,7 +110,7 @@ def sweep_job(
         # The services servebench started itself: one that dies fails the configuration it happened in,
         # and every one after it, naming it (not the project's own database: not ours to watch).
         watched = {role: c for role, pid in service_pids.items() for c in supervisor.children if c.pid == pid}
-        proofs = _in_process(plan, load, launcher, record, run_dir=run_dir, progress=progress, warn=warn or progress)
+        proofs = in_process(plan, load, launcher, record, run_dir=run_dir, progress=progress, warn=warn or progress)
         profiling = None
         if load.profile:
             keep_as = plan.result_paths[0].with_suffix("")  # flame graphs: profile-sweep-<stamp>-N.speedscope.json
@@ -148,7 +148,7 @@ def sweep_job(
     return record.suite()
 
 
-def _around_the_servers(
+def around_the_servers(
     plan: Plan, *, supervisor: Supervisor, run_dir: Path, progress: Progress, undo: contextlib.ExitStack
 ) -> tuple[Launcher, dict[str, int]]:
     """memcached and the database the targets need (the database removed by `undo`), the project's
@@ -207,7 +207,7 @@ def _logged_in(plan: Plan, load: LoadPlan, record: SweepRecord, undo: contextlib
     return replace(load, headers=(*load.headers, *sessions.login_headers(cookie, login_key, csrf)))
 
 
-def _in_process(
+def in_process(
     plan: Plan,
     load: LoadPlan,
     launcher: Launcher,

@@ -124,7 +124,7 @@ def _compare_with_wrk_by_hand(
 
 
 def _spec(plan: LoadPlan, stack: Stack, concurrency: int):  # type: ignore[no-untyped-def]
-    from probes.bench.measure.sweep import _spec as sweep_spec
+    from probes.bench.measure.repeats import load_spec as sweep_spec
 
     return sweep_spec(plan, stack, concurrency, duration_s=plan.duration_s)
 

@@ -21,7 +21,8 @@ from ..model.results import Run, Sample
 from ..servers.kinds import ServerConfig, get_kind
 from ..servers.stack import Stack
 from .memory import measure_tree_memory
-from .sweep import Progress, _spec, diagnosed, unmeasured_run, warm_up
+from .repeats import load_spec, warm_up
+from .sweep import Progress, diagnosed, unmeasured_run
 from .window import measure_window, pin_stack, pinning
 
 SIDES = ("A", "B")
@@ -121,7 +122,7 @@ def _windows(
         instrument_s = sides[side].instrument_s_per_request if stack.stats_dir and wsgi else None
         sample, _ = measure_window(
             stack,
-            _spec(plan, stack, concurrency, duration_s=plan.window_s(concurrency, rps[side])),
+            load_spec(plan, stack, concurrency, duration_s=plan.window_s(concurrency, rps[side])),
             generator=plan.generator,
             service_pids=service_pids,
             client_cores=client_cores,

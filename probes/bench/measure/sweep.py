@@ -18,9 +18,9 @@ from ..judge import wording
 from ..judge.across_runs import with_trends
 from ..judge.concurrency import with_advice
 from ..judge.figures import t0_from_runs
-from ..judge.quality import assess, enough_windows, failure_head, process_ended, shared_window, with_failure
+from ..judge.quality import assess, failure_head, process_ended, with_failure
 from ..judge.rules import diagnose
-from ..loadgen import LoadgenError, LoadSpec
+from ..loadgen import LoadgenError
 from ..loadgen.plan import LoadPlan, rps_from_t0
 from ..model.diagnosis import ViewTime
 from ..model.memory import TreeMemory
@@ -31,29 +31,13 @@ from ..servers.stack import Stack
 from .ended import Watch, ended_services
 from .memory import measure_tree_memory
 from .pyspy import ProfilerRun, ProfilerUnavailable, Recording
+from .repeats import load_spec, repeats, warm_up
 from .speedscope import Profile
-from .window import drive, measure_window, pin_stack, pinning
+from .window import measure_window, pin_stack, pinning
 
 StartStack = Callable[[ServerConfig], Stack]
 Progress = Callable[[str], None]  # the engine's one way to speak: a line of progress
 Explain = Callable[[Run], Failure | None]  # what broke in a failing run (the launcher knows its logs)
-
-
-def _spec(plan: LoadPlan, stack: Stack, concurrency: int, *, duration_s: float) -> LoadSpec:
-    return LoadSpec(
-        path=plan.path,
-        port=stack.port,
-        host_header=plan.host_header,
-        headers=plan.headers,
-        concurrency=concurrency,
-        duration_s=duration_s,
-        warmup_s=0.0,
-        max_requests=plan.max_requests,
-        keepalive=plan.keepalive,
-        rate=plan.rate,
-        timeout_s=plan.timeout_s,
-        requests=plan.mix,
-    )
 
 
 def unmeasured_run(config: ServerConfig, plan: LoadPlan) -> Run:
@@ -95,48 +79,6 @@ def _profiled(
         return sample, profiling.read(profiler.finish(), sample), ""
     except (ProfilerUnavailable, ValueError, KeyError, OSError) as exc:
         return sample, None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
-def warm_up(
-    plan: LoadPlan, stack: Stack, concurrency: int, client_cores: set[int] | None, expected_rps: float | None
-) -> float | None:
-    """Warm the configuration as a window is sized: window_requests, within the cap; its throughput.
-
-    The first drive lasts warmup_s, or what t0 says the requests need (never past the cap); when it
-    completed fewer, a second drive makes up the rest at the rate it measured. None: no warm-up ran.
-    """
-    if plan.warmup_s <= 0:
-        return expected_rps
-    target, cap_s = plan.window_requests(concurrency), plan.window_cap_s
-    first_s = plan.first_warmup_s(concurrency, expected_rps)
-    first = drive(_spec(plan, stack, concurrency, duration_s=first_s), plan.generator, client_cores, remote=plan.remote)
-    rps = first.ok / first.duration_s if first.duration_s > 0 and first.ok else expected_rps
-    # Fewer completions than connections: the first second's rate is its edges; t0's stands.
-    if first.ok < concurrency and expected_rps:
-        rps = expected_rps
-    if first.requests < target and rps:
-        rest_s = min(cap_s - first_s, plan.window_s(concurrency, rps) * (1 - first.requests / target))
-        if rest_s > 0.2:
-            again = drive(
-                _spec(plan, stack, concurrency, duration_s=rest_s), plan.generator, client_cores, remote=plan.remote
-            )
-            rps = again.ok / again.duration_s if again.duration_s > 0 and again.ok else rps
-    return rps
-
-
-def repeats(
-    measure: Callable[[], Sample], plan: LoadPlan, samples: list[Sample], shared: list[Sample]
-) -> tuple[list[Sample], list[Sample]]:
-    """The windows: (kept, set aside). The loop only asks; judge/quality.py decides when they are enough
-    and which another process shared. The lists fill as it goes, so a failed window keeps the ones before."""
-    while len(samples) + len(shared) < plan.most_windows:
-        sample = measure()
-        (shared if shared_window(sample) else samples).append(sample)
-        if enough_windows(samples, least=plan.repeat):
-            break
-    if not samples:  # every window shared: keep the last ones asked for; the run says the machine was shared
-        samples[:], shared[:] = shared[-plan.repeat :], shared[: -plan.repeat]
-    return samples, shared
 
 
 def measure_config(
@@ -242,7 +184,7 @@ def _measure(
         nonlocal rps  # each window sized from the last throughput seen
         sample, _ = measure_window(
             stack,
-            _spec(plan, stack, concurrency, duration_s=plan.window_s(concurrency, rps)),
+            load_spec(plan, stack, concurrency, duration_s=plan.window_s(concurrency, rps)),
             generator=plan.generator,
             service_pids={**service_pids, **beside},
             client_cores=client_cores,

@@ -23,7 +23,7 @@ from probes.bench.loadgen.plan import LoadPlan
 from probes.bench.loadgen.requests import Request
 from probes.cli.matrix import Target
 from probes.job import failures, sessions
-from probes.job.sweep import SweepRecord, _in_process
+from probes.job.sweep import SweepRecord, in_process
 from probes.job.t0 import t0_cost
 from tests import project_urls
 from tests.conftest import require_binary
@@ -74,7 +74,7 @@ def test_where_t0_cannot_be_measured_one_line_says_why_and_the_result_keeps_it(a
     load = LoadPlan(path="/private/", host_header=HOST)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("probes.job.project.wsgi_application", lambda: app)
-        _in_process(plan, load, launcher, record, run_dir=Path.cwd(), progress=said.append, warn=said.append)  # type: ignore[arg-type]
+        in_process(plan, load, launcher, record, run_dir=Path.cwd(), progress=said.append, warn=said.append)  # type: ignore[arg-type]
     line = "t0 not measured: GET /private/ answered 302 in-process (a login page? --login-as USERNAME)"
     assert said == [line]
     assert record.suite().notes == (line,)

@@ -14,7 +14,7 @@ import pytest
 
 from probes.bench.loadgen import LoadResult, LoadSpec
 from probes.bench.loadgen.plan import LoadPlan
-from probes.bench.measure import sweep
+from probes.bench.measure import repeats, sweep
 from probes.bench.model.diagnosis import ViewTime
 from probes.bench.model.memory import TreeMemory
 from probes.bench.model.results import Sample
@@ -70,7 +70,7 @@ class QuietWatch:
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Any:
     def install(load: FakeLoad) -> FakeLoad:
-        monkeypatch.setattr(sweep, "drive", load.drive)
+        monkeypatch.setattr(repeats, "drive", load.drive)
         monkeypatch.setattr(sweep, "measure_window", load.measure_window)
         monkeypatch.setattr(sweep, "measure_tree_memory", lambda pid: TreeMemory())
         monkeypatch.setattr(sweep, "Watch", QuietWatch)
