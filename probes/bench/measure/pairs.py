@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
-from ..judge.quality import assess
+from ..judge.quality import assess, shared_window
 from ..loadgen import LoadgenError
 from ..loadgen.plan import LoadPlan, rps_from_t0
 from ..model.diagnosis import ViewTime
@@ -57,12 +57,13 @@ def measure_pairs(
     base = {side: replace(unmeasured_run(config, plan), label=f"{side}: {config.label}") for side in SIDES}
     samples: dict[str, list[Sample]] = {side: [] for side in SIDES}
     stacks: dict[str, Stack] = {}
+    set_aside = [0]
     error = ""
     try:
         for side in SIDES:  # both up at once, on their own ports and run directories
             stacks[side] = sides[side].start(config)
         try:
-            _windows(config, plan, stacks, sides, pairs, service_pids, samples, progress)
+            _windows(config, plan, stacks, sides, pairs, service_pids, samples, progress, set_aside)
         except LoadgenError as exc:
             error = str(exc)
         memory = {side: measure_tree_memory(stack.server.pid) for side, stack in stacks.items()}
@@ -79,6 +80,7 @@ def measure_pairs(
             nginx_memory=fronts.get(side, base[side].nginx_memory),
             warnings=tuple(stacks[side].log_warnings()),
             error=error,
+            set_aside=set_aside[0],
         )
         quality, reasons = assess(run)
         runs[side] = diagnosed(replace(run, quality=quality, quality_reasons=reasons), sides[side].t0)
@@ -94,8 +96,12 @@ def _windows(
     service_pids: dict[str, int],
     samples: dict[str, list[Sample]],
     progress: Progress,
+    set_aside: list[int],
 ) -> None:
-    """The warm-ups, then the windows in ABBA order, appended to samples[side] as they finish."""
+    """The warm-ups, then the windows in ABBA order, appended to samples[side] as they finish.
+
+    A pair with a window another process shared (judge/quality.py) is set aside and measured again in the
+    same order, at most pairs // 2 times in all; set_aside[0] counts them."""
     concurrency = plan.concurrency_for(config)
     pins = pinning(os.sched_getaffinity(0)) if plan.pin else None
     client_cores = pins[0] if pins else None
@@ -115,9 +121,8 @@ def _windows(
         rps[side] = warm_up(plan, stack, concurrency, client_cores, expected)
     target = plan.window_requests(concurrency)
     order = abba(pairs)
-    for index, side in enumerate(order):
-        if index % 2 == 0:
-            progress(f"    pair {index // 2 + 1}/{pairs} ({order[index : index + 2]})")
+
+    def window(side: str) -> Sample:
         stack = stacks[side]
         instrument_s = sides[side].instrument_s_per_request if stack.stats_dir and wsgi else None
         sample, _ = measure_window(
@@ -131,4 +136,17 @@ def _windows(
             remote=plan.remote,
         )
         rps[side] = sample.ok_per_s or rps[side]
-        samples[side].append(sample)
+        return sample
+
+    again = pairs // 2  # pairs another process shared, measured again at most this often
+    for index in range(pairs):
+        pair_order = order[2 * index : 2 * index + 2]
+        while True:
+            progress(f"    pair {index + 1}/{pairs} ({pair_order})")
+            measured = {side: window(side) for side in pair_order}
+            if again <= 0 or not any(shared_window(sample) for sample in measured.values()):
+                break
+            again -= 1  # the judge's rule for a window another process shared: set the pair aside
+            set_aside[0] += 1
+        for side, sample in measured.items():
+            samples[side].append(sample)
