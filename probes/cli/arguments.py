@@ -106,6 +106,14 @@ def _load(parser: ArgumentParser) -> None:
         help="one more window per configuration with py-spy attached: the top functions, a flame graph",
     )
     parser.add_argument("--null-app", action="store_true", help="also run each server with the null app")
+    parser.add_argument(
+        "--instrument-pairs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="before the sweep, N interleaved pairs of a timed and a plain server on the first configuration of"
+        " each kind: the timing wrapper's cost where it runs (at least 6; default 0: in-process only)",
+    )
 
 
 def _request(parser: ArgumentParser) -> None:

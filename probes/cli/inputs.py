@@ -19,6 +19,7 @@ from typing import Any
 
 import psutil
 
+from ..bench.judge.pairs import MIN_PAIRS
 from ..bench.loadgen.plan import LoadPlan
 from ..bench.processes.files import UnsafeTarget, refuse_non_regular
 from ..bench.servers.argv import NGINX_WORKER_CONNECTIONS, nginx_open_files_limit
@@ -30,6 +31,7 @@ from ..job import project
 MAX_WINDOW_S = 3600.0  # --duration and --warmup: an hour per window
 MAX_REPEAT = 100
 MAX_RATE = 1_000_000.0  # r/s: far above what one loopback client sends
+MAX_INSTRUMENT_PAIRS = 50  # --instrument-pairs: 100 windows per kind is already minutes
 MAX_URL_CHARS = 8000  # nginx's default large header buffer is 8 KB for the whole request line
 # A worker of a small Django project holds at least this much of its own (USS; the demo's
 # gunicorn sync worker: ~20 MB): the lower bound is what refuses, so a refusal is certain.
@@ -72,6 +74,14 @@ def check_numbers(options: Mapping[str, Any]) -> None:
         raise Refused(f"--max-repeat must be between --repeat ({options['repeat']}) and {MAX_REPEAT}, not {most}")
     if options["threads"] < 1:
         raise Refused(f"--threads must be at least 1, not {options['threads']}")
+    pairs = options.get("instrument_pairs") or 0
+    if pairs and not MIN_PAIRS <= pairs <= MAX_INSTRUMENT_PAIRS:
+        raise Refused(
+            f"--instrument-pairs must be between {MIN_PAIRS} (a 95 % interval needs them) and {MAX_INSTRUMENT_PAIRS},"
+            f" not {pairs}"
+        )
+    if pairs and options.get("no_timing"):
+        raise Refused("--instrument-pairs measures the timing wrapper: not with --no-timing")
     rate = options["rate"]
     if rate is not None and (not math.isfinite(rate) or not 0 < rate <= MAX_RATE):
         raise Refused(f"--rate takes requests per second above 0 and at most {MAX_RATE:,.0f}, not {rate:g}")

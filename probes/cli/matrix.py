@@ -134,6 +134,7 @@ def load_plan(
         headers=headers,
         pin=options["pin"],
         profile=bool(options.get("profile")),
+        instrument_pairs=options.get("instrument_pairs") or 0,
     )
     try:
         # What the generator itself refuses (a missing binary, credentials on ab's command line).

@@ -119,6 +119,8 @@ def build_plan(options: Mapping[str, Any], *, command: tuple[str, ...] = ()) -> 
     )
     configs = matrix.configs(options, job)
     against = against_plan(options, job, configs)
+    if options.get("instrument_pairs") and (job not in ("sweep", "explain") or against is not None):
+        raise Refused("--instrument-pairs goes with a sweep: not with --against*, --check or --view-cost")
     levels = matrix.levels(options)
     load = matrix.load_plan(options, targets[0].path, host, headers, levels) if job in ("sweep", "explain") else None
     load = requests.with_requests(load, sent) if load is not None else None

@@ -22,7 +22,6 @@ from pathlib import Path
 from ..bench.judge.settings import with_preflight
 from ..bench.measure.pairs import Side, abba, measure_pairs
 from ..bench.measure.sweep import Progress
-from ..bench.model.diagnosis import ViewTime
 from ..bench.model.pairs import Against
 from ..bench.model.results import InstrumentCost, Metadata, Suite, ViewCost
 from ..bench.processes.supervisor import Supervisor
@@ -34,7 +33,7 @@ from . import project
 from .launcher import START_ERRORS, Launcher, Proof
 from .remote import close_masters, in_run_dir, resolved
 from .services import JobError
-from .sweep import SweepRecord, around_the_servers, in_process
+from .sweep import SweepRecord, around_the_servers, in_process, view_time, wrapper_s
 
 SIDE_COSTS_TIMEOUT_S = 300.0
 GIT_WORKTREE_TIMEOUT_S = 120.0
@@ -74,8 +73,8 @@ def against_job(
             record.notes.append("A's timing wrapper cost not measured: B's stands in for it")
             wrapper_a = wrapper_b
         sides = {
-            "A": Side(_starter(launcher_a, proofs[target.path], "A"), _view_time(cost_a), _per_request_s(wrapper_a)),
-            "B": Side(_starter(launcher_b, proofs[target.path], "B"), _view_time(cost_b), _per_request_s(wrapper_b)),
+            "A": Side(_starter(launcher_a, proofs[target.path], "A"), view_time(cost_a), wrapper_s(wrapper_a)),
+            "B": Side(_starter(launcher_b, proofs[target.path], "B"), view_time(cost_b), wrapper_s(wrapper_b)),
         }
         progress(f"{against.pairs} pairs of {config.label}: A is {against.described}, B the project as it stands")
         runs = measure_pairs(
@@ -111,16 +110,6 @@ def _starter(launcher: Launcher, proof: Proof, side: str) -> Callable[[ServerCon
             raise JobError(f"side {side}: {config.label} did not start: {str(exc).splitlines()[0]}") from None
 
     return start
-
-
-def _view_time(cost: ViewCost | None) -> ViewTime | None:
-    if cost is None:
-        return None
-    return ViewTime(cost.wall_us_median / 1e6, cost.cpu_us_median / 1e6, "in-process", cost.session_written)
-
-
-def _per_request_s(wrapper: InstrumentCost | None) -> float | None:
-    return max(0.0, wrapper.us_per_request) / 1e6 if wrapper else None
 
 
 def _side_a_directory(against: AgainstPlan, *, run_dir: Path, progress: Progress, undo: contextlib.ExitStack) -> Path:

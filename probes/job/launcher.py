@@ -85,10 +85,16 @@ class Launcher:
         self._last: Stack | None = None
 
     def start(
-        self, config: ServerConfig, *, port: int | None = None, timeout_s: float = 30.0, proof: Proof | None = None
+        self,
+        config: ServerConfig,
+        *,
+        port: int | None = None,
+        timeout_s: float = 30.0,
+        proof: Proof | None = None,
+        timing: bool | None = None,
     ) -> Stack:
         """Start one configuration and prove its path; NotApplicable, StartFailed (PathFailed), PortTaken
-        or FrontUnavailable if it cannot."""
+        or FrontUnavailable if it cannot. timing: with or without the timing wrapper (None: the launcher's)."""
         self._started += 1
         self._failure, self._last = None, None
         database = None
@@ -104,7 +110,7 @@ class Launcher:
         env.update(self.extra_env)
         if self.fresh_database is not None:
             env.update(self.fresh_database())
-        stats_dir = self.run_dir / f"stats-{self._started}" if self.timing else None
+        stats_dir = self.run_dir / f"stats-{self._started}" if (self.timing if timing is None else timing) else None
         first_child = len(self.supervisor.children)
         try:
             stack = start_stack(

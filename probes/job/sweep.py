@@ -25,6 +25,7 @@ from ..cli.plan import Plan
 from . import failures, project, sessions, writes
 from .cache_server import cache_roles, cache_servers
 from .dbcopy import database_copies
+from .instrument_pairs import instrument_pairs
 from .launcher import START_ERRORS, Launcher, Proof
 from .profiling import ProjectProfiling
 from .remote import close_masters, exposure, in_run_dir, resolved
@@ -117,6 +118,10 @@ def sweep_job(
             profiling = ProjectProfiling(
                 supervisor=supervisor, run_dir=run_dir, project_dir=launcher.directory, keep_as=keep_as
             )
+        by_kind: tuple[tuple[str, float], ...] = ()
+        if load.instrument_pairs and plan.timing:
+            lines, by_kind = _instrument_pairs(plan, load, launcher, proofs, record, service_pids, progress)
+            record.notes.extend(lines)
         for target in targets:
             wrapper, cost = record.instrument.get(target.path), record.costs[target.path]
             measured = sweep(
@@ -125,7 +130,8 @@ def sweep_job(
                     load,
                     path=target.path,
                     timing=plan.timing,
-                    instrument_s_per_request=max(0.0, wrapper.us_per_request) / 1e6 if wrapper else None,
+                    instrument_s_per_request=wrapper_s(wrapper),
+                    instrument_by_kind=by_kind,
                 ),
                 start=partial(launcher.start, proof=proofs[target.path]),
                 service_pids=service_pids,
@@ -133,11 +139,7 @@ def sweep_job(
                 on_run=on_run,
                 start_errors=START_ERRORS,
                 levels=plan.levels or (None,),
-                t0=(
-                    ViewTime(cost.wall_us_median / 1e6, cost.cpu_us_median / 1e6, "in-process", cost.session_written)
-                    if cost
-                    else None
-                ),
+                t0=view_time(cost),
                 explain=launcher.explain,
                 profiling=profiling,
                 watched=watched,
@@ -146,6 +148,40 @@ def sweep_job(
             record.runs[len(record.runs) - len(measured) :] = [with_preflight(run, warned) for run in measured]
             on_suite(record.suite())
     return record.suite()
+
+
+def view_time(cost: ViewCost | None) -> ViewTime | None:
+    """t0 as the engine reads it, from the in-process measurement (None: not measured)."""
+    if cost is None:
+        return None
+    return ViewTime(cost.wall_us_median / 1e6, cost.cpu_us_median / 1e6, "in-process", cost.session_written)
+
+
+def wrapper_s(wrapper: InstrumentCost | None) -> float | None:
+    """The timing wrapper's in-process cost per request in seconds, never below 0 (None: not measured)."""
+    return max(0.0, wrapper.us_per_request) / 1e6 if wrapper else None
+
+
+def _instrument_pairs(
+    plan: Plan,
+    load: LoadPlan,
+    launcher: Launcher,
+    proofs: dict[str, Proof],
+    record: SweepRecord,
+    service_pids: dict[str, int],
+    progress: Progress,
+) -> tuple[list[str], tuple[tuple[str, float], ...]]:
+    """--instrument-pairs on the first target: its lines for the notes and the wrapper booked per kind."""
+    target = plan.targets[0]
+    return instrument_pairs(
+        plan.configs,
+        replace(load, path=target.path, instrument_s_per_request=wrapper_s(record.instrument.get(target.path))),
+        launcher=launcher,
+        proof=proofs[target.path],
+        t0=view_time(record.costs.get(target.path)),
+        service_pids=service_pids,
+        progress=progress,
+    )
 
 
 def around_the_servers(

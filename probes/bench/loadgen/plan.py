@@ -47,6 +47,10 @@ class LoadPlan:
     profile: bool = False  # one more window per configuration with py-spy attached (--profile)
     max_repeat: int = DEFAULT_MAX_REPEAT  # the most windows per configuration, those set aside as shared included
     max_window_s: float | None = None  # a window's (and the warm-up's) time cap; None: 10 x duration_s
+    # --instrument-pairs N: timed/plain pairs on the first configuration of each kind (0: none), and the
+    # wrapper's cost they had booked per kind (judge/instrument.py), over instrument_s_per_request.
+    instrument_pairs: int = 0
+    instrument_by_kind: tuple[tuple[str, float], ...] = ()
     # What is sent: one request (--method, --data/--body, --content-type), sent to `path` whichever path it
     # was parsed with (a sweep of several targets sends each the same way), or a weighted mix (--urls).
     # Empty: a GET of path.
@@ -66,6 +70,10 @@ class LoadPlan:
         return (sent,) if sent is not None else self.requests
 
     remote: Remote | None = None  # the load from client hosts (--client-netns, --client-host); None: this host
+
+    def instrument_for(self, kind: str) -> float | None:
+        """The timing wrapper's CPU per request booked for a kind: its pairs' figure, else the in-process one."""
+        return dict(self.instrument_by_kind).get(kind, self.instrument_s_per_request)
 
     def concurrency_for(self, config: ServerConfig) -> int:
         return self.concurrency or max(8, 2 * config.workers * config.threads)

@@ -178,7 +178,7 @@ def _measure(
     # The wrapper's cost is measured on the WSGI path; under ASGI the app's CPU is the worker's
     # whole CPU per request (asgistats), the wrapper's included: nothing to book apart there.
     wsgi = get_kind(config.kind).interface == "wsgi"
-    instrument_s = plan.instrument_s_per_request if stack.stats_dir and wsgi else None
+    instrument_s = plan.instrument_for(config.kind) if stack.stats_dir and wsgi else None
 
     def measure(beside: dict[str, int]) -> Sample:
         nonlocal rps  # each window sized from the last throughput seen
