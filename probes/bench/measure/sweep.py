@@ -109,7 +109,13 @@ def warm_up(
         return expected_rps
     target, cap_s = plan.window_requests(concurrency), plan.window_cap_s
     first_s = min(cap_s, max(plan.warmup_s, plan.window_s(concurrency, expected_rps) if expected_rps else 0.0))
-    first = drive(_spec(plan, stack, concurrency, duration_s=first_s), plan.generator, client_cores, remote=plan.remote)
+    first = drive(
+        _spec(plan, stack, concurrency, duration_s=first_s),
+        plan.generator,
+        client_cores,
+        remote=plan.remote,
+        locust=plan.locust,
+    )
     rps = first.ok / first.duration_s if first.duration_s > 0 and first.ok else expected_rps
     # Fewer completions than connections: the first second's rate is its edges; t0's stands.
     if first.ok < concurrency and expected_rps:
@@ -118,7 +124,11 @@ def warm_up(
         rest_s = min(cap_s - first_s, plan.window_s(concurrency, rps) * (1 - first.requests / target))
         if rest_s > 0.2:
             again = drive(
-                _spec(plan, stack, concurrency, duration_s=rest_s), plan.generator, client_cores, remote=plan.remote
+                _spec(plan, stack, concurrency, duration_s=rest_s),
+                plan.generator,
+                client_cores,
+                remote=plan.remote,
+                locust=plan.locust,
             )
             rps = again.ok / again.duration_s if again.duration_s > 0 and again.ok else rps
     return rps
@@ -249,6 +259,7 @@ def _measure(
             instrument_s_per_request=instrument_s,
             target_requests=target,
             remote=plan.remote,
+            locust=plan.locust,
         )
         rps = sample.ok_per_s or rps
         watch.check()
