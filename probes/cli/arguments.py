@@ -8,6 +8,7 @@ from ..bench.loadgen.model import GENERATORS
 from ..bench.servers.kinds import KINDS
 from ..catalog import PROBES
 from .clients import add_client_arguments
+from .locust import add_locust_arguments
 
 # Options whose values may carry a secret: the command line servebench records shows their name only.
 SECRET_VALUES = ("--header",)
@@ -21,6 +22,7 @@ def add_arguments(parser: ArgumentParser) -> None:
     _servers(parser)
     _load(parser)
     add_client_arguments(parser)
+    add_locust_arguments(parser)
     _project(parser)
     _output(parser)
     _run(parser)

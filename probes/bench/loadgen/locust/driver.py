@@ -11,6 +11,7 @@ Nothing here imports locust. Every process it starts has its own session and die
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import selectors
@@ -33,6 +34,8 @@ from .setup import LocustSetup, check_locust
 from .userfile import PLUGIN_MODULE, USERS_MODULE, users_source
 
 Hook = Callable[[], None]
+HEADERS_NAME = "headers.json"
+HEADERS_FILE = "SERVEBENCH_LOCUST_HEADERS"  # plugin.py's (it cannot import this module)
 STARTUP_S = 30.0  # interpreter and locust import on a loaded machine, the workers' connect, the spawn
 REPORT_S = 1.0  # the plugin's report interval (locust's own is 3 s)
 STOP_S = 10.0
@@ -56,6 +59,9 @@ def locust_files(directory: Path, spec: LoadSpec, setup: LocustSetup, workers: i
         stem = Path(setup.locustfile).stem
         users = directory / f"{stem if stem not in (PLUGIN_MODULE, 'locust') else 'locustfile'}.py"
         _write_private(users, setup.locustfile_text)
+        # The plugin gives the user's classes these (HEADERS_FILE): the Host, the session cookie of --login-as.
+        headers = [("Host", spec.host_header), *spec.headers]
+        _write_private(directory / HEADERS_NAME, json.dumps(headers))
     else:
         users = directory / f"{USERS_MODULE}.py"
         _write_private(users, users_source(spec, workers=workers))
@@ -158,6 +164,9 @@ class _Session:
         warm = spec.warmup_s + ceil_s(spec.duration_s)
         self.limit_s = math.ceil(STARTUP_S + warm + STARTUP_S)
         env = {**os.environ, "SERVEBENCH_LOCUST_REPORT_S": str(REPORT_S)}
+        headers = Path(files.split(",")[0]).with_name(HEADERS_NAME)
+        if headers.exists():
+            env[HEADERS_FILE] = str(headers)
         users = where.total if spec.rate is not None and setup.locustfile is None else spec.concurrency
         host = f"[{where.target}]" if ":" in where.target else where.target
         master = [*_locust(files), "--master", "--master-bind-host", where.bind, "--master-bind-port", str(self.port)]

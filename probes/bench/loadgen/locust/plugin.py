@@ -27,7 +27,7 @@ from typing import Any
 import gevent
 import gevent.pool
 from hdrh.histogram import HdrHistogram
-from locust import events, runners
+from locust import HttpUser, events, runners
 from locust.contrib.fasthttp import FastHttpUser
 
 REPORT_S = float(os.environ.get("SERVEBENCH_LOCUST_REPORT_S", "1.0"))
@@ -35,6 +35,7 @@ runners.WORKER_REPORT_INTERVAL = REPORT_S  # read by the worker's report loop at
 SECOND_LINE = "servebench-second "
 OFFSET_LINE = "servebench-offset "
 SPAWNED_LINE = "servebench-spawned "
+HEADERS_FILE = "SERVEBENCH_LOCUST_HEADERS"  # the environment variable naming the headers file
 INTENDED = "servebench_intended"  # a request's context key: the time it was meant to start (open loop)
 
 
@@ -151,9 +152,31 @@ def _say(line: str) -> None:
     sys.stdout.flush()
 
 
+def _give_headers(user_classes: list[type]) -> None:
+    """The user's own classes send servebench's headers (the Host nginx expects, --login-as's session cookie
+    and CSRF token, --header): read from the 0600 file the driver names, never from an argv."""
+    path = os.environ.get(HEADERS_FILE)
+    if not path:
+        return
+    with open(path, encoding="utf-8") as file:
+        headers = dict(json.load(file))
+    for cls in user_classes:
+        if issubclass(cls, FastHttpUser):
+            cls.default_headers = {**(cls.default_headers or {}), **headers}
+        elif issubclass(cls, HttpUser):
+            original = cls.__init__
+
+            def __init__(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> None:
+                _original(self, *args, **kwargs)
+                self.client.headers.update(headers)
+
+            cls.__init__ = __init__  # type: ignore[method-assign]
+
+
 def _on_init(environment: Any, **_: Any) -> None:
     runner = environment.runner
     if isinstance(runner, runners.WorkerRunner):
+        _give_headers(list(environment.user_classes))
         recorder = _Recorder()
         gevent.spawn(recorder.tick)
 
