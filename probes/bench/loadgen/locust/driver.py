@@ -41,7 +41,7 @@ REPORT_S = 1.0  # the plugin's report interval (locust's own is 3 s)
 STOP_S = 10.0
 UNAUTHENTICATED = (
     "locust's master/worker channel (ZeroMQ) is neither authenticated nor encrypted: the master listened on {where}"
-    " for this window only"
+    " only, for each window's length"
 )
 
 
@@ -274,7 +274,7 @@ def drive_locust(
             raise LoadgenError(problem)
         notes = (
             where.describe(),
-            UNAUTHENTICATED.format(where=f"{where.bind}:{session.port}"),
+            UNAUTHENTICATED.format(where=where.bind),
             "locust latency: servebench's plugin, HDR histograms of µs (locust's own statistics round to ms)",
         ) + (("locust open loop: each request timed from its intended start",) if spec.rate is not None else ())
         return window_result(session.lines, first, end, master_cpu_s=round(master_s, 6), notes=notes)
