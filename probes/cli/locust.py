@@ -1,4 +1,4 @@
-"""--locustfile, --locust-workers and --locust-processes: locust as the load, checked before anything starts.
+"""--locustfile and --locust-processes: locust as the load, checked before anything starts.
 
 The user's locustfile is read here, once, from the path given (never through a symbolic link): locust is
 later given that text (a 0600 copy in the run's 0700 directory), never a file that could change meanwhile.
@@ -28,12 +28,6 @@ def add_locust_arguments(parser: ArgumentParser) -> None:
         " --probe still names the page t0 measures",
     )
     parser.add_argument(
-        "--locust-workers",
-        type=int,
-        metavar="N",
-        help="with --loadgen locust: wait for N workers you start (the command is printed) before the warm-up",
-    )
-    parser.add_argument(
         "--locust-processes",
         type=int,
         metavar="K",
@@ -43,18 +37,17 @@ def add_locust_arguments(parser: ArgumentParser) -> None:
 
 def with_locust(options: Mapping[str, Any], load: LoadPlan | None) -> LoadPlan | None:
     """The load plan with its locust setup; Refused for what locust cannot run."""
-    given = {name: options.get(name) for name in ("locustfile", "locust_workers", "locust_processes")}
+    given = {name: options.get(name) for name in ("locustfile", "locust_processes")}
     if load is None or load.generator != "locust":
         if named := [name for name, value in given.items() if value is not None]:
             raise Refused(f"--{named[0].replace('_', '-')} goes with --loadgen locust")
         return load
-    external, processes = given["locust_workers"] or 0, given["locust_processes"]
-    for option, value in (("--locust-workers", external), ("--locust-processes", processes)):
-        if value is not None and not 0 <= value <= MAX_WORKERS:
-            raise Refused(f"{option} {value}: from 0 to {MAX_WORKERS}")
-    workers = 1 if processes is None else processes
-    if workers + external < 1:
-        raise Refused("--locust-processes 0 needs --locust-workers N: locust needs at least one worker")
+    processes = given["locust_processes"]
+    if processes is not None and not 1 <= processes <= MAX_WORKERS:
+        raise Refused(f"--locust-processes {processes}: from 1 to {MAX_WORKERS}")
+    if load.remote is not None and (ssh := [c.label for c in load.remote.clients if c.kind == "ssh"]):
+        # The workers need the plugin and the users there, and a master whose ZeroMQ port they reach.
+        raise Refused(f"--loadgen locust on --client-host {ssh[0]}: not supported yet; use --client-netns or wrk")
     path, text = given["locustfile"], None
     if path is not None:
         if load.rate is not None:
@@ -64,5 +57,5 @@ def with_locust(options: Mapping[str, Any], load: LoadPlan | None) -> LoadPlan |
         except ValueError as exc:
             raise Refused(str(exc)) from None
         path = os.path.abspath(path)
-    setup = LocustSetup(workers=workers, external=external, locustfile=path, locustfile_text=text)
+    setup = LocustSetup(workers=processes or 1, locustfile=path, locustfile_text=text)
     return replace(load, locust=setup)

@@ -1,4 +1,4 @@
-"""--locustfile, --locust-workers, --locust-processes: refused in one line before anything starts."""
+"""--locustfile, --locust-processes, locust on ssh client hosts: refused in one line before anything starts."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from typing import Any
 
 import pytest
 
+from probes.bench.loadgen.hosts import ClientHost, Remote
 from probes.bench.loadgen.plan import LoadPlan
 from probes.cli.inputs import Refused
 from probes.cli.locust import with_locust
 
+SSH = Remote((ClientHost("ssh", "bob@client"),), "", ())
+
 
 def _options(**given: Any) -> dict[str, Any]:
-    return {"locustfile": None, "locust_workers": None, "locust_processes": None, **given}
+    return {"locustfile": None, "locust_processes": None, **given}
 
 
 def test_the_options_go_with_locust_only() -> None:
@@ -25,10 +28,10 @@ def test_the_options_go_with_locust_only() -> None:
 def test_the_setup_is_read_once_from_the_path_given(tmp_path: Path) -> None:
     flows = tmp_path / "flows.py"
     flows.write_text("X = 1\n")
-    plan = with_locust(_options(locustfile=str(flows), locust_workers=2), LoadPlan("/", "h", generator="locust"))
+    plan = with_locust(_options(locustfile=str(flows), locust_processes=2), LoadPlan("/", "h", generator="locust"))
     assert plan is not None and plan.locust is not None
     assert (plan.locust.locustfile, plan.locust.locustfile_text) == (str(flows), "X = 1\n")
-    assert (plan.locust.workers, plan.locust.external) == (1, 2)
+    assert plan.locust.workers == 2
     link = tmp_path / "link.py"
     link.symlink_to(flows)
     with pytest.raises(Refused, match="symbolic link"):
@@ -38,12 +41,9 @@ def test_the_setup_is_read_once_from_the_path_given(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("given", "plan", "message"),
     [
-        (
-            {"locust_processes": 0},
-            LoadPlan("/", "h", generator="locust"),
-            "--locust-processes 0 needs --locust-workers",
-        ),
-        ({"locust_workers": 65}, LoadPlan("/", "h", generator="locust"), "--locust-workers 65: from 0 to 64"),
+        ({"locust_processes": 0}, LoadPlan("/", "h", generator="locust"), "--locust-processes 0: from 1 to 64"),
+        ({"locust_processes": 65}, LoadPlan("/", "h", generator="locust"), "--locust-processes 65: from 1 to 64"),
+        ({}, LoadPlan("/", "h", generator="locust", remote=SSH), "on --client-host bob@client: not supported yet"),
         ({"locustfile": "f.py"}, LoadPlan("/", "h", generator="locust", rate=5.0), "--rate with --locustfile"),
     ],
 )

@@ -75,18 +75,16 @@ class Placement:
     bind: str
     target: str
     workers: tuple[str | None, ...]  # a namespace's name per worker, None for this host
-    external: int
 
     @property
     def total(self) -> int:
-        return len(self.workers) + self.external
+        return len(self.workers)
 
     def describe(self) -> str:
         here = sum(1 for where in self.workers if where is None)
         parts = [f"{here} on this host (they share the server's cores)"] if here else []
         spaces = sorted({where for where in self.workers if where is not None})
         parts += [f"{sum(1 for w in self.workers if w == name)} in netns {name}" for name in spaces]
-        parts += [f"{self.external} started by you"] if self.external else []
         return f"locust: {self.total} worker(s), " + ", ".join(parts)
 
 
@@ -94,11 +92,11 @@ def placement(spec: LoadSpec, setup: LocustSetup, remote: Remote | None) -> Plac
     """Local workers beside a loopback master, or workers per client host beside a master bound to the
     address they route to (never every interface)."""
     if remote is None:
-        return Placement("127.0.0.1", spec.connect_host, (None,) * setup.workers, setup.external)
+        return Placement("127.0.0.1", spec.connect_host, (None,) * setup.workers)
     if any(client.kind != "netns" for client in remote.clients):
         raise ValueError("locust workers over ssh (--client-host) are not supported yet: use --client-netns")
     names = tuple(client.name for client in remote.clients for _ in range(setup.workers))
-    return Placement(remote.listen, remote.listen, names, setup.external)
+    return Placement(remote.listen, remote.listen, names)
 
 
 class _Process:
@@ -242,7 +240,6 @@ def drive_locust(
     remote: Remote | None = None,
     on_start: Hook | None = None,
     on_end: Hook | None = None,
-    announce: Callable[[str], None] | None = None,
 ) -> LoadResult:
     """One window of locust load; its result from the plugin's seconds between the window's markers."""
     check_locust(spec)
@@ -252,11 +249,6 @@ def drive_locust(
     try:
         files = locust_files(directory, spec, setup, where.total)
         session = _Session(spec, setup, where, files, client_cores)
-        if where.external and announce is not None:
-            announce(
-                f"start {where.external} locust worker(s): locust -f YOUR_FILES --worker"
-                f" --master-host {where.bind} --master-port {session.port}"
-            )
         session.pump(lambda: session.lines.spawned_at is not None, time.time() + 2 * STARTUP_S, "workers and users")
         session.sleep_until(time.time() + spec.warmup_s)
         first = math.ceil(time.time())

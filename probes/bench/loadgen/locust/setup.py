@@ -23,12 +23,11 @@ class LocustSetup:
     """Where locust's workers come from and what they run."""
 
     workers: int = 1  # workers servebench starts: on this host, or on each client host
-    external: int = 0  # --locust-workers N: workers the user starts; servebench waits for N of them
     locustfile: str | None = None  # --locustfile: the user's own users (absolute path), else generated
     locustfile_text: str | None = None  # its text, read once from that path (O_NOFOLLOW) before anything starts
 
     def __post_init__(self) -> None:
-        if self.workers < 0 or self.external < 0 or self.workers + self.external < 1:
+        if self.workers < 1:
             raise ValueError("locust needs at least one worker")
 
 
