@@ -45,9 +45,6 @@ def with_locust(options: Mapping[str, Any], load: LoadPlan | None) -> LoadPlan |
     processes = given["locust_processes"]
     if processes is not None and not 1 <= processes <= MAX_WORKERS:
         raise Refused(f"--locust-processes {processes}: from 1 to {MAX_WORKERS}")
-    if load.remote is not None and (ssh := [c.label for c in load.remote.clients if c.kind == "ssh"]):
-        # The workers need the plugin and the users there, and a master whose ZeroMQ port they reach.
-        raise Refused(f"--loadgen locust on --client-host {ssh[0]}: not supported yet; use --client-netns or wrk")
     path, text = given["locustfile"], None
     if path is not None:
         if load.rate is not None:

@@ -25,6 +25,7 @@ from probes.bench.servers.stack import Stack, http_get
 from probes.job.launcher import Launcher
 from tests.conftest import require_binary
 from tests.servers.netns import Netns
+from tests.servers.sshd import Sshd
 
 pytestmark = pytest.mark.servers
 CLIENT_CORE, SERVER_CORE = {1}, {0}
@@ -73,3 +74,24 @@ def test_two_locust_workers_in_a_namespace_match_wrk(stack: tuple[Stack, Launche
     assert assess(run)[0] != "client-bound", assess(run)
     ratio = statistics.median(locust.ok_per_s / wrk.ok_per_s for wrk, locust in pairs)
     assert 0.9 <= ratio <= 1.1, [(wrk.ok_per_s, locust.ok_per_s) for wrk, locust in pairs]
+
+
+def test_a_worker_over_ssh_loads_through_the_existing_transport(
+    stack: tuple[Stack, Launcher], netns: Netns, sshd: Sshd
+) -> None:
+    served, launcher = stack
+    client = ClientHost("ssh", sshd.destination, python=(sshd.python,), ssh_config=str(sshd.config))
+    remote = Remote((client,), netns.server_address, (netns.client_address,))
+    spec = LoadSpec(path="/probes/trivial/", port=served.port, host_header=launcher.host_header, concurrency=8)
+    sample, _ = measure_window(
+        served,
+        replace(spec, duration_s=2.0, warmup_s=0.5),
+        generator="locust",
+        service_pids={},
+        remote=remote,
+        locust=LocustSetup(workers=1),
+    )
+    assert sample.errors == {} and sample.ok == sample.requests > 500
+    assert sample.client_remote and sample.cpu_s["client"] > 0 and LOCUST_MASTER_ROLE in sample.cpu_s
+    assert f"locust: 1 worker(s), 1 on {client.label}" in sample.load_notes
+    assert any(f"listened on {netns.server_address} only" in note for note in sample.load_notes)

@@ -1,4 +1,4 @@
-"""--locustfile, --locust-processes, locust on ssh client hosts: refused in one line before anything starts."""
+"""--locustfile, --locust-processes, refused in one line before anything starts."""
 
 from __future__ import annotations
 
@@ -7,12 +7,9 @@ from typing import Any
 
 import pytest
 
-from probes.bench.loadgen.hosts import ClientHost, Remote
 from probes.bench.loadgen.plan import LoadPlan
 from probes.cli.inputs import Refused
 from probes.cli.locust import with_locust
-
-SSH = Remote((ClientHost("ssh", "bob@client"),), "", ())
 
 
 def _options(**given: Any) -> dict[str, Any]:
@@ -43,7 +40,6 @@ def test_the_setup_is_read_once_from_the_path_given(tmp_path: Path) -> None:
     [
         ({"locust_processes": 0}, LoadPlan("/", "h", generator="locust"), "--locust-processes 0: from 1 to 64"),
         ({"locust_processes": 65}, LoadPlan("/", "h", generator="locust"), "--locust-processes 65: from 1 to 64"),
-        ({}, LoadPlan("/", "h", generator="locust", remote=SSH), "on --client-host bob@client: not supported yet"),
         ({"locustfile": "f.py"}, LoadPlan("/", "h", generator="locust", rate=5.0), "--rate with --locustfile"),
     ],
 )

@@ -18,17 +18,16 @@ import selectors
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from ...processes.ports import free_port
 from ...processes.supervisor import die_with_parent
 from ..hosts import Remote
 from ..model import LoadgenError, LoadResult, LoadSpec, ceil_s
+from .hosts import Placement, bundle, locust_command, placement, worker_argv
 from .seconds import MasterLines, clock_problem, window_result
 from .setup import LocustSetup, check_locust
 from .userfile import PLUGIN_MODULE, USERS_MODULE, users_source
@@ -68,45 +67,16 @@ def locust_files(directory: Path, spec: LoadSpec, setup: LocustSetup, workers: i
     return f"{plugin},{users}"
 
 
-@dataclass(frozen=True)
-class Placement:
-    """Where the master listens and where each worker servebench starts runs (None: this host)."""
-
-    bind: str
-    target: str
-    workers: tuple[str | None, ...]  # a namespace's name per worker, None for this host
-
-    @property
-    def total(self) -> int:
-        return len(self.workers)
-
-    def describe(self) -> str:
-        here = sum(1 for where in self.workers if where is None)
-        parts = [f"{here} on this host (they share the server's cores)"] if here else []
-        spaces = sorted({where for where in self.workers if where is not None})
-        parts += [f"{sum(1 for w in self.workers if w == name)} in netns {name}" for name in spaces]
-        return f"locust: {self.total} worker(s), " + ", ".join(parts)
-
-
-def placement(spec: LoadSpec, setup: LocustSetup, remote: Remote | None) -> Placement:
-    """Local workers beside a loopback master, or workers per client host beside a master bound to the
-    address they route to (never every interface)."""
-    if remote is None:
-        return Placement("127.0.0.1", spec.connect_host, (None,) * setup.workers)
-    if any(client.kind != "netns" for client in remote.clients):
-        raise ValueError("locust workers over ssh (--client-host) are not supported yet: use --client-netns")
-    names = tuple(client.name for client in remote.clients for _ in range(setup.workers))
-    return Placement(remote.listen, remote.listen, names)
-
-
 class _Process:
     """A subprocess in its own session whose stdout lines are read as they come."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], cores: set[int] | None, *, read: bool) -> None:
+    def __init__(
+        self, argv: list[str], env: dict[str, str], cores: set[int] | None, *, read: bool, stdin: str | None = None
+    ) -> None:
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
         self.popen = subprocess.Popen(
             argv,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
             stdout=subprocess.PIPE if read else subprocess.DEVNULL,
             stderr=self.stderr,
             env=env,
@@ -119,6 +89,11 @@ class _Process:
         if read:
             assert self.popen.stdout is not None
             os.set_blocking(self.popen.stdout.fileno(), False)
+        if stdin is not None and self.popen.stdin is not None:
+            # Kept open: a worker on a client host ends when it closes (stop(), or servebench's end).
+            with contextlib.suppress(BrokenPipeError):
+                self.popen.stdin.write((stdin + "\n").encode())
+                self.popen.stdin.flush()
         self.buffer = b""
 
     def said(self) -> str:
@@ -127,6 +102,9 @@ class _Process:
         return lines[-1].strip() if lines else f"exit status {self.popen.poll()}"
 
     def stop(self, timeout_s: float) -> None:
+        if self.popen.stdin is not None:
+            with contextlib.suppress(BrokenPipeError):
+                self.popen.stdin.close()
         if self.popen.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, signal.SIGTERM)
@@ -139,10 +117,6 @@ class _Process:
         if self.popen.stdout is not None:
             self.popen.stdout.close()
         self.stderr.close()
-
-
-def _locust(files: str) -> list[str]:
-    return [sys.executable, "-m", "locust", "-f", files, "--loglevel", "WARNING"]
 
 
 def _cpu_s(pid: int) -> float:
@@ -166,8 +140,15 @@ class _Session:
         if headers.exists():
             env[HEADERS_FILE] = str(headers)
         users = where.total if spec.rate is not None and setup.locustfile is None else spec.concurrency
-        host = f"[{where.target}]" if ":" in where.target else where.target
-        master = [*_locust(files), "--master", "--master-bind-host", where.bind, "--master-bind-port", str(self.port)]
+        target = f"[{where.target}]" if ":" in where.target else where.target
+        master = [
+            *locust_command(files),
+            "--master",
+            "--master-bind-host",
+            where.bind,
+            "--master-bind-port",
+            str(self.port),
+        ]
         master += [
             "--headless",
             "--only-summary",
@@ -179,17 +160,15 @@ class _Session:
             f"{self.limit_s}s",
         ]
         master += ["--expect-workers", str(where.total), "--expect-workers-max-wait", f"{STARTUP_S:.0f}"]
-        master += ["--host", f"http://{host}:{spec.port}", "--exit-code-on-error", "0", "--stop-timeout", "1"]
+        master += ["--host", f"http://{target}:{spec.port}", "--exit-code-on-error", "0", "--stop-timeout", "1"]
         self.master = _Process(master, env, cores, read=True)
         self.workers: list[_Process] = []
-        worker = [*_locust(files), "--worker", "--master-host", where.bind, "--master-port", str(self.port)]
-        for netns in where.workers:
-            argv = (
-                worker
-                if netns is None
-                else ["ip", "netns", "exec", netns, "timeout", "-k", "2", str(self.limit_s), *worker]
-            )
-            self.workers.append(_Process(argv, env, cores, read=False))
+        for host in where.workers:
+            argv = worker_argv(host, locust_command(files), (where.bind, self.port), self.limit_s)
+            over_ssh = host is not None and host.kind == "ssh"
+            # Over ssh the client host's cores are its own: no affinity of this host's applies.
+            stdin = bundle(files, REPORT_S) if over_ssh else None
+            self.workers.append(_Process(argv, env, None if over_ssh else cores, read=False, stdin=stdin))
         self.selector = selectors.DefaultSelector()
         assert self.master.popen.stdout is not None
         self.selector.register(self.master.popen.stdout, selectors.EVENT_READ)
@@ -276,4 +255,4 @@ def drive_locust(
         shutil.rmtree(directory, ignore_errors=True)
 
 
-__all__: Sequence[str] = ("drive_locust", "locust_files", "placement", "Placement")
+__all__: Sequence[str] = ("Placement", "drive_locust", "locust_files", "placement")

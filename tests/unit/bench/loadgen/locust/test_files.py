@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import os
 from pathlib import Path
 
@@ -14,8 +15,10 @@ import pytest
 from probes.bench.loadgen.hosts import ClientHost, Remote
 from probes.bench.loadgen.locust import setup
 from probes.bench.loadgen.locust.driver import locust_files, placement
+from probes.bench.loadgen.locust.hosts import WORKER_MODULE, bundle, locust_command, worker_argv
 from probes.bench.loadgen.locust.setup import LocustSetup, read_locustfile
 from probes.bench.loadgen.locust.userfile import users_source
+from probes.bench.loadgen.locust.worker import write_bundle
 from probes.bench.loadgen.model import LoadgenUnavailable, LoadSpec, check_supported
 from probes.bench.loadgen.requests import Request
 
@@ -94,4 +97,35 @@ def test_the_master_listens_on_loopback_or_on_the_address_the_workers_route_to()
     assert "share the server's cores" in local.describe()
     remote = Remote((ClientHost("netns", "ns1"),), "198.18.0.1", ("198.18.0.2",))
     there = placement(spec, LocustSetup(workers=2), remote)
-    assert there.bind == there.target == "198.18.0.1" and there.workers == ("ns1", "ns1")
+    assert there.bind == there.target == "198.18.0.1" and there.workers == (remote.clients[0],) * 2
+
+
+def test_a_worker_over_ssh_gets_its_files_on_stdin_and_ends_under_timeout_there(tmp_path: Path) -> None:
+    spec = LoadSpec(path="/", port=8000, headers=(("Cookie", "sessionid=secret"),))
+    own = LocustSetup(locustfile="/x/flows.py", locustfile_text="# flows\n")
+    files = locust_files(tmp_path, spec, own, 1)
+    client = ClientHost("ssh", "bob@client", python=("/venv/bin/python",))
+    argv = worker_argv(client, locust_command(files), ("198.18.0.1", 5557), 90)
+    assert argv[argv.index("--") + 2 :][:4] == ["timeout", "-k", "2", "90"]
+    assert argv[-7:] == [
+        "/venv/bin/python",
+        "-m",
+        WORKER_MODULE,
+        "--master-host",
+        "198.18.0.1",
+        "--master-port",
+        "5557",
+    ]
+    assert not any("secret" in part for part in argv)
+    sent = json.loads(bundle(files, 1.0))["files"]
+    assert set(sent) == {"servebench_plugin.py", "flows.py", "headers.json"} and "secret" in sent["headers.json"]
+
+
+def test_the_worker_writes_only_plain_file_names_0600(tmp_path: Path) -> None:
+    (written,) = write_bundle(tmp_path, {"flows.py": "X = 1\n"})
+    assert written.read_text() == "X = 1\n" and os.stat(written).st_mode & 0o777 == 0o600
+    for name in ("../escape.py", "/etc/x.py", "a/b.py", ".hidden.py"):
+        with pytest.raises(ValueError, match="not a plain file name"):
+            write_bundle(tmp_path, {name: ""})
+    with pytest.raises(FileExistsError):
+        write_bundle(tmp_path, {"flows.py": "again"})
