@@ -4,10 +4,14 @@ status, µs latency merged exactly, the busiest worker's CPU, and a worker's clo
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
+import pytest
 from hdrh.histogram import HdrHistogram
 
+from probes.bench.judge.quality import assess
 from probes.bench.loadgen.locust.seconds import MasterLines, clock_problem, window_result
+from tests.factories import run, sample
 
 
 def _encoded(*values_us: int) -> str:
@@ -80,3 +84,27 @@ def test_the_spawn_and_the_offsets_are_read() -> None:
     lines.read('servebench-offset {"worker": "w1", "offset_ms": 0.25}')
     lines.read('servebench-spawned {"users": 8, "at": 1700000000.5}')
     assert lines.offsets_ms == {"w1": 0.25} and lines.spawned_at == 1700000000.5 and lines.last_second == -1
+
+
+def _busy_window(worker_cores: tuple[float, float]) -> MasterLines:
+    lines = MasterLines()
+    for second in (200, 201):
+        cpu = {f"w{i}": [cores * 0.9, cores * 0.1] for i, cores in enumerate(worker_cores)}
+        lines.read(_second(second, {"GET /": _encoded(700)}, {"GET /": {"200": 1000}}, cpu))
+    return lines
+
+
+@pytest.mark.parametrize(("worker_cores", "bound"), [((0.95, 0.3), True), ((0.6, 0.6), False)])
+def test_a_worker_at_90_percent_of_a_core_makes_the_window_client_bound(
+    worker_cores: tuple[float, float], bound: bool
+) -> None:
+    result = window_result(_busy_window(worker_cores), 200, 202, master_cpu_s=0.0)
+    assert result.busiest_client_cpu_s == pytest.approx(2 * max(worker_cores))
+    window = replace(
+        sample(1000, client_s=2 * sum(worker_cores)),
+        generator="locust",
+        client_remote=True,
+        busiest_client_cpu_s=result.busiest_client_cpu_s,
+    )
+    quality, reasons = assess(replace(run(2, [1000]), samples=(window, window)))
+    assert (quality == "client-bound") is bound, (quality, reasons)
