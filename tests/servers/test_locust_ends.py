@@ -30,8 +30,11 @@ def _locusts(root: psutil.Process) -> list[psutil.Process]:
     return [p for p in root.children(recursive=True) if "locust" in " ".join(p.cmdline())]
 
 
-def test_a_killed_servebench_leaves_no_locust_behind() -> None:
-    driver = subprocess.Popen([sys.executable, "-c", DRIVER, str(free_port())], cwd=ROOT, start_new_session=True)
+def test_a_killed_servebench_leaves_no_locust_behind(tmp_path: Path) -> None:
+    # Its files in tmp_path: a driver killed before the spawn cannot remove them (after it, they are gone).
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    argv = [sys.executable, "-c", DRIVER, str(free_port())]
+    driver = subprocess.Popen(argv, cwd=ROOT, start_new_session=True, env=env)
     try:
         deadline = time.monotonic() + 60
         started: list[psutil.Process] = []

@@ -229,6 +229,9 @@ def drive_locust(
         files = locust_files(directory, spec, setup, where.total)
         session = _Session(spec, setup, where, files, client_cores)
         session.pump(lambda: session.lines.spawned_at is not None, time.time() + 2 * STARTUP_S, "workers and users")
+        # Every locust process has loaded the files by now: the users (a session cookie maybe) go at once,
+        # so a servebench killed from here on leaves none behind.
+        shutil.rmtree(directory, ignore_errors=True)
         session.sleep_until(time.time() + spec.warmup_s)
         first = math.ceil(time.time())
         end = first + ceil_s(spec.duration_s)
