@@ -1,4 +1,4 @@
-"""Built-in load generator vs wrk on the same targets: r/s and the generator's CPU per request.
+"""Built-in load generator and locust vs wrk on the same targets: r/s and the generator's CPU per request.
 
 Run from the repository root:  python benchmarks/loadgen_vs_wrk.py [--repeat 3] [--duration 5]
 
@@ -6,7 +6,9 @@ Targets: (a) nginx serving a small static file, keep-alive, nginx pinned to CPU 
 generator to CPU 0 (each on its own core); (b) gunicorn -w 2 (sync: it closes every
 connection) with a trivial WSGI app, generator and server sharing both cores.
 CPU figures are the generator's own user/system time in the measured window
-(getrusage in the generator's process; for wrk, of the wrk process that ran the window).
+(getrusage in the generator's process; for wrk, of the wrk process that ran the window; for locust, its
+one worker's over the window's whole seconds, from servebench's plugin, the master's CPU shown apart).
+locust's row needs locust installed (pip install 'django-servebench[locust]'); without it, it is left out.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from probes.bench.loadgen import LoadResult, LoadSpec, start_load
+from probes.bench.loadgen import LoadgenUnavailable, LoadResult, LoadSpec, start_load
+from probes.bench.loadgen.locust.setup import LocustSetup, check_locust
+from probes.bench.measure.window import drive
 from probes.bench.processes.child import Child
 from probes.bench.processes.ports import accepts_connections, free_port
 from probes.bench.processes.supervisor import Supervisor
@@ -111,6 +115,10 @@ def tree_cpu_s(proc: Child) -> float:
 
 def measure(spec: LoadSpec, generator: str, server: Child) -> tuple[LoadResult, float]:
     """One run; also the server tree's CPU per request (a greedy client steals from it)."""
+    if generator == "locust":  # a master and one worker, both inheriting this process's CPU affinity
+        server_before = tree_cpu_s(server)
+        result = drive(spec, "locust", None, locust=LocustSetup(workers=1))
+        return result, tree_cpu_s(server) - server_before
     load = start_load(spec, generator=generator)
     try:
         os.sched_setaffinity(load.pid, os.sched_getaffinity(0))
@@ -124,7 +132,7 @@ def measure(spec: LoadSpec, generator: str, server: Child) -> tuple[LoadResult, 
 
 def bench(name: str, server: Callable[[], object], *, keepalive: bool, pin: bool, args: argparse.Namespace) -> None:
     """Alternate builtin and wrk, args.repeat times each; print medians."""
-    runs: dict[str, list[LoadResult]] = {"builtin": [], "wrk": []}
+    runs: dict[str, list[LoadResult]] = {"builtin": [], "wrk": [], **({"locust": []} if _has_locust() else {})}
     with server() as (port, proc):  # type: ignore[attr-defined]
         if pin:
             for p in [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]:
@@ -140,7 +148,7 @@ def bench(name: str, server: Callable[[], object], *, keepalive: bool, pin: bool
                 keepalive=keepalive,
             )
             for i in range(args.repeat):
-                order = ("builtin", "wrk") if i % 2 == 0 else ("wrk", "builtin")
+                order = list(runs) if i % 2 == 0 else list(reversed(runs))
                 for generator in order:
                     result, _ = measure(spec, generator, proc)
                     runs[generator].append(result)
@@ -158,9 +166,11 @@ def bench(name: str, server: Callable[[], object], *, keepalive: bool, pin: bool
         system = statistics.median(r.cpu_system_s / r.requests * 1e6 for r in results)
         total = statistics.median(r.cpu_us_per_request for r in results)
         medians[generator] = (statistics.median(rps), total)
+        master = [r.master_cpu_s / r.requests * 1e6 for r in results if r.master_cpu_s is not None and r.requests]
         print(
             f"  {generator:<9} {statistics.median(rps):>9.0f} {min(rps):>8.0f}–{max(rps):<8.0f}"
             f" {user:>12.2f} {system:>11.2f} {total:>11.2f}"
+            + (f"  (master {statistics.median(master):.2f} µs/req)" if master else "")
         )
     ratio_rps = medians["builtin"][0] / medians["wrk"][0]
     ratio_cpu = medians["builtin"][1] / medians["wrk"][1]
@@ -170,6 +180,21 @@ def bench(name: str, server: Callable[[], object], *, keepalive: bool, pin: bool
         f"  builtin/wrk: r/s {ratio_rps:.3f} (target >= 0.90: {verdict_rps}),"
         f" CPU/req {ratio_cpu:.2f}x (target <= 1.3x: {verdict_cpu})"
     )
+    if "locust" in medians:
+        rps_ratio, cpu_ratio = medians["locust"][0] / medians["wrk"][0], medians["locust"][1] / medians["wrk"][1]
+        cores = medians["locust"][0] * medians["locust"][1] / 1e6
+        print(
+            f"  locust/wrk: r/s {rps_ratio:.3f}, CPU/req {cpu_ratio:.1f}x; its worker used {cores:.2f} cores"
+            " (one worker process: at ~0.9 it is the limit, and wrk is the better client)"
+        )
+
+
+def _has_locust() -> bool:
+    try:
+        check_locust(LoadSpec(path="/", port=1))
+    except LoadgenUnavailable:
+        return False
+    return True
 
 
 def main() -> None:

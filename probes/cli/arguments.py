@@ -9,6 +9,7 @@ from ..bench.servers.kinds import KINDS
 from ..catalog import PROBES
 from .against import add_against_arguments
 from .clients import add_client_arguments
+from .locust import add_locust_arguments
 
 # Options whose values may carry a secret: the command line servebench records shows their name only.
 SECRET_VALUES = ("--header",)
@@ -23,6 +24,7 @@ def add_arguments(parser: ArgumentParser) -> None:
     _load(parser)
     add_client_arguments(parser)
     add_against_arguments(parser)
+    add_locust_arguments(parser)
     _project(parser)
     _output(parser)
     _run(parser)

@@ -116,8 +116,8 @@ def load_plan(
 ) -> LoadPlan:
     """The load every configuration is put under; Refused for what the generator cannot do."""
     generator = options["loadgen"] or ("builtin" if options["rate"] is not None else default_generator())
-    if options["rate"] is not None and generator != "builtin":
-        raise Refused(f"--rate needs --loadgen builtin: {generator} cannot hold a constant rate")
+    if options["rate"] is not None and generator not in ("builtin", "locust"):
+        raise Refused(f"--rate needs --loadgen builtin or locust: {generator} cannot hold a constant rate")
     if options["login_as"] is not None and generator == "ab":
         raise Refused("--login-as: ab takes its cookie on its command line, where every local user can read it")
     load = LoadPlan(

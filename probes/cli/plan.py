@@ -36,6 +36,7 @@ from .inputs import (
     output_path,
     results_path,
 )
+from .locust import with_locust
 from .matrix import Target
 
 REPORT_FORMATS = {".md": "markdown", ".csv": "csv", ".html": "html"}
@@ -124,7 +125,7 @@ def build_plan(options: Mapping[str, Any], *, command: tuple[str, ...] = ()) -> 
     levels = matrix.levels(options)
     load = matrix.load_plan(options, targets[0].path, host, headers, levels) if job in ("sweep", "explain") else None
     load = requests.with_requests(load, sent) if load is not None else None
-    load = with_clients(options, load, configs)
+    load = with_locust(options, with_clients(options, load, configs))
     check_machine(configs, load, levels)
     check_database(options, load)
     db_copy = _db_copy(options, job)

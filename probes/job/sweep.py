@@ -235,7 +235,9 @@ def _logged_in(plan: Plan, load: LoadPlan, record: SweepRecord, undo: contextlib
         raise JobError("--login-as needs the project's own database: the demo's are fresh copies without users")
     run_s = len(plan.configs) * len(plan.targets) * max(1, len(plan.levels)) * load.seconds_per_config()
     # A request that changes data gets a CSRF token too, as the logged-in browser would send it.
-    csrf = sessions.new_csrf_secret() if any(r.method not in SAFE_METHODS for r in load.mix) else None
+    # A locustfile may send anything: its users get the token too.
+    writes = any(r.method not in SAFE_METHODS for r in load.mix) or (load.locust is not None and load.locust.locustfile)
+    csrf = sessions.new_csrf_secret() if writes else None
     expiry_s = sessions.login_expiry_s(run_s)
     cookie, login_key = sessions.login_session(plan.login_as, expiry_s=expiry_s, csrf_secret=csrf)
     record.housekeeping["login_sessions_created"] = 1

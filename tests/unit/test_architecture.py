@@ -39,6 +39,7 @@ STARTS_NOTHING = frozenset(
         "probes.bench.loadgen.plan",
         "probes.bench.loadgen.requests",
         "probes.bench.loadgen.hosts",
+        "probes.bench.loadgen.locust.setup",
         "probes.bench.processes.files",
     }
 )

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..model.app import AppTotals
-from ..model.diagnosis import REMOTE_CLIENT_ROLE, Figures, ViewTime
+from ..model.diagnosis import LOCUST_MASTER_ROLE, REMOTE_CLIENT_ROLE, Figures, ViewTime
 from ..model.results import Run, Sample
 from ..model.stats import median
 
@@ -16,6 +16,8 @@ from ..model.stats import median
 MSEC_STAMP_BIAS_S = 0.0005
 # "instrument": servebench's timing wrapper inside the server (measured in-process, sweep.measure_window).
 ROLES = ("view", "server", "instrument", "nginx", "client", "memcached", "database")
+# Roles in the split only where a run measured them (results saved before them render as they did).
+ONLY_WHERE_MEASURED = (LOCUST_MASTER_ROLE,)
 # The timing wrapper times 1 request in 16 (and every one after a slow one); the app's CPU over all
 # requests is extrapolated from those. A request's CPU is taken to vary by at most its mean (an
 # exponential spread), the bound the extrapolation's standard error is quoted at.
@@ -64,7 +66,8 @@ def cpu_per_request(sample: Sample) -> dict[str, float]:
     denominators (issue 19: 45 requests at the client, 55 in the app, read as a 10 ms "server").
     Without the counters (--no-timing) every side is divided by the client's count, as before.
     """
-    per_request = {role: sample.cpu_s.get(role, 0.0) / (sample.completions(role) or 1) for role in ROLES}
+    roles = (*ROLES, *(role for role in ONLY_WHERE_MEASURED if role in sample.cpu_s))
+    per_request = {role: sample.cpu_s.get(role, 0.0) / (sample.completions(role) or 1) for role in roles}
     served = sample.served or 1
     view_total_s = sample.app.app_cpu_ns / 1e9 if sample.app.requests else 0.0
     own_s = max(0.0, sample.cpu_s.get("server", 0.0) - view_total_s)
@@ -114,7 +117,8 @@ def figures(run: Run, t0: ViewTime | None) -> Figures:
     """The medians of the run's per-request segments."""
     rows = [window_figures(sample) for sample in run.samples]
     x = median_of(row.x for row in rows) or 0.0
-    cpu = {role: median_of(row.cpu[role] for row in rows) or 0.0 for role in ROLES}
+    roles = (*ROLES, *(role for role in ONLY_WHERE_MEASURED if any(role in row.cpu for row in rows)))
+    cpu = {role: median_of(row.cpu.get(role) for row in rows) or 0.0 for role in roles}
     machine = median_of(row.machine for row in rows) or 0.0
     # What no role accounts for: kernel work (loopback softirqs), the
     # generator's start-up, and any other process on the machine.

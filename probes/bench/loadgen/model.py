@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 from .requests import Request, RequestFigures
 
 FORMAT = "servebench/1"
-GENERATORS = ("builtin", "wrk", "ab")
+GENERATORS = ("builtin", "wrk", "ab", "locust")
 ERROR_KINDS = ("connect", "reset", "timeout", "non2xx", "redirect", "malformed")
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 PERCENTILE_KEYS = ("p50", "p90", "p99", "max", "mean")
@@ -139,6 +139,8 @@ class LoadResult:
     per_request: tuple[RequestFigures, ...] = ()  # a mix (--urls): each request's figures, in the mix's order
     # The built-in's latencies (µs) as an encoded HdrHistogram: several client hosts' merge exactly.
     histogram: str | None = None
+    # locust: the master's CPU over the window (a role of its own on this host, "client (locust master)").
+    master_cpu_s: float | None = None
 
     @property
     def ok_per_s(self) -> float:
@@ -247,8 +249,13 @@ def check_supported(spec: LoadSpec, generator: str) -> None:
     """Raise ValueError or LoadgenUnavailable before starting a generator that cannot run spec."""
     if generator == "builtin":
         return
+    if generator == "locust":
+        from .locust.setup import check_locust
+
+        check_locust(spec)
+        return
     if generator not in ("wrk", "ab"):
-        raise ValueError(f"unknown generator {generator!r} (builtin, wrk, ab)")
+        raise ValueError(f"unknown generator {generator!r} (builtin, wrk, ab, locust)")
     if spec.unix_socket is not None:
         raise ValueError(f"{generator} cannot connect to a unix socket; use generator='builtin'")
     if spec.rate is not None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from ..servers.argv import SYSTEM_PATH
 from ..servers.kinds import ServerConfig
 from .hosts import Remote
+from .locust.setup import LocustSetup
 from .requests import Request
 
 # A window is sized by requests, not seconds (pyperf calibrates its loops likewise): the C requests in
@@ -70,6 +71,7 @@ class LoadPlan:
         return (sent,) if sent is not None else self.requests
 
     remote: Remote | None = None  # the load from client hosts (--client-netns, --client-host); None: this host
+    locust: LocustSetup | None = None  # --loadgen locust: its workers and users (None: one local worker)
 
     def instrument_for(self, kind: str) -> float | None:
         """The timing wrapper's CPU per request booked for a kind: its pairs' figure, else the in-process one."""

@@ -134,6 +134,7 @@ def _windows(
             instrument_s_per_request=instrument_s,
             target_requests=target,
             remote=plan.remote,
+            locust=plan.locust,
         )
         rps[side] = sample.ok_per_s or rps[side]
         return sample

@@ -47,7 +47,11 @@ def warm_up(
     target, cap_s = plan.window_requests(concurrency), plan.window_cap_s
     first_s = plan.first_warmup_s(concurrency, expected_rps)
     first = drive(
-        load_spec(plan, stack, concurrency, duration_s=first_s), plan.generator, client_cores, remote=plan.remote
+        load_spec(plan, stack, concurrency, duration_s=first_s),
+        plan.generator,
+        client_cores,
+        remote=plan.remote,
+        locust=plan.locust,
     )
     rps = first.ok / first.duration_s if first.duration_s > 0 and first.ok else expected_rps
     # Fewer completions than connections: the first second's rate is its edges; t0's stands.
@@ -57,7 +61,11 @@ def warm_up(
         rest_s = min(cap_s - first_s, plan.window_s(concurrency, rps) * (1 - first.requests / target))
         if rest_s > 0.2:
             again = drive(
-                load_spec(plan, stack, concurrency, duration_s=rest_s), plan.generator, client_cores, remote=plan.remote
+                load_spec(plan, stack, concurrency, duration_s=rest_s),
+                plan.generator,
+                client_cores,
+                remote=plan.remote,
+                locust=plan.locust,
             )
             rps = again.ok / again.duration_s if again.duration_s > 0 and again.ok else rps
     return rps

@@ -191,6 +191,7 @@ def _measure(
             instrument_s_per_request=instrument_s,
             target_requests=target,
             remote=plan.remote,
+            locust=plan.locust,
         )
         rps = sample.ok_per_s or rps
         watch.check()

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field, fields, replace
 
 from ..loadgen import LoadResult, LoadSpec, start_load
 from ..loadgen.hosts import Remote
+from ..loadgen.locust.setup import LocustSetup
 from ..loadgen.remote import Hook, drive_remote
 from ..model.app import AppTotals
+from ..model.diagnosis import LOCUST_MASTER_ROLE
 from ..model.results import Sample
 from ..servers.stack import Stack
 from ..timing import reader
@@ -49,11 +51,18 @@ def drive(
     remote: Remote | None = None,
     on_start: Hook | None = None,
     on_end: Hook | None = None,
+    locust: LocustSetup | None = None,
 ) -> LoadResult:
     """Put the spec's load on the server (from the client's cores when pinned); the generator's result.
 
     on_start/on_end: when the measured window starts and ends as servebench sees it: around the
-    local child, or when a client host's child says so (remote.py reads its markers)."""
+    local child, or when a client host's child says so (remote.py reads its markers), or on the whole
+    seconds locust's driver chose. locust: where its workers run (its master always runs here)."""
+    if generator == "locust":
+        from ..loadgen.locust.driver import drive_locust
+
+        setup = locust or LocustSetup()
+        return drive_locust(spec, setup, client_cores, remote=remote, on_start=on_start, on_end=on_end)
     if remote is not None:
         return drive_remote(remote, spec, generator, client_cores, on_start=on_start, on_end=on_end)
     if on_start:
@@ -97,6 +106,7 @@ def measure_window(
     instrument_s_per_request: float | None = None,
     target_requests: int = 0,
     remote: Remote | None = None,
+    locust: LocustSetup | None = None,
 ) -> tuple[Sample, dict[int, reader.AppCounters]]:
     """One measured window: CPU of every role, the app's own counters, the generator's figures.
 
@@ -120,7 +130,7 @@ def measure_window(
         edges.cpu_after, edges.self_after = snapshot_cpu(roles), _self_cpu_s()
         edges.app_after = reader.read_counters(stats_dir) if stats_dir else {}
 
-    result = drive(spec, generator, client_cores, remote=remote, on_start=begin, on_end=end)
+    result = drive(spec, generator, client_cores, remote=remote, on_start=begin, on_end=end, locust=locust)
     assert edges.cpu_before is not None and edges.cpu_after is not None
     per_process = reader.difference(edges.app_before, edges.app_after) if stats_dir else {}
     runq_after, runq_before = reader.run_queue_ns(per_process), edges.runq_before
@@ -130,6 +140,8 @@ def measure_window(
     # the child): its interpreter start-up is not charged to it.
     cpu_s["client"] = (result.cpu_user_s or 0.0) + (result.cpu_system_s or 0.0)
     cpu_s["servebench"] = max(0.0, edges.self_after - edges.self_before)
+    if result.master_cpu_s is not None:  # locust's master runs on this host whatever the workers' place
+        cpu_s[LOCUST_MASTER_ROLE] = result.master_cpu_s
     machine_busy_s = cpu.machine_busy_s - (remote.here_s(cpu_s["client"]) if remote else 0.0)
     app = reader.total(per_process)
     if instrument_s_per_request and "server" in cpu_s:

@@ -13,6 +13,8 @@ from .across_runs import Knee, Scaling
 
 # The client's CPU per request when the load came from other hosts: reported, never in this host's split.
 REMOTE_CLIENT_ROLE = "client (remote host)"
+# locust's master: on this host beside the server, whether its workers run here or on client hosts.
+LOCUST_MASTER_ROLE = "client (locust master)"
 
 
 class Verdict(StrEnum):

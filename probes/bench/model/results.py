@@ -12,7 +12,7 @@ from ..loadgen.requests import RequestFigures
 from ..measure.speedscope import Profile
 from ..processes.files import write_atomic
 from .app import AppTotals
-from .diagnosis import Diagnosis
+from .diagnosis import LOCUST_MASTER_ROLE, Diagnosis
 from .memory import MemoryModel, TreeMemory, memory_models
 from .metadata import Metadata
 from .pairs import Against
@@ -28,7 +28,7 @@ FORMAT = "servebench/1"
 # - Suite.against (issue 24: two versions of the project measured in interleaved pairs).
 # Roles whose CPU is read over the server's interval (the window's CPU snapshots), divided by the
 # requests the server's processes completed in it; the client's is its own window's, by its own count.
-CLIENT_SIDE_ROLES = frozenset({"client"})
+CLIENT_SIDE_ROLES = frozenset({"client", LOCUST_MASTER_ROLE})  # locust's master: over the client's seconds
 
 
 @dataclass(frozen=True)

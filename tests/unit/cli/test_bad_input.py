@@ -55,8 +55,11 @@ CASES: list[tuple[list[str], str]] = [
     (["--rate", "nan"], "--rate takes requests per second above 0"),
     (["--rate", "0"], "--rate takes requests per second above 0"),
     # A constant rate that wrk and ab cannot hold.
-    (["--loadgen", "wrk", "--rate", "100"], "--rate needs --loadgen builtin: wrk cannot hold a constant rate"),
-    (["--loadgen", "ab", "--rate", "100"], "--rate needs --loadgen builtin: ab cannot hold a constant rate"),
+    (
+        ["--loadgen", "wrk", "--rate", "100"],
+        "--rate needs --loadgen builtin or locust: wrk cannot hold a constant rate",
+    ),
+    (["--loadgen", "ab", "--rate", "100"], "--rate needs --loadgen builtin or locust: ab cannot hold a constant rate"),
     # URLs and headers: nothing that would split or corrupt the request.
     (["--url", "/a\r\nX-Injected: 1"], r"--url may not contain '\r'"),
     (["--url", "/a\nb"], r"--url may not contain '\n'"),

@@ -1,0 +1,50 @@
+"""The locust master and workers servebench starts end with it, also when it is killed with SIGKILL
+(each has PR_SET_PDEATHSIG: the kernel TERMs them when servebench's process dies)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from probes.bench.processes.ports import free_port
+
+pytestmark = pytest.mark.servers
+ROOT = Path(__file__).resolve().parents[2]
+DRIVER = """
+import sys
+from probes.bench.loadgen.locust.driver import drive_locust
+from probes.bench.loadgen.locust.setup import LocustSetup
+from probes.bench.loadgen.model import LoadSpec
+drive_locust(LoadSpec(path="/", port=int(sys.argv[1]), duration_s=60.0), LocustSetup(workers=2), None)
+"""
+
+
+def _locusts(root: psutil.Process) -> list[psutil.Process]:
+    return [p for p in root.children(recursive=True) if "locust" in " ".join(p.cmdline())]
+
+
+def test_a_killed_servebench_leaves_no_locust_behind(tmp_path: Path) -> None:
+    # Its files in tmp_path: a driver killed before the spawn cannot remove them (after it, they are gone).
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    argv = [sys.executable, "-c", DRIVER, str(free_port())]
+    driver = subprocess.Popen(argv, cwd=ROOT, start_new_session=True, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        started: list[psutil.Process] = []
+        while len(started) < 3 and time.monotonic() < deadline:  # the master and two workers
+            started = _locusts(psutil.Process(driver.pid))
+            time.sleep(0.1)
+        assert len(started) == 3, [p.cmdline() for p in started]
+    finally:
+        os.kill(driver.pid, signal.SIGKILL)
+        driver.wait()
+    gone, alive = psutil.wait_procs(started, timeout=15)
+    assert not alive, [p.cmdline() for p in alive]
+    assert len(gone) == 3
