@@ -52,24 +52,37 @@ def _status_class(spec: LoadSpec) -> tuple[int | None, str | None]:
         conn.close()
 
 
-def _run_measured(argv: list[str], timeout_s: float) -> tuple[str, str, float, float]:
-    """Run argv to completion; return stdout, stderr and the user/system CPU it used."""
+def _run_measured(
+    argv: list[str], timeout_s: float, *, stop_after_s: float | None = None
+) -> tuple[str, str, float, float]:
+    """Run argv to completion; return stdout, stderr and the user/system CPU it used.
+
+    stop_after_s: SIGINT the tool that long after its start (wrk ends its run on SIGINT and reports it as
+    usual, its duration measured by itself): a window of a fraction of a second where -d takes whole ones.
+    """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    try:
-        # KILL from the kernel if this generator process dies: wrk and ab keep nothing to clean up.
-        done = subprocess.run(
-            argv,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-            preexec_fn=die_with_parent(signal.SIGKILL),
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise LoadgenError(f"{argv[0]} did not finish within {timeout_s:.0f} s") from exc
+    # KILL from the kernel if this generator process dies: wrk and ab keep nothing to clean up.
+    with subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=die_with_parent(signal.SIGKILL),
+    ) as process:
+        try:
+            if stop_after_s is not None:
+                try:
+                    process.wait(timeout=stop_after_s)
+                except subprocess.TimeoutExpired:
+                    process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired as exc:
+            process.kill()
+            process.communicate()
+            raise LoadgenError(f"{argv[0]} did not finish within {timeout_s:.0f} s") from exc
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     user_s, system_s = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
-    return done.stdout, done.stderr, user_s, system_s
+    return out, err, user_s, system_s
 
 
 def _classify(
@@ -105,12 +118,15 @@ def run_wrk(spec: LoadSpec) -> LoadResult:
         write_atomic(script, wrk_script(spec), mode=0o600)
         base = ["wrk", "-t1", f"-c{spec.concurrency}", f"--timeout={ceil_s(spec.timeout_s)}s"]
         base += ["-s", str(script), _url(spec)]
+        # -d takes whole seconds: the next one up, and a SIGINT at the fraction ends the run there.
         if spec.warmup_s > 0:
             warm = ceil_s(spec.warmup_s)
-            _run_measured(base[:1] + [f"-d{warm}s"] + base[1:], warm + spec.timeout_s + 10)
+            _run_measured(base[:1] + [f"-d{warm}s"] + base[1:], warm + spec.timeout_s + 10, stop_after_s=spec.warmup_s)
         duration = ceil_s(spec.duration_s)
         out, err, user_s, system_s = _run_measured(
-            base[:1] + [f"-d{duration}s", "--latency"] + base[1:], duration + spec.timeout_s + 10
+            base[:1] + [f"-d{duration}s", "--latency"] + base[1:],
+            duration + spec.timeout_s + 10,
+            stop_after_s=spec.duration_s,
         )
     line = next((ln for ln in out.splitlines() if ln.startswith(MARKER)), None)
     if line is None:
@@ -121,8 +137,6 @@ def run_wrk(spec: LoadSpec) -> LoadResult:
     ok, errors, counts, notes = _classify("wrk", requests - failed_status, failed_status, preflight)
     errors |= {"connect": int(s["connect"]), "reset": int(s["read"] + s["write"])}
     errors["timeout"] = int(s["timeout"])
-    if spec.duration_s != duration or spec.warmup_s != ceil_s(spec.warmup_s):
-        notes.append("wrk takes whole seconds: durations rounded up")
     # wrk stops counting at -d but reports no in-window cap: max_requests is not enforced.
     per_request = _wrk_sent(spec, out)
     if per_request:

@@ -250,6 +250,15 @@ def test_external_generators(port: int, generator: str) -> None:
     assert failing.ok == 0 and failing.errors.get("non2xx", 0) > 0
 
 
+def test_wrk_lasts_a_fraction_of_a_second_where_its_d_takes_whole_ones(port: int) -> None:
+    # wrk -d1s, ended by SIGINT at 0.4 s: wrk reports the run it made (its own clock), not a rounded second.
+    _need("wrk")
+    result = run_load(_spec(port, "/", duration_s=0.4, warmup_s=0.0), generator="wrk")
+    assert 0.35 <= result.duration_s <= 0.6
+    assert result.requests > 20 and result.ok == result.requests
+    assert not [note for note in result.notes if "whole seconds" in note]
+
+
 @pytest.mark.parametrize("generator", ["wrk", "ab"])
 def test_external_generators_refuse_what_they_cannot_do(port: int, generator: str) -> None:
     with pytest.raises(ValueError, match="unix socket"):
