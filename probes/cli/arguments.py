@@ -5,6 +5,7 @@ from __future__ import annotations
 from argparse import ArgumentParser
 
 from ..bench.loadgen.model import GENERATORS
+from ..bench.loadgen.plan import DEFAULT_DURATION_S
 from ..bench.servers.kinds import KINDS
 from ..catalog import PROBES
 from .against import add_against_arguments
@@ -74,7 +75,7 @@ def _load(parser: ArgumentParser) -> None:
     parser.add_argument(
         "--duration",
         type=float,
-        default=1.0,
+        default=DEFAULT_DURATION_S,
         help="the least seconds per measured window; longer until it completes max(200, 25 x connections)"
         " requests, at most 10 x this",
     )
@@ -92,7 +93,7 @@ def _load(parser: ArgumentParser) -> None:
         "--max-repeat",
         type=int,
         metavar="N",
-        help="the most windows per configuration, those set aside as shared included (default: 4; --repeat N"
+        help="the most windows per configuration, those set aside as shared included (default: 5; --repeat N"
         " --max-repeat N measures exactly N)",
     )
     parser.add_argument("--no-keepalive", action="store_true", help="a new connection per request (as ab)")

@@ -109,7 +109,7 @@ def window_lines(runs: list[Run]) -> list[str]:
 
 def interval_summary(runs: list[Run]) -> str | None:
     """How sure the r/s of runs measured until sure are: 'r/s to ±3 % (95 % interval) in 8 of 20 rows, the
-    widest ±6.1 % (uwsgi w1 nginx/tcp); 2-4 windows each'; None when no run was (results saved before)."""
+    widest ±6.1 % (uwsgi w1 nginx/tcp); 2-5 windows each'; None when no run was (results saved before)."""
     sized = [(run, pct) for run in runs if run.max_windows and (pct := run.summary.rps_interval_pct) is not None]
     if len(sized) < 2:
         return None

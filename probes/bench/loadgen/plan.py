@@ -21,9 +21,11 @@ REQUESTS_PER_CONNECTION = 25
 WINDOW_CAP_FACTOR = 10.0  # without max_window_s, a window (and the warm-up) lasts at most 10 x duration_s
 # A window estimated to just reach its requests would miss them half the time: aim this much above.
 WINDOW_MARGIN = 1.15
-# Windows per configuration at most, until the median r/s is sure (those set aside too): 2 at least and 4 at
-# most keep the default sweep of 20 configurations within two minutes on 2 cores (issue 19).
-DEFAULT_MAX_REPEAT = 4
+# Windows per configuration at most, until the median r/s is sure (those set aside too). 2 at least and 5 at
+# most, of 0.8 s, keep the default sweep of 20 configurations within two minutes on 2 cores (109-111 s) with
+# 1-2 noisy rows per rerun; 4 of 1 s took 105-110 s with 4-5 (benchmarks/sweep_stability.py, issue 19).
+DEFAULT_MAX_REPEAT = 5
+DEFAULT_DURATION_S = 0.8
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class LoadPlan:
     host_header: str
     generator: str = "builtin"
     concurrency: int | None = None  # None: above the worker count (2 x workers x threads, at least 8)
-    duration_s: float = 1.0
+    duration_s: float = DEFAULT_DURATION_S
     warmup_s: float = 0.5
     repeat: int = 2  # the least windows; more, up to max_repeat, until the median r/s is sure (judge/quality.py)
     keepalive: bool = True

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from probes.bench.loadgen.plan import DEFAULT_MAX_REPEAT
 from probes.bench.loadgen.requests import Request
 from probes.cli.arguments import recorded_command
 from probes.cli.plan import Plan, build_plan
@@ -128,7 +129,7 @@ def test_a_body_given_on_the_command_line_is_not_recorded() -> None:
 
 def test_the_windows_at_least_and_at_most() -> None:
     load = plan_of(*URL).load
-    assert load is not None and (load.repeat, load.max_repeat) == (2, 4)
+    assert load is not None and (load.repeat, load.max_repeat) == (2, DEFAULT_MAX_REPEAT)
     load = plan_of(*URL, "--repeat", "3", "--max-repeat", "3").load
     assert load is not None and (load.repeat, load.most_windows) == (3, 3)
     load = plan_of(*URL, "--repeat", "8").load
