@@ -182,7 +182,24 @@ def test_one_process_on_a_whole_core_stays_worker_limited_across_the_cpu_wall(bu
     assert found(on_a_core(busy), ViewTime(0.00025, 0.00025, "in-process")).rule == "process_on_a_core"
 
 
-def test_one_process_on_a_whole_core_of_a_full_machine_is_cpu_saturated() -> None:
+def test_one_process_at_85_percent_of_a_core_on_shared_cores_is_worker_limited() -> None:
+    # granian w1x4t, once: its one process at 84.8 % of a core, the cores 74 % busy (nginx and wrk beside it).
+    run = make_run(
+        workers=1,
+        x=4816.0,
+        app_wall_ms=0.12,
+        app_cpu_ms=0.11,
+        server_cpu_ms=0.176,
+        mean_ms=1.7,
+        busy=0.74,
+        nginx_cpu_ms=0.1,
+    )
+    result = diagnose(run, ViewTime(0.000066, 0.000066, "in-process"))
+    assert result.figures.process_busy == pytest.approx(0.848, abs=0.01)
+    assert result.finding.rule == "process_on_a_core"
+
+
+def test_one_process_of_a_full_machine_is_cpu_saturated() -> None:
     assert found(on_a_core(0.96), ViewTime(0.00025, 0.00025, "in-process")).verdict is Verdict.CPU_SATURATED
 
 
