@@ -28,6 +28,13 @@ def add_locust_arguments(parser: ArgumentParser) -> None:
         " --probe still names the page t0 measures",
     )
     parser.add_argument(
+        "--locust-workers",
+        type=int,
+        metavar="N",
+        help="with --loadgen locust: N workers you start yourself on this host (servebench prints the command"
+        " and waits for them before the warm-up)",
+    )
+    parser.add_argument(
         "--locust-processes",
         type=int,
         metavar="K",
@@ -37,7 +44,7 @@ def add_locust_arguments(parser: ArgumentParser) -> None:
 
 def with_locust(options: Mapping[str, Any], load: LoadPlan | None) -> LoadPlan | None:
     """The load plan with its locust setup; Refused for what locust cannot run."""
-    given = {name: options.get(name) for name in ("locustfile", "locust_processes")}
+    given = {name: options.get(name) for name in ("locustfile", "locust_processes", "locust_workers")}
     if load is None or load.generator != "locust":
         if named := [name for name, value in given.items() if value is not None]:
             raise Refused(f"--{named[0].replace('_', '-')} goes with --loadgen locust")
@@ -45,6 +52,9 @@ def with_locust(options: Mapping[str, Any], load: LoadPlan | None) -> LoadPlan |
     processes = given["locust_processes"]
     if processes is not None and not 1 <= processes <= MAX_WORKERS:
         raise Refused(f"--locust-processes {processes}: from 1 to {MAX_WORKERS}")
+    user_workers = given["locust_workers"]
+    if user_workers is not None:
+        _check_user_workers(user_workers, processes, load)
     path, text = given["locustfile"], None
     if path is not None:
         if load.rate is not None:
@@ -54,5 +64,23 @@ def with_locust(options: Mapping[str, Any], load: LoadPlan | None) -> LoadPlan |
         except ValueError as exc:
             raise Refused(str(exc)) from None
         path = os.path.abspath(path)
-    setup = LocustSetup(workers=processes or 1, locustfile=path, locustfile_text=text)
+    setup = LocustSetup(
+        workers=0 if user_workers else processes or 1,
+        locustfile=path,
+        locustfile_text=text,
+        user_workers=user_workers or 0,
+    )
     return replace(load, locust=setup)
+
+
+def _check_user_workers(count: int, processes: int | None, load: LoadPlan) -> None:
+    """--locust-workers N: workers the user starts on this host, to a master on loopback; Refused otherwise."""
+    if not 1 <= count <= MAX_WORKERS:
+        raise Refused(f"--locust-workers {count}: from 1 to {MAX_WORKERS}")
+    if processes is not None:
+        raise Refused("--locust-workers with --locust-processes: either the workers you start or servebench's")
+    if load.remote is not None:
+        raise Refused(
+            "--locust-workers with --client-host/--client-netns: the workers you start connect to a master on"
+            " loopback; servebench starts the client hosts' workers itself (--locust-processes)"
+        )

@@ -13,6 +13,11 @@ by servebench. It needs locust, gevent and hdrh, nothing of servebench, so a cli
   (driver.py, in servebench) reads those lines from the master's stdout.
 - OpenLoopUser sends on a schedule, whatever the server does, and measures each request from its
   intended start: a stall shows in the latency of every request it delayed (no coordinated omission).
+- The master lives for servebench's whole run: servebench starts and stops each window's users through a
+  pipe (SERVEBENCH_LOCUST_CONTROL_FD, one JSON line per command), so workers stay connected between
+  windows (a master that quits tells its workers to quit: workers a user started would not come back).
+  The window's own figures (the rate per worker, the pool) reach the workers in the spawn message, as a
+  custom option (--servebench-window). When the pipe closes (servebench done or gone) the master quits.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ runners.WORKER_REPORT_INTERVAL = REPORT_S  # read by the worker's report loop at
 SECOND_LINE = "servebench-second "
 OFFSET_LINE = "servebench-offset "
 SPAWNED_LINE = "servebench-spawned "
+WORKERS_LINE = "servebench-workers "
+STOPPED_LINE = "servebench-stopped "
+CONTROL_FD = "SERVEBENCH_LOCUST_CONTROL_FD"  # the environment variable naming the master's control pipe
 HEADERS_FILE = "SERVEBENCH_LOCUST_HEADERS"  # the environment variable naming the headers file
 INTENDED = "servebench_intended"  # a request's context key: the time it was meant to start (open loop)
 
@@ -173,6 +181,48 @@ def _give_headers(user_classes: list[type]) -> None:
             cls.__init__ = __init__  # type: ignore[method-assign]
 
 
+def _window(environment: Any) -> dict[str, Any]:
+    """This window's figures from servebench (the spawn message's --servebench-window), {} before any."""
+    text = getattr(getattr(environment, "parsed_options", None), "servebench_window", None)
+    return dict(json.loads(text)) if text else {}
+
+
+def _control(environment: Any, fd: int) -> None:
+    """servebench's commands, one JSON line each: start a window's users (on a host), stop them; EOF: quit."""
+    from gevent.fileobject import FileObjectPosix
+
+    runner = environment.runner
+
+    def stop() -> None:
+        runner.stop()
+        _say(STOPPED_LINE + json.dumps({"at": time.time()}))
+
+    for raw in FileObjectPosix(fd, "rb"):
+        command = json.loads(raw)
+        if command["do"] == "start":
+            environment.host = command["host"]
+            environment.parsed_options.servebench_window = json.dumps(command["window"])
+            gevent.spawn(runner.start, command["users"], command["spawn_rate"])
+        elif command["do"] == "stop":
+            gevent.spawn(stop)
+    runner.quit()
+
+
+def _count_workers(runner: Any) -> None:
+    """A line each time the number of ready workers changes (servebench waits for the workers it expects)."""
+    said = -1
+    while True:
+        ready = len(runner.clients.ready) + len(runner.clients.running) + len(runner.clients.spawning)
+        if ready != said:
+            _say(WORKERS_LINE + json.dumps({"ready": ready}))
+            said = ready
+        gevent.sleep(0.1)
+
+
+def _arguments(parser: Any, **_: Any) -> None:
+    parser.add_argument("--servebench-window", default="", include_in_web_ui=False, help="set by servebench")
+
+
 def _on_init(environment: Any, **_: Any) -> None:
     runner = environment.runner
     if isinstance(runner, runners.WorkerRunner):
@@ -208,8 +258,12 @@ def _on_init(environment: Any, **_: Any) -> None:
         environment.events.worker_report.add_listener(_on_worker_report)
         environment.events.spawning_complete.add_listener(_on_spawned)
         environment.events.quitting.add_listener(_on_quitting)
+        gevent.spawn(_count_workers, runner)
+        if (fd := os.environ.get(CONTROL_FD)) is not None:
+            gevent.spawn(_control, environment, int(fd))
 
 
+events.init_command_line_parser.add_listener(_arguments)  # type: ignore[no-untyped-call]
 events.init.add_listener(_on_init)  # type: ignore[no-untyped-call]
 
 
@@ -231,10 +285,16 @@ class OpenLoopUser(FastHttpUser):
             method, path, data=body or None, headers=headers, name=name, allow_redirects=False, context={INTENDED: at}
         )
 
+    def __init__(self, environment: Any) -> None:
+        # The pool's size before the client is made: this window's, else the class's.
+        self.concurrency = int(_window(environment).get("concurrency", self.concurrency))
+        super().__init__(environment)
+
     def on_start(self) -> None:
+        rate = float(_window(self.environment).get("rate_per_worker", self.rate))
         start, sent, group = time.time(), 0, gevent.pool.Group()
         while True:
-            at = start + sent / self.rate
+            at = start + sent / rate
             delay = at - time.time()
             if delay > 0:
                 gevent.sleep(delay)

@@ -17,6 +17,8 @@ from ..requests import RequestFigures
 SECOND_LINE = "servebench-second "  # the plugin's (it cannot import this module: it runs inside locust)
 OFFSET_LINE = "servebench-offset "
 SPAWNED_LINE = "servebench-spawned "
+WORKERS_LINE = "servebench-workers "
+STOPPED_LINE = "servebench-stopped "
 MAX_OFFSET_MS = 50.0  # a worker's clock this far from the master's puts its seconds in another window
 
 
@@ -27,6 +29,8 @@ class MasterLines:
     seconds: dict[int, dict[str, Any]] = field(default_factory=dict)
     offsets_ms: dict[str, float] = field(default_factory=dict)
     spawned_at: float | None = None
+    stopped_at: float | None = None
+    workers: int = 0  # connected to the master, as it last said
 
     def read(self, line: str) -> None:
         """Take one line of the master's stdout (anything else it prints is ignored)."""
@@ -38,6 +42,15 @@ class MasterLines:
             self.offsets_ms[str(offset["worker"])] = float(offset["offset_ms"])
         elif line.startswith(SPAWNED_LINE):
             self.spawned_at = float(json.loads(line[len(SPAWNED_LINE) :])["at"])
+        elif line.startswith(WORKERS_LINE):
+            self.workers = int(json.loads(line[len(WORKERS_LINE) :])["ready"])
+        elif line.startswith(STOPPED_LINE):
+            self.stopped_at = float(json.loads(line[len(STOPPED_LINE) :])["at"])
+
+    def forget_before(self, second: int) -> None:
+        """The seconds of windows already measured: the master lives for the run, its lines need not."""
+        for old in [s for s in self.seconds if s < second]:
+            del self.seconds[old]
 
     @property
     def last_second(self) -> int:

@@ -10,7 +10,8 @@ import errno
 import importlib.util
 import os
 import stat
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from ..model import LoadgenUnavailable, LoadSpec
 
@@ -25,9 +26,12 @@ class LocustSetup:
     workers: int = 1  # workers servebench starts: on this host, or on each client host
     locustfile: str | None = None  # --locustfile: the user's own users (absolute path), else generated
     locustfile_text: str | None = None  # its text, read once from that path (O_NOFOLLOW) before anything starts
+    user_workers: int = 0  # --locust-workers: workers the user starts from the command servebench prints
+    # Where that command goes (the job's progress); without it, stderr.
+    say: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.workers < 1:
+        if self.workers < 0 or self.workers + self.user_workers < 1:
             raise ValueError("locust needs at least one worker")
 
 

@@ -108,3 +108,14 @@ def test_a_worker_at_90_percent_of_a_core_makes_the_window_client_bound(
     )
     quality, reasons = assess(replace(run(2, [1000]), samples=(window, window)))
     assert (quality == "client-bound") is bound, (quality, reasons)
+
+
+def test_the_master_s_workers_and_stops_are_read_and_old_seconds_forgotten() -> None:
+    from probes.bench.loadgen.locust.seconds import MasterLines
+
+    lines = MasterLines()
+    for text in ('servebench-workers {"ready": 2}', 'servebench-stopped {"at": 12.5}'):
+        lines.read(text)
+    lines.seconds = {9: {}, 10: {}, 11: {}}
+    lines.forget_before(10)
+    assert (lines.workers, lines.stopped_at, sorted(lines.seconds)) == (2, 12.5, [10, 11])
