@@ -10,7 +10,9 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..bench.judge.client_cost import client_cost
 from ..bench.judge.quality import SHARED_MACHINE, SURE_PCT
+from ..bench.judge.wording.client_cost import client_cost_text
 from ..bench.model.memory import MemoryModel
 from ..bench.model.results import Run, Suite
 from .mix_lines import mix_lines
@@ -75,8 +77,8 @@ def quality_lines(runs: list[Run]) -> list[str]:
 
 
 def window_lines(runs: list[Run]) -> list[str]:
-    """One line per run whose windows fell short of their requests at the time cap, were set aside, or whose
-    median r/s stayed unsure after the most windows (its interval)."""
+    """One line per run whose windows fell short of their requests at the time cap, were set aside, whose
+    median r/s stayed unsure after the most windows (its interval), or whose load came from locust (its cost)."""
     lines = []
     for run in runs:
         summary, parts = run.summary, []
@@ -100,6 +102,8 @@ def window_lines(runs: list[Run]) -> list[str]:
                 f" another process took ≥ {100 * SHARED_MACHINE:.0f} % of the cores"
                 + (f"; only {kept} window kept, so its r/s has no interval" if kept < 2 else "")
             )
+        if (cost := client_cost(run)) is not None:
+            parts.append(client_cost_text(cost))
         if parts:
             lines.append(f"{run.label}: " + "; ".join(parts))
     if summary := interval_summary(runs):

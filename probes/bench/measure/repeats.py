@@ -6,12 +6,14 @@ only asks, judge/quality.py decides when the windows are enough and which anothe
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 
 from ..judge.quality import enough_windows, shared_window
 from ..loadgen import LoadSpec
 from ..loadgen.plan import LoadPlan
 from ..model.results import Sample
+from ..servers.argv import SYSTEM_PATH
 from ..servers.stack import Stack
 from .window import drive
 
@@ -84,3 +86,17 @@ def repeats(
     if not samples:  # every window shared: keep the last ones asked for; the run says the machine was shared
         samples[:], shared[:] = shared[-plan.repeat :], shared[: -plan.repeat]
     return samples, shared
+
+
+REFERENCE_S = 0.5  # the wrk drive beside a locust run: long enough for its CPU per request, short in the budget
+
+
+def reference_client_us(plan: LoadPlan, stack: Stack, concurrency: int, client_cores: set[int] | None) -> float | None:
+    """wrk's CPU µs per request on this stack, from this host (None: wrk not installed, or it served nothing).
+
+    Beside --loadgen locust, so the report can say what the same load costs a C client."""
+    if shutil.which("wrk", path=SYSTEM_PATH) is None:
+        return None
+    result = drive(load_spec(plan, stack, concurrency, duration_s=REFERENCE_S), "wrk", client_cores)
+    cpu_s = (result.cpu_user_s or 0.0) + (result.cpu_system_s or 0.0)
+    return 1e6 * cpu_s / result.requests if result.requests and cpu_s > 0 else None

@@ -31,7 +31,7 @@ from ..servers.stack import Stack
 from .ended import Watch, ended_services
 from .memory import measure_tree_memory
 from .pyspy import ProfilerRun, ProfilerUnavailable, Recording
-from .repeats import load_spec, repeats, warm_up
+from .repeats import load_spec, reference_client_us, repeats, warm_up
 from .speedscope import Profile
 from .window import measure_window, pin_stack, pinning
 
@@ -110,11 +110,12 @@ def measure_config(
     watch = Watch(stack, watched)
     samples: list[Sample] = []
     shared: list[Sample] = []
+    reference: list[float | None] = [None]  # --loadgen locust: wrk's CPU per request here
     phase = ["during the warm-up"]
     try:
         try:
             profiled, memory, nginx_memory = _measure(
-                watch, config, plan, service_pids, profiling, (samples, shared), phase, t0
+                watch, config, plan, service_pids, profiling, (samples, shared), phase, t0, reference
             )
         except Exception as exc:
             if (cause := watch.cause(when=phase[0])) is not None:
@@ -135,6 +136,7 @@ def measure_config(
     warnings = tuple(stack.log_warnings())
     base = replace(base, set_aside=len(shared))
     run = replace(base, samples=tuple(samples), memory=memory, nginx_memory=nginx_memory, warnings=warnings)
+    run = replace(run, client_reference_us=reference[0])
     run = replace(run, profiled=profiled[0], profile=profiled[1], profile_note=profiled[2])
     quality, reasons = assess(run)
     return replace(run, quality=quality, quality_reasons=reasons)
@@ -156,6 +158,7 @@ def _measure(
     windows: tuple[list[Sample], list[Sample]],
     phase: list[str],
     t0: ViewTime | None,
+    reference: list[float | None],
 ) -> tuple[tuple[Sample | None, Profile | None, str], TreeMemory, TreeMemory]:
     """The warm-up, the windows (appended to windows' (kept, set aside) as they finish), the profiled one,
     then the memory; phase[0] says which part is running, for a process that dies meanwhile (watch.check
@@ -174,6 +177,9 @@ def _measure(
         else None
     )
     rps = warm_up(plan, stack, concurrency, client_cores, expected)
+    # What the same load costs wrk here, for the report to compare; a user flow (--locustfile) has no one URL.
+    if plan.generator == "locust" and not (plan.locust and plan.locust.locustfile_text):
+        reference[0] = reference_client_us(plan, stack, concurrency, client_cores)
     target = plan.window_requests(concurrency)
     # The wrapper's cost is measured on the WSGI path; under ASGI the app's CPU is the worker's
     # whole CPU per request (asgistats), the wrapper's included: nothing to book apart there.

@@ -254,6 +254,9 @@ class Run(Configured):
     set_aside: int = 0
     # The most windows it could have had (LoadPlan.most_windows); 0: saved before repeats until sure.
     max_windows: int = 0
+    # --loadgen locust: wrk's CPU µs per request on the same URL and configuration, from a short drive after
+    # the warm-up (None: not measured, or wrk missing); what a user compares locust's workers' cost with.
+    client_reference_us: float | None = None
 
     @cached_property
     def summary(self) -> RunSummary:
