@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,3 +18,13 @@ __all__ = ["netns", "sshd"]
 def sshd(netns: Netns, tmp_path: Path) -> Iterator[Sshd]:
     with private_sshd(netns, tmp_path / "sshd") as daemon:
         yield daemon
+
+
+@pytest.fixture(autouse=True)
+def _no_locust_master_outlives_its_test() -> Iterator[None]:
+    """A test that drives locust in this process leaves its run's master behind (one master per run, closed at
+    exit): end it, so the next test starts a run of its own, as each servebench process does."""
+    yield
+    driver = sys.modules.get("probes.bench.loadgen.locust.driver")
+    if driver is not None:
+        driver.close_fleets()

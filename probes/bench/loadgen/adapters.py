@@ -80,6 +80,9 @@ def _run_measured(
             process.kill()
             process.communicate()
             raise LoadgenError(f"{argv[0]} did not finish within {timeout_s:.0f} s") from exc
+        except BaseException:  # a TERM (SystemExit) or Ctrl-C meanwhile: the tool ends now, as subprocess.run does
+            process.kill()
+            raise
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     user_s, system_s = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
     return out, err, user_s, system_s
