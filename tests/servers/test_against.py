@@ -4,30 +4,16 @@ t0 measured, and the CI gate (--fail-if-slower) exits 1 on a planted large slowd
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.servers.command import servebench
+
 pytestmark = pytest.mark.servers
-ROOT = Path(__file__).resolve().parents[2]
 # Seconds of load per run: 6 pairs of 200-request windows of a 2 ms view on one worker.
 SHORT = ["--url", "/probes/cpu/?ms=2", "--server", "gunicorn", "--workers", "1", "--front", "direct"]
 SHORT += ["--duration", "0.2", "--warmup", "0.2", "--loadgen", "builtin", "--concurrency", "2", "--pairs", "6"]
-
-
-def servebench(tmp_path: Path, *argv: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TMPDIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "settings.test"}
-    return subprocess.run(
-        [sys.executable, "manage.py", "servebench", *map(str, argv)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
 
 
 def test_the_gate_fails_on_a_planted_large_slowdown(tmp_path: Path) -> None:

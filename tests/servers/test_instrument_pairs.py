@@ -4,29 +4,20 @@ interleaved pairs before the sweep; one line per kind says what they found and w
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.servers.command import servebench
+
 pytestmark = pytest.mark.servers
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_first_configuration_of_each_kind_is_measured_timed_against_plain(tmp_path: Path) -> None:
     out = tmp_path / "out.json"
     argv = ["--probe", "trivial", "--server", "gunicorn", "--workers", "1,2", "--front", "direct"]
     argv += ["--duration", "0.3", "--warmup", "0.2", "--repeat", "2", "--max-repeat", "2", "--instrument-pairs", "6"]
-    done = subprocess.run(
-        [sys.executable, "manage.py", "servebench", *argv, "--json", str(out)],
-        cwd=ROOT,
-        env={**os.environ, "TMPDIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "settings.test"},
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    done = servebench(tmp_path, *argv, "--json", out)
     assert done.returncode == 0, done.stderr[-2000:]
     saved = json.loads(out.read_text())
     lines = [note for note in saved["notes"] if note.startswith("timing wrapper under load")]

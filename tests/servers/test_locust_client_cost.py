@@ -5,17 +5,14 @@ client."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import require_binary
+from tests.servers.command import servebench
 
 pytestmark = pytest.mark.servers
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_report_gives_locusts_cores_against_wrks_cost(tmp_path: Path) -> None:
@@ -23,14 +20,7 @@ def test_the_report_gives_locusts_cores_against_wrks_cost(tmp_path: Path) -> Non
     out = tmp_path / "out.json"
     argv = ["--probe", "trivial", "--server", "gunicorn", "--workers", "1", "--front", "direct", "--loadgen", "locust"]
     argv += ["--duration", "1", "--warmup", "0.5", "--repeat", "2", "--max-repeat", "2"]
-    done = subprocess.run(
-        [sys.executable, "manage.py", "servebench", *argv, "--json", str(out)],
-        cwd=ROOT,
-        env={**os.environ, "TMPDIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "settings.test"},
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    done = servebench(tmp_path, *argv, "--json", out)
     assert done.returncode == 0, done.stderr[-2000:]
     [run] = json.loads(out.read_text())["runs"]
     wrk_us = run["client_reference_us"]

@@ -10,7 +10,7 @@ import shutil
 from collections.abc import Callable
 
 from ..judge.quality import enough_windows, shared_window
-from ..loadgen import LoadSpec
+from ..loadgen import LoadResult, LoadSpec
 from ..loadgen.plan import LoadPlan
 from ..model.results import Sample
 from ..servers.argv import SYSTEM_PATH
@@ -47,14 +47,13 @@ def warm_up(
     if plan.warmup_s <= 0:
         return expected_rps
     target, cap_s = plan.window_requests(concurrency), plan.window_cap_s
+
+    def load(seconds: float) -> LoadResult:
+        spec = load_spec(plan, stack, concurrency, duration_s=seconds)
+        return drive(spec, plan.generator, client_cores, remote=plan.remote, locust=plan.locust)
+
     first_s = plan.first_warmup_s(concurrency, expected_rps)
-    first = drive(
-        load_spec(plan, stack, concurrency, duration_s=first_s),
-        plan.generator,
-        client_cores,
-        remote=plan.remote,
-        locust=plan.locust,
-    )
+    first = load(first_s)
     rps = first.ok / first.duration_s if first.duration_s > 0 and first.ok else expected_rps
     # Fewer completions than connections: the first second's rate is its edges; t0's stands.
     if first.ok < concurrency and expected_rps:
@@ -62,13 +61,7 @@ def warm_up(
     if first.requests < target and rps:
         rest_s = min(cap_s - first_s, plan.window_s(concurrency, rps) * (1 - first.requests / target))
         if rest_s > 0.2:
-            again = drive(
-                load_spec(plan, stack, concurrency, duration_s=rest_s),
-                plan.generator,
-                client_cores,
-                remote=plan.remote,
-                locust=plan.locust,
-            )
+            again = load(rest_s)
             rps = again.ok / again.duration_s if again.duration_s > 0 and again.ok else rps
     return rps
 
