@@ -10,9 +10,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def servebench(tmp_path: Path, *argv: str | Path) -> subprocess.CompletedProcess[str]:
+def servebench(tmp_path: Path, *argv: str | Path, settings: str = "settings.test") -> subprocess.CompletedProcess[str]:
     """The command's exit, stdout and stderr; its private files under tmp_path (TMPDIR), at most 240 s."""
-    env = {**os.environ, "TMPDIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "settings.test"}
+    env = {**os.environ, "TMPDIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": settings}
     return subprocess.run(
         [sys.executable, "manage.py", "servebench", *map(str, argv)],
         cwd=ROOT,

@@ -4,12 +4,11 @@ that DEBUG differs (a DEBUG=True A against a DEBUG=False B reads faster with no 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.servers.command import servebench
 
 pytestmark = pytest.mark.servers
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,31 +16,19 @@ SHORT = ["--probe", "trivial", "--server", "gunicorn", "--workers", "1", "--fron
 SHORT += ["--duration", "0.5", "--warmup", "0.2", "--repeat", "2", "--max-repeat", "2", "--loadgen", "builtin"]
 
 
-def servebench(tmp_path: Path, settings: str, *argv: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TMPDIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": settings}
-    return subprocess.run(
-        [sys.executable, "manage.py", "servebench", *map(str, argv)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-
-
 def test_compare_says_first_that_debug_differs(tmp_path: Path) -> None:
     on, off = tmp_path / "debug-on.json", tmp_path / "debug-off.json"
     for settings, path in (("tests.settings_debug_on", on), ("settings.test", off)):
-        done = servebench(tmp_path, settings, *SHORT, "--json", path)
+        done = servebench(tmp_path, *SHORT, "--json", path, settings=settings)
         assert done.returncode == 0, done.stderr[-2000:]
     recorded = json.loads(on.read_text())
     assert recorded["metadata"]["settings"]["debug"] is True
     assert "servebench.W001" in [warning["id"] for warning in recorded["preflight"]]
     assert json.loads(off.read_text())["metadata"]["settings"]["debug"] is False
-    rendered = servebench(tmp_path, "settings.test", "--from", on).stdout.splitlines()
+    rendered = servebench(tmp_path, "--from", on).stdout.splitlines()
     assert rendered[0].startswith("settings tests.settings_debug_on: DEBUG True, CONN_MAX_AGE 0, sessions db,")
     assert rendered[1].startswith("warning servebench.W001: DEBUG is True")
-    compared = servebench(tmp_path, "settings.test", "--compare", on, off)
+    compared = servebench(tmp_path, "--compare", on, off)
     assert compared.returncode == 0, compared.stderr[-2000:]
     lines = compared.stdout.splitlines()
     assert lines[:3] == [
