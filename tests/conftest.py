@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -14,6 +15,12 @@ import pytest
 from probes.bench.processes.rundir import RunDir
 from probes.bench.processes.supervisor import Supervisor
 from probes.bench.servers.memcached import Memcached, start_memcached
+
+# A suite started in the background by a non-interactive shell (`make test &`) inherits SIGINT ignored, and
+# so would every servebench it starts (Python keeps an ignored SIGINT): the Ctrl-C tests would test nothing.
+# Their children get SIGINT's default back, as from a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 SYSTEM_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])

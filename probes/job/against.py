@@ -76,7 +76,10 @@ def against_job(
             "A": Side(_starter(launcher_a, proofs[target.path], "A"), view_time(cost_a), wrapper_s(wrapper_a)),
             "B": Side(_starter(launcher_b, proofs[target.path], "B"), view_time(cost_b), wrapper_s(wrapper_b)),
         }
-        progress(f"{against.pairs} pairs of {config.label}: A is {against.described}, B the project as it stands")
+        progress(
+            f"{against.pairs} pairs of {config.label}, each on servers started for it:"
+            f" A is {against.described}, B the project as it stands"
+        )
         runs = measure_pairs(
             config,
             replace(load, path=target.path, timing=plan.timing),

@@ -9,8 +9,9 @@ signed-rank test, not a bootstrap over pairs:
 - it is exact for the 6 to 20 pairs a run has: its level is met (at least 95 %) whatever the
   spread, where a percentile bootstrap over 8 pairs is known to be too narrow (it cannot reach
   beyond the pairs' own extremes, and undercovers by several points at n < 20);
-- it assumes only that the log-ratios spread symmetrically about their centre, which ABBA
-  pairs give: a linear drift adds +d to AB pairs and -d to BA pairs;
+- it assumes only that the pairs are independent and their log-ratios spread symmetrically
+  about their centre: each pair runs on servers started for it (measure/pairs.py), so no two
+  pairs share an instance's offset, and a linear drift adds +d to AB pairs and -d to BA pairs;
 - it needs no seed and gives the same answer for the same pairs in every report.
 
 A difference is claimed when the whole interval lies on one side of no change; under no change

@@ -1,10 +1,21 @@
-"""Two versions of the project up at once, measured in interleaved pairs of windows (--against).
+"""Two versions of the project, measured in interleaved pairs of windows (--against).
 
 Windows alternate A B B A A B B A … (ABBA): a drift that is linear over a block of two pairs adds
 as much to B's side in one pair as it takes in the next, so it cancels in the pairs' median, where
-two runs made minutes apart measure it (issue 24). Each window is sized by requests from its own
-side's last throughput (as measure/sweep.py sizes them); each side keeps its own run, judged and
-diagnosed as any run (its own t0 and timing wrapper's cost).
+two runs made minutes apart measure it (issue 24).
+
+Each pair runs on both sides' servers started for it (both up at once, on their own ports and run
+directories), warmed, then stopped. A server instance carries an offset of its own for its whole
+life (where its processes and memory landed, its hash seeds): ~±2 % on a 2 ms view, as large as the
+change a team looks for. Pairs measured on the same two instances all share that offset, so their
+interval narrows around it and, with more pairs, claims a difference between identical code more
+often (ab_power.py measured 2 in 20 at 16 pairs on one pair of instances). A fresh pair of instances
+per pair makes the pairs independent, which the signed-rank interval assumes, and spreads the
+offsets into the interval as pyperf spreads its values over worker processes.
+
+Each window is sized by requests from its own side's last throughput (as measure/sweep.py sizes
+them); each side keeps its own run, judged and diagnosed as any run (its own t0 and timing
+wrapper's cost).
 """
 
 from __future__ import annotations
@@ -17,6 +28,7 @@ from ..judge.quality import assess, shared_window
 from ..loadgen import LoadgenError
 from ..loadgen.plan import LoadPlan, rps_from_t0
 from ..model.diagnosis import ViewTime
+from ..model.memory import TreeMemory
 from ..model.results import Run, Sample
 from ..servers.kinds import ServerConfig, get_kind
 from ..servers.stack import Stack
@@ -51,57 +63,70 @@ def measure_pairs(
     service_pids: dict[str, int],
     progress: Progress,
 ) -> dict[str, Run]:
-    """Start both sides' configuration, warm each, measure `pairs` pairs in ABBA order, read their memory,
-    stop them; each side's Run (labelled "A: …", "B: …"), judged and diagnosed. A load that fails ends both
-    runs with what was measured before it, and the error."""
+    """`pairs` pairs in ABBA order, each on both sides' configuration started for it (both up at once),
+    warmed, measured and stopped; each side's Run (labelled "A: …", "B: …"), judged and diagnosed, with the
+    memory of the last pair's servers. A load that fails ends both runs with what was measured before it,
+    and the error."""
     base = {side: replace(unmeasured_run(config, plan), label=f"{side}: {config.label}") for side in SIDES}
     samples: dict[str, list[Sample]] = {side: [] for side in SIDES}
-    stacks: dict[str, Stack] = {}
-    set_aside = [0]
+    rps: dict[str, float | None] = {}
+    again = [pairs // 2]  # pairs another process shared, measured again at most this often in all
+    memory: dict[str, TreeMemory] = {}
+    fronts: dict[str, TreeMemory] = {}
+    warnings: dict[str, list[str]] = {side: [] for side in SIDES}
     error = ""
-    try:
-        for side in SIDES:  # both up at once, on their own ports and run directories
-            stacks[side] = sides[side].start(config)
+    order = abba(pairs)
+    for index in range(pairs):
+        pair_order = order[2 * index : 2 * index + 2]
+        stacks: dict[str, Stack] = {}
         try:
-            _windows(config, plan, stacks, sides, pairs, service_pids, samples, progress, set_aside)
-        except LoadgenError as exc:
-            error = str(exc)
-        memory = {side: measure_tree_memory(stack.server.pid) for side, stack in stacks.items()}
-        fronts = {side: measure_tree_memory(stack.front.pid) for side, stack in stacks.items() if stack.front}
-    finally:
-        for stack in stacks.values():
-            stack.stop()
+            for side in pair_order:  # started in the pair's order, so neither side is always the older
+                stacks[side] = sides[side].start(config)
+            try:
+                progress(f"    pair {index + 1}/{pairs} ({pair_order})")
+                measured = _pair(config, plan, stacks, sides, service_pids, rps, again, progress)
+            except LoadgenError as exc:
+                error = str(exc)
+            else:
+                for side, sample in measured.items():
+                    samples[side].append(sample)
+            memory = {side: measure_tree_memory(stack.server.pid) for side, stack in stacks.items()}
+            fronts = {side: measure_tree_memory(stack.front.pid) for side, stack in stacks.items() if stack.front}
+        finally:
+            for side, stack in stacks.items():
+                stack.stop()
+                warnings[side].extend(line for line in stack.log_warnings() if line not in warnings[side])
+        if error:
+            break
     runs = {}
     for side in SIDES:
         run = replace(
             base[side],
             samples=tuple(samples[side]),
-            memory=memory[side],
+            memory=memory.get(side, base[side].memory),
             nginx_memory=fronts.get(side, base[side].nginx_memory),
-            warnings=tuple(stacks[side].log_warnings()),
+            warnings=tuple(warnings[side]),
             error=error,
-            set_aside=set_aside[0],
+            set_aside=pairs // 2 - again[0],
         )
         quality, reasons = assess(run)
         runs[side] = diagnosed(replace(run, quality=quality, quality_reasons=reasons), sides[side].t0)
     return runs
 
 
-def _windows(
+def _pair(
     config: ServerConfig,
     plan: LoadPlan,
     stacks: Mapping[str, Stack],
     sides: Mapping[str, Side],
-    pairs: int,
     service_pids: dict[str, int],
-    samples: dict[str, list[Sample]],
+    rps: dict[str, float | None],
+    again: list[int],
     progress: Progress,
-    set_aside: list[int],
-) -> None:
-    """The warm-ups, then the windows in ABBA order, appended to samples[side] as they finish.
-
-    A pair with a window another process shared (judge/quality.py) is set aside and measured again in the
-    same order, at most pairs // 2 times in all; set_aside[0] counts them."""
+) -> dict[str, Sample]:
+    """One pair on servers just started: both warmed (sized from the last pair's throughput, or t0), then one
+    window each in the stacks' order. A pair with a window another process shared (judge/quality.py) is set
+    aside and measured again on the same servers while again[0] allows; rps[side] follows each window."""
     concurrency = plan.concurrency_for(config)
     pins = pinning(os.sched_getaffinity(0)) if plan.pin else None
     client_cores = pins[0] if pins else None
@@ -110,17 +135,15 @@ def _windows(
             pin_stack(stack, pins[1])
     capacity, cores = config.workers * config.threads, len(os.sched_getaffinity(0))
     wsgi = get_kind(config.kind).interface == "wsgi"
-    rps: dict[str, float | None] = {}
     for side, stack in stacks.items():
         t0 = sides[side].t0
-        expected = (
+        expected = rps.get(side) or (
             rps_from_t0(wall_s=t0.wall_s, cpu_s=t0.cpu_s, concurrency=concurrency, capacity=capacity, cores=cores)
             if t0
             else None
         )
         rps[side] = warm_up(plan, stack, concurrency, client_cores, expected)
     target = plan.window_requests(concurrency)
-    order = abba(pairs)
 
     def window(side: str) -> Sample:
         stack = stacks[side]
@@ -139,15 +162,9 @@ def _windows(
         rps[side] = sample.ok_per_s or rps[side]
         return sample
 
-    again = pairs // 2  # pairs another process shared, measured again at most this often
-    for index in range(pairs):
-        pair_order = order[2 * index : 2 * index + 2]
-        while True:
-            progress(f"    pair {index + 1}/{pairs} ({pair_order})")
-            measured = {side: window(side) for side in pair_order}
-            if again <= 0 or not any(shared_window(sample) for sample in measured.values()):
-                break
-            again -= 1  # the judge's rule for a window another process shared: set the pair aside
-            set_aside[0] += 1
-        for side, sample in measured.items():
-            samples[side].append(sample)
+    while True:
+        measured = {side: window(side) for side in stacks}
+        if again[0] <= 0 or not any(shared_window(sample) for sample in measured.values()):
+            return measured
+        again[0] -= 1  # the judge's rule for a window another process shared: set the pair aside
+        progress("    measured again: another process shared that pair's cores")

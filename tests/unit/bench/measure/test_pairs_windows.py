@@ -1,4 +1,5 @@
-"""measure_pairs' loop without servers: ABBA order, and a pair another process shared measured again."""
+"""measure_pairs' loop without servers: ABBA order, servers started for each pair, and a pair another process
+shared measured again (on the same servers)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class Load:
     def __init__(self, shared: set[int]) -> None:
         self.shared = shared
         self.sides: list[str] = []
+        self.events: list[str] = []  # "start A", "stop A", and each window's side
 
     def drive(self, spec: LoadSpec, generator: str, client_cores: Any, **kwargs: Any) -> LoadResult:
         return LoadResult("wrk", spec.duration_s, 1000, 1000, {}, {200: 1000}, None, {}, 0)
@@ -33,6 +35,7 @@ class Load:
     def measure_window(self, stack: Any, spec: LoadSpec, **kwargs: Any) -> tuple[Sample, dict[int, Any]]:
         others = 0.4 if len(self.sides) in self.shared else 0.0
         self.sides.append(stack.side)
+        self.events.append(stack.side)
         window = replace(
             factory_sample(1000.0),
             duration_s=spec.duration_s,
@@ -48,15 +51,19 @@ def measure(monkeypatch: pytest.MonkeyPatch, load: Load, count: int) -> dict[str
     monkeypatch.setattr(pairs, "measure_tree_memory", lambda pid: TreeMemory())
 
     def start(side: str) -> Any:
-        return lambda config: SimpleNamespace(
-            side=side,
-            stop=lambda: None,
-            log_warnings=lambda: [],
-            stats_dir=None,
-            front=None,
-            port=1,
-            server=SimpleNamespace(pid=1),
-        )
+        def started(config: ServerConfig) -> Any:
+            load.events.append(f"start {side}")
+            return SimpleNamespace(
+                side=side,
+                stop=lambda: load.events.append(f"stop {side}"),
+                log_warnings=lambda: [],
+                stats_dir=None,
+                front=None,
+                port=1,
+                server=SimpleNamespace(pid=1),
+            )
+
+        return started
 
     sides = {side: pairs.Side(start=start(side)) for side in pairs.SIDES}
     config = ServerConfig("gunicorn", 1, front="direct")
@@ -68,6 +75,15 @@ def test_the_windows_alternate_in_abba_order(monkeypatch: pytest.MonkeyPatch) ->
     runs = measure(monkeypatch, load, 4)
     assert "".join(load.sides) == "ABBAABBA"
     assert [len(runs[side].samples) for side in "AB"] == [4, 4] and runs["A"].set_aside == 0
+
+
+def test_each_pair_runs_on_servers_started_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    load = Load(shared={3})  # pair 2 measured again: on the servers it started with, not new ones
+    measure(monkeypatch, load, 2)
+    assert load.events == [
+        *("start A", "start B", "A", "B", "stop A", "stop B"),
+        *("start B", "start A", "B", "A", "B", "A", "stop B", "stop A"),
+    ]
 
 
 def test_a_pair_another_process_shared_is_measured_again_in_its_order(monkeypatch: pytest.MonkeyPatch) -> None:
