@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..bench.model.results import Run
+from ..bench.model.summary import REPORTED_ROLES
 
 # Every figure of a row (the terminal's --wide table and the Markdown table).
 WIDE_HEADERS = [
@@ -18,13 +19,21 @@ WIDE_HEADERS = [
     "serving",
     "USS/worker MB",
     "total PSS MB",
-    "CPU µs/req client/nginx/server/view",
+    "CPU µs/req client/nginx/server/view",  # and every other role a run of the table has (split_roles)
     "quality",
 ]
+CPU_HEADER = WIDE_HEADERS.index("CPU µs/req client/nginx/server/view")
 # The terminal's table: what fits in 120 columns, by header and index in the wide row.
 COMPACT = {"server": 0, "w": 1, "front": 2, "r/s (min–max)": 3, "p99 ms": 5, "err": 6, "PSS MB": 9}
 COMPACT_HEADERS = [*COMPACT, "CPU µs", "quality"]  # CPU µs: per request, every role together
-SPLIT_ROLES = ("client", "nginx", "server", "view")  # the wide row's CPU column, in this order
+SPLIT_ROLES = ("client", "nginx", "server", "view")  # the wide row's CPU column, in this order, at least
+
+
+def split_roles(runs: list[Run]) -> tuple[str, ...]:
+    """The wide CPU column's roles: SPLIT_ROLES, then every other role any of the runs measured (the database,
+    memcached, the timing wrapper...), so that the column adds up to the compact table's total."""
+    measured = {role for run in runs if run.samples for role in run.summary.cpu_us_per_request}
+    return (*SPLIT_ROLES, *(role for role in REPORTED_ROLES if role in measured and role not in SPLIT_ROLES))
 
 
 def front_label(run: Run) -> str:
@@ -36,14 +45,14 @@ def _mb(value: float | None) -> str:
     return "-" if value is None else f"{value / 1e6:.1f}"
 
 
-def wide_cells(run: Run) -> list[str]:
-    """One configuration's figures, medians over its repeats (WIDE_HEADERS)."""
+def wide_cells(run: Run, roles: tuple[str, ...] = SPLIT_ROLES) -> list[str]:
+    """One configuration's figures, medians over its repeats (WIDE_HEADERS); its CPU column has `roles`."""
     front = front_label(run)
     if not run.samples:
         return [run.kind, str(run.workers), front, *["-"] * 8, run.quality]
     summary = run.summary
     rate, cpu_by_role = summary.rps, summary.cpu_us_per_request
-    cpu = "/".join(f"{cpu_by_role[role]:.0f}" if role in cpu_by_role else "-" for role in SPLIT_ROLES)
+    cpu = "/".join(f"{cpu_by_role[role]:.0f}" if role in cpu_by_role else "-" for role in roles)
     # How many server processes really served (the classic "fcgi stayed at one process").
     able = len(run.memory.workers) or 1  # a single-process server (flup threaded) serves from its root
     return [
@@ -88,9 +97,14 @@ class Table:
 
 def run_table(runs: list[Run], *, wide: bool = True) -> Table:
     """The runs of one URL with their verdicts; a concurrency sweep gets its level after the workers."""
-    cells, headers = (wide_cells, WIDE_HEADERS) if wide else (compact_cells, COMPACT_HEADERS)
-    rows = [[*cells(run), run.verdict or "-"] for run in runs]
-    headers = [*headers, "verdict"]
+    if wide:
+        roles = split_roles(runs)
+        rows = [[*wide_cells(run, roles), run.verdict or "-"] for run in runs]
+        headers = [*WIDE_HEADERS, "verdict"]
+        headers[CPU_HEADER] = "CPU µs/req " + "/".join(roles)
+    else:
+        rows = [[*compact_cells(run), run.verdict or "-"] for run in runs]
+        headers = [*COMPACT_HEADERS, "verdict"]
     if len({run.concurrency for run in runs}) > 1:
         rows = [[*row[:2], str(run.concurrency), *row[2:]] for row, run in zip(rows, runs, strict=True)]
         headers = [*headers[:2], "conns", *headers[2:]]

@@ -11,7 +11,7 @@ from probes.bench.model.app import AppTotals
 from probes.bench.model.results import Suite
 from probes.bench.model.stats import Spread
 from probes.report.lines import memory_model_lines
-from probes.report.rows import wide_cells
+from probes.report.rows import run_table, wide_cells
 from probes.report.terminal import sweep_table
 from tests.factories import METADATA, run, sample
 
@@ -55,6 +55,14 @@ def test_a_diagnosed_row_splits_the_servers_cpu_into_the_view_and_the_server() -
     row = wide_cells(diagnosed(replace(run(2, [1000.0]), samples=(timed,)), None))
     # The server's processes spent 500 µs per request, the view 200 of them, measured inside.
     assert row[10] == "50/100/300/200"
+
+
+def test_the_wide_cpu_column_adds_every_role_a_run_measured_so_that_it_sums_to_the_total() -> None:
+    with_database = replace(sample(1000.0), cpu_s={**sample(1000.0).cpu_s, "database": 0.6})
+    table = run_table([run(2, [1000.0]), replace(run(1, [1000.0]), samples=(with_database,))])
+    column = table.headers.index("CPU µs/req client/nginx/server/view/database")
+    assert [row[column] for row in table.rows] == ["50/100/500/-/-", "50/100/500/-/300"]
+    assert run_table([run(2, [1000.0])]).headers[column] == "CPU µs/req client/nginx/server/view"
 
 
 def test_memory_model_is_fitted_from_the_runs() -> None:
