@@ -18,12 +18,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = ROOT / ".venv" / "bin" / "python"
 
 
-def rerun(extra: list[str], out: Path) -> tuple[float, float | None, list[dict[str, object]]]:
+def rerun(extra: list[str], out: Path) -> tuple[float, float | None, list[dict[str, Any]]]:
     """One default sweep: (its seconds, seconds to the first finished row, its runs from the JSON)."""
     started = time.monotonic()
     first: float | None = None
@@ -53,6 +54,7 @@ def main() -> None:
     args = parser.parse_args()
     rows: dict[str, dict[str, list[object]]] = {}
     timings = []
+    said: list[str] = []  # each noisy row's windows, rerun by rerun
     with tempfile.TemporaryDirectory(prefix="servebench-stability-") as tmp:
         for index in range(args.reruns):
             took, first, runs = rerun(args.extra, Path(tmp) / f"rerun-{index}.json")
@@ -66,6 +68,9 @@ def main() -> None:
                 row["verdict"].append(str(run.get("verdict") or "-"))
                 row["quality"].append(str(run.get("quality")))
                 row.setdefault("windows", []).append(len(samples))
+                if run.get("quality") == "noisy":
+                    each = " ".join(f"{s['ok'] / s['duration_s']:,.0f}" for s in samples if s["duration_s"])
+                    said.append(f"rerun {index + 1} {run['path']} {run['label']}: {each} r/s")
     print()
     print(f"{'row':<44} {'median r/s':>10} {'windows':>8}  verdicts (changes)  noisy (changes)")
     flips = noisy_rows = 0
@@ -83,6 +88,10 @@ def main() -> None:
     print()
     print(f"rows whose verdict changed between reruns: {flips} of {len(rows)}")
     print(f"rows noisy in at least one rerun: {noisy_rows} of {len(rows)}")
+    per_rerun = [sum(row["quality"][index] == "noisy" for row in rows.values()) for index in range(args.reruns)]
+    print(f"noisy rows per rerun: {'/'.join(map(str, per_rerun))} of {len(rows)} (target: at most 1)")
+    for line in said:
+        print(f"  noisy windows, {line}")
     lengths = [took for took, _ in timings]
     firsts = [first for _, first in timings if first is not None]
     print(f"rerun length: median {statistics.median(lengths):.0f} s (max {max(lengths):.0f} s)")
