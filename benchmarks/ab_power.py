@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import fcntl
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -102,6 +103,9 @@ def main() -> None:
     )
     parser.add_argument("extra", nargs="*", help="passed to every servebench run (after --)")
     args = parser.parse_args()
+    # A TERM ends the servebench under way as Ctrl-C does (subprocess.run kills its child on an exception);
+    # without it that run would go on with the lock released.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", SAME)
     sys.path.insert(0, str(ROOT))
     import django
