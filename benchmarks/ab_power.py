@@ -96,7 +96,7 @@ def claimed(case: str, said: str) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--pairs", type=int, default=8)
+    parser.add_argument("--pairs", type=int, default=16, help="pairs per A/B (servebench's default: 16)")
     parser.add_argument("--lock", type=Path, help="hold an flock on this file around each trial")
     parser.add_argument(
         "--cases", choices=("all", "pairs"), default="all", help="pairs: only the two cases in pairs (half the time)"
