@@ -154,7 +154,7 @@ def cpu_saturated(case: Case) -> Finding | None:
     if _gil_bound(case) and f.busy_fraction < THRESHOLDS["process_full_machine"]:
         return None
     numbers = {"busy": f.busy_fraction}
-    gain = f.server_gain_pct(cpu_bound=True)
+    gain = f.server_gain_pct(cpu_bound=True) if not case.overlaps else None  # no server share to take away
     if gain is not None:
         numbers["server_gain_pct"] = gain
     return Finding(Verdict.CPU_SATURATED, "cpu_saturated", numbers)
@@ -317,11 +317,13 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
     finding = find(case)
     f = case.figures
     why, advice = wording.diagnosis_words(finding, case)
+    if case.overlaps and finding.verdict is Verdict.CPU_SATURATED and "view" in f.cpu_shares:
+        why += wording.SHARED_THREAD  # beside the shares it names: the view's is no measure of the server's
     if case.unattributed:
         why += wording.unattributed_text(case.unattributed)
     crossed = crossings(run, f.app_cpu_s) if finding.verdict is not Verdict.FAILING else None
     if crossed is not None:  # under ASGI: what asgiref's crossings and new threads cost (judge/crossings.py)
         why, advice = wording.with_crossings(why, advice, crossed)
     cpu_bound = finding.verdict is Verdict.CPU_SATURATED
-    gain = f.server_gain_pct(cpu_bound=cpu_bound) if run.samples else None
+    gain = f.server_gain_pct(cpu_bound=cpu_bound) if run.samples and not case.overlaps else None
     return Diagnosis(finding.verdict, why, advice, f.cpu_owner, f.cpu_shares, gain, f, finding=finding)

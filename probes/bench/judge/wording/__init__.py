@@ -17,7 +17,7 @@ from .across_runs import (
     sigma_label,
     worker_counts,
 )
-from .causes import connection_per_request, progress_text, unattributed_text, wait_cause
+from .causes import SHARED_THREAD, connection_per_request, progress_text, unattributed_text, wait_cause
 from .crossings import thread_shares_text, with_crossings
 from .verdicts import (
     CPU_BOUND_NOT_SERIALIZED,
@@ -33,6 +33,7 @@ from .verdicts import (
 __all__ = [
     "CPU_BOUND_NOT_SERIALIZED",
     "NOT_TIMED",
+    "SHARED_THREAD",
     "concurrency_advice",
     "connection_per_request",
     "diagnosis_words",

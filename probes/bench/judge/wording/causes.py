@@ -23,6 +23,11 @@ def unattributed_text(unattributed: Mapping[str, str]) -> str:
     return f"; {named}: it is in the unattributed CPU, not another process's"
 
 
+# Where one thread runs many requests (greenlets, an event loop), the timing wrapper gives each sampled
+# request the process's CPU per request (timing/writer.py, shares_cpu): the server's own loop is in it.
+SHARED_THREAD = "; one thread runs many requests here, so the view's CPU holds the server's own loop too (not split)"
+
+
 def connection_per_request(share: float) -> tuple[str, str]:
     """(why, advice) of a large database share with CONN_MAX_AGE=0 (W005)."""
     return (

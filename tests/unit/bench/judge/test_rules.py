@@ -105,6 +105,19 @@ def test_cpu_saturated_names_the_owner_and_the_most_a_server_could_gain() -> Non
     )
 
 
+def test_where_one_thread_runs_many_requests_no_server_gain_is_claimed_from_a_view_share_that_holds_it() -> None:
+    # gunicorn-gevent w4 in the default sweep read "view 69 % … a zero-cost server could add at most +0 %": the
+    # wrapper gives each sampled request the process's CPU per request there, the server's own loop included.
+    run = replace(
+        make_run(x=180.0, busy=0.9, app_wall_ms=20, app_cpu_ms=10, server_cpu_ms=10.5), kind="gunicorn-gevent"
+    )
+    result = diagnose(run, T0)
+    assert result.verdict == "cpu-saturated" and result.server_gain_pct is None
+    assert result.finding == Finding(Verdict.CPU_SATURATED, "cpu_saturated", {"busy": 0.9})
+    assert "zero-cost server" not in result.why
+    assert result.why.endswith("so the view's CPU holds the server's own loop too (not split)"), result.why
+
+
 def test_load_limited_when_the_client_never_filled_the_workers() -> None:
     assert found(make_run(workers=8, concurrency=8)) == Finding(
         Verdict.LOAD_LIMITED, "too_few_connections", {"concurrency": 8, "capacity": 8}
