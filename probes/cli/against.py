@@ -22,8 +22,8 @@ from ..job.gitref import GitRefError, resolve_ref
 from .inputs import Refused
 
 # Each pair runs on servers started for it (measure/pairs.py), so the pairs carry each instance's own offset
-# (~±2 % here): 8 such pairs found a planted 3 % slowdown in 2 of 6 trials, 16 in every one of 10
-# (benchmarks/ab_power.py, issue 24). 16 pairs take about 80 s on a 2 ms view.
+# (~±2 % here): 8 such pairs found a planted 3 % slowdown in 2 of 6 trials, 16 in 14 of 16, claiming a
+# difference between identical code in 1 of 16 (benchmarks/ab_power.py, issue 24). 16 take ~85 s on a 2 ms view.
 DEFAULT_PAIRS = 16
 MAX_PAIRS = 200
 # Without --server/--workers an A/B measures one configuration: one worker of the first WSGI server,
