@@ -11,7 +11,6 @@ import pytest
 from tests.servers.command import servebench
 
 pytestmark = pytest.mark.servers
-ROOT = Path(__file__).resolve().parents[2]
 SHORT = ["--probe", "trivial", "--server", "gunicorn", "--workers", "1", "--front", "direct"]
 SHORT += ["--duration", "0.5", "--warmup", "0.2", "--repeat", "2", "--max-repeat", "2", "--loadgen", "builtin"]
 

@@ -94,6 +94,12 @@ class Case:
             unattributed={role: how for sample in run.samples for role, how in sample.unattributed_roles.items()},
         )
 
+    def server_gain_pct(self, *, cpu_bound: bool) -> float | None:
+        """What a zero-cost server could add at most; None where one thread runs many requests: the wrapper
+        books the server's own loop to the view there (timing/writer.py, shares_cpu), so no server share is
+        measured to take away."""
+        return None if self.overlaps else self.figures.server_gain_pct(cpu_bound=cpu_bound)
+
     @cached_property
     def inflated(self) -> bool:
         """Requests wait for one another inside the app: off-CPU time beyond t0's, not the run queue.
@@ -154,7 +160,7 @@ def cpu_saturated(case: Case) -> Finding | None:
     if _gil_bound(case) and f.busy_fraction < THRESHOLDS["process_full_machine"]:
         return None
     numbers = {"busy": f.busy_fraction}
-    gain = f.server_gain_pct(cpu_bound=True) if not case.overlaps else None  # no server share to take away
+    gain = case.server_gain_pct(cpu_bound=True)
     if gain is not None:
         numbers["server_gain_pct"] = gain
     return Finding(Verdict.CPU_SATURATED, "cpu_saturated", numbers)
@@ -325,5 +331,5 @@ def diagnose(run: Run, t0: ViewTime | None) -> Diagnosis:
     if crossed is not None:  # under ASGI: what asgiref's crossings and new threads cost (judge/crossings.py)
         why, advice = wording.with_crossings(why, advice, crossed)
     cpu_bound = finding.verdict is Verdict.CPU_SATURATED
-    gain = f.server_gain_pct(cpu_bound=cpu_bound) if run.samples and not case.overlaps else None
+    gain = case.server_gain_pct(cpu_bound=cpu_bound) if run.samples else None
     return Diagnosis(finding.verdict, why, advice, f.cpu_owner, f.cpu_shares, gain, f, finding=finding)

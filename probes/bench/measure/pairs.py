@@ -70,7 +70,7 @@ def measure_pairs(
     base = {side: replace(unmeasured_run(config, plan), label=f"{side}: {config.label}") for side in SIDES}
     samples: dict[str, list[Sample]] = {side: [] for side in SIDES}
     rps: dict[str, float | None] = {}
-    again = [pairs // 2]  # pairs another process shared, measured again at most this often in all
+    set_aside = 0  # pairs another process shared, measured again: at most pairs // 2 in all
     memory: dict[str, TreeMemory] = {}
     fronts: dict[str, TreeMemory] = {}
     warnings: dict[str, list[str]] = {side: [] for side in SIDES}
@@ -84,10 +84,12 @@ def measure_pairs(
                 stacks[side] = sides[side].start(config)
             try:
                 progress(f"    pair {index + 1}/{pairs} ({pair_order})")
-                measured = _pair(config, plan, stacks, sides, service_pids, rps, again, progress)
+                again = pairs // 2 - set_aside
+                measured, shared = _pair(config, plan, stacks, sides, service_pids, rps, again, progress)
             except LoadgenError as exc:
                 error = str(exc)
             else:
+                set_aside += shared
                 for side, sample in measured.items():
                     samples[side].append(sample)
             memory = {side: measure_tree_memory(stack.server.pid) for side, stack in stacks.items()}
@@ -107,7 +109,7 @@ def measure_pairs(
             nginx_memory=fronts.get(side, base[side].nginx_memory),
             warnings=tuple(warnings[side]),
             error=error,
-            set_aside=pairs // 2 - again[0],
+            set_aside=set_aside,
         )
         quality, reasons = assess(run)
         runs[side] = diagnosed(replace(run, quality=quality, quality_reasons=reasons), sides[side].t0)
@@ -121,12 +123,13 @@ def _pair(
     sides: Mapping[str, Side],
     service_pids: dict[str, int],
     rps: dict[str, float | None],
-    again: list[int],
+    again: int,
     progress: Progress,
-) -> dict[str, Sample]:
+) -> tuple[dict[str, Sample], int]:
     """One pair on servers just started: both warmed (sized from the last pair's throughput, or t0), then one
     window each in the stacks' order. A pair with a window another process shared (judge/quality.py) is set
-    aside and measured again on the same servers while again[0] allows; rps[side] follows each window."""
+    aside and measured again on the same servers, at most `again` times; (the pair, how many were set aside).
+    rps[side] follows each window."""
     concurrency = plan.concurrency_for(config)
     pins = pinning(os.sched_getaffinity(0)) if plan.pin else None
     client_cores = pins[0] if pins else None
@@ -162,9 +165,10 @@ def _pair(
         rps[side] = sample.ok_per_s or rps[side]
         return sample
 
+    shared = 0
     while True:
         measured = {side: window(side) for side in stacks}
-        if again[0] <= 0 or not any(shared_window(sample) for sample in measured.values()):
-            return measured
-        again[0] -= 1  # the judge's rule for a window another process shared: set the pair aside
+        if shared >= again or not any(shared_window(sample) for sample in measured.values()):
+            return measured, shared
+        shared += 1  # the judge's rule for a window another process shared: set the pair aside
         progress("    measured again: another process shared that pair's cores")
