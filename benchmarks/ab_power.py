@@ -59,17 +59,20 @@ def servebench(settings: str, out: Path, *argv: str) -> None:
         sys.exit(f"servebench failed (exit {done.returncode}): {' '.join(command)}\n{done.stderr[-2000:]}")
 
 
-def paired(b_settings: str, out: Path, pairs: int, extra: list[str]) -> str:
-    """An A/B in pairs against settings.cpu_as_is: the r/s finding's direction and its sentence."""
+def paired(b_settings: str, out: Path, pairs: int | None, extra: list[str]) -> tuple[str, int]:
+    """An A/B in pairs against settings.cpu_as_is: the r/s finding's direction and its sentence, and how many
+    pairs it measured (servebench's own count without --pairs)."""
     from probes.bench.judge.pairs import judge_suite
     from probes.bench.judge.wording.pairs import change_text
     from probes.bench.model.results import Suite
 
-    servebench(b_settings, out, "--against-settings", AS_IS, "--pairs", str(pairs), *extra)
+    count = [] if pairs is None else ["--pairs", str(pairs)]
+    servebench(b_settings, out, "--against-settings", AS_IS, *count, *extra)
     judgement = judge_suite(Suite.load(out))
     if judgement is None:
         sys.exit(f"{out}: no pairs")
-    return f"{judgement.throughput.direction.value}: {change_text(judgement.throughput)}"
+    change = judgement.throughput
+    return f"{change.direction.value}: {change_text(change)}", change.pairs
 
 
 def separate(b_settings: str, a_out: Path, b_out: Path, windows: int, extra: list[str]) -> str:
@@ -96,7 +99,9 @@ def claimed(case: str, said: str) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--pairs", type=int, default=16, help="pairs per A/B (servebench's default: 16)")
+    parser.add_argument(
+        "--pairs", type=int, help="exactly N pairs per A/B (default: servebench's, until r/s is known to ±1.25 %%)"
+    )
     parser.add_argument("--lock", type=Path, help="hold an flock on this file around each trial")
     parser.add_argument(
         "--cases", choices=("all", "pairs"), default="all", help="pairs: only the two cases in pairs (half the time)"
@@ -113,30 +118,36 @@ def main() -> None:
     django.setup()
     extra = ["--server", "gunicorn", "--workers", "1", *args.extra]
     counts = dict.fromkeys(CASES, 0)
+    pairs_used: dict[str, list[int]] = {case: [] for case in CASES}
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="servebench-ab-power-") as tmp:
         for trial in range(1, args.trials + 1):
             here = Path(tmp) / str(trial)
             here.mkdir()
-            said = {}
+            said, measured = {}, {}
             with held(args.lock):
-                said[CASES[0]] = paired(SAME, here / "aa.json", args.pairs, extra)
+                said[CASES[0]], measured[CASES[0]] = paired(SAME, here / "aa.json", args.pairs, extra)
             with held(args.lock):
-                said[CASES[1]] = paired(SLOWER, here / "ab.json", args.pairs, extra)
+                said[CASES[1]], measured[CASES[1]] = paired(SLOWER, here / "ab.json", args.pairs, extra)
             if args.cases == "all":
+                # As many windows per run as each side of that trial's pairs had.
+                windows = measured[CASES[0]]
                 with held(args.lock):
-                    said[CASES[2]] = separate(SAME, here / "aa-a.json", here / "aa-b.json", args.pairs, extra)
+                    said[CASES[2]] = separate(SAME, here / "aa-a.json", here / "aa-b.json", windows, extra)
+                windows = measured[CASES[1]]
                 with held(args.lock):
-                    said[CASES[3]] = separate(SLOWER, here / "ab-a.json", here / "ab-b.json", args.pairs, extra)
+                    said[CASES[3]] = separate(SLOWER, here / "ab-a.json", here / "ab-b.json", windows, extra)
             for case, text in said.items():
                 counts[case] += claimed(case, text)
+                pairs_used[case].append(measured.get(case, 0))
                 print(f"trial {trial:>2} {case:<18} {text}", flush=True)
-    print(
-        f"\n{args.trials} trials of {args.pairs} pairs ({URL}, {' '.join(extra)}) in {time.monotonic() - started:.0f} s"
-    )
+    count = f"{args.pairs} pairs" if args.pairs else "servebench's count of pairs"
+    print(f"\n{args.trials} trials of {count} ({URL}, {' '.join(extra)}) in {time.monotonic() - started:.0f} s")
     for case in CASES if args.cases == "all" else CASES[:2]:
         what = "false alarms" if case.startswith("A/A") else "detected"
-        print(f"  {case:<18} {what}: {counts[case]}/{args.trials} ({100 * counts[case] / args.trials:.0f} %)")
+        used = sorted(pairs_used[case])
+        span = f"; pairs: median {used[len(used) // 2]}, {used[0]}-{used[-1]}" if used and used[-1] else ""
+        print(f"  {case:<18} {what}: {counts[case]}/{args.trials} ({100 * counts[case] / args.trials:.0f} %){span}")
 
 
 if __name__ == "__main__":

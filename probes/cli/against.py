@@ -15,16 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..bench.judge.pairs import MIN_PAIRS
+from ..bench.judge.pairs import LEAST_PAIRS, MIN_PAIRS, MOST_PAIRS, SURE_PCT
 from ..bench.servers.kinds import ServerConfig
 from ..job import project
 from ..job.gitref import GitRefError, resolve_ref
 from .inputs import Refused
 
 # Each pair runs on servers started for it (measure/pairs.py), so the pairs carry each instance's own offset
-# (~±2 % here): 8 such pairs found a planted 3 % slowdown in 2 of 6 trials, 16 in 14 of 16, claiming a
-# difference between identical code in 1 of 16 (benchmarks/ab_power.py, issue 24). 16 take ~85 s on a 2 ms view.
-DEFAULT_PAIRS = 16
+# (~±2 % here): a fixed 8 such pairs found a planted 3 % slowdown in 2 of 6 trials, 16 in 14 of 16, claiming
+# a difference between identical code in 1 of 16 (benchmarks/ab_power.py, issue 24); 16 take ~85 s on a 2 ms
+# view. Without --pairs, pairs run from LEAST_PAIRS until the r/s interval is narrow enough, at most MOST_PAIRS
+# (judge/pairs.py); --pairs N runs exactly N.
 MAX_PAIRS = 200
 # Without --server/--workers an A/B measures one configuration: one worker of the first WSGI server,
 # so that the view (what a change usually touches) is what caps it.
@@ -38,7 +39,8 @@ class AgainstPlan:
 
     kind: str  # "path", "ref" or "settings"
     value: str  # the directory, the ref as given, or the module
-    pairs: int = DEFAULT_PAIRS
+    pairs: int = LEAST_PAIRS
+    most: int = MOST_PAIRS  # pairs == most: exactly that many (--pairs N)
     commit: str = ""  # --against-ref: the full hash it resolved to before anything started
     git_root: Path | None = None  # --against-ref: the repository's top level
     fail_if_slower_pct: float | None = None  # the CI gate: exit 1 when the whole r/s interval is beyond it
@@ -49,6 +51,13 @@ class AgainstPlan:
         if self.kind == "ref":
             return f"ref {self.value} ({self.commit[:10]})"
         return f"settings {self.value}" if self.kind == "settings" else f"checkout {self.value}"
+
+    @property
+    def counted(self) -> str:
+        """How many pairs, as the progress says it: "16 pairs", "12 to 32 pairs (until r/s is known to ±1.25 %)"."""
+        if self.pairs == self.most:
+            return f"{self.pairs} pairs"
+        return f"{self.pairs} to {self.most} pairs (until r/s is known to ±{SURE_PCT:g} %)"
 
 
 def add_against_arguments(parser: ArgumentParser) -> None:
@@ -62,7 +71,10 @@ def add_against_arguments(parser: ArgumentParser) -> None:
         "--pairs",
         type=int,
         metavar="N",
-        help=f"with --against*: interleaved pairs of windows, A B B A … (default {DEFAULT_PAIRS})",
+        help=(
+            "with --against*: exactly N interleaved pairs of windows, A B B A … (default: from"
+            f" {LEAST_PAIRS} until the r/s interval is within ±{SURE_PCT:g} %, at most {MOST_PAIRS})"
+        ),
     )
 
 
@@ -96,9 +108,9 @@ def against_plan(options: Mapping[str, Any], job: str, configs: tuple[ServerConf
     option = "--" + names[0].replace("_", "-")
     if job != "sweep":
         raise Refused(f"{option} measures two versions under load: it takes no --{job}")
-    pairs = DEFAULT_PAIRS if pairs is None else pairs
-    if not MIN_PAIRS <= pairs <= MAX_PAIRS:
+    if pairs is not None and not MIN_PAIRS <= pairs <= MAX_PAIRS:
         raise Refused(f"--pairs must be between {MIN_PAIRS} (a 95 % interval needs them) and {MAX_PAIRS}, not {pairs}")
+    count = {"pairs": LEAST_PAIRS, "most": MOST_PAIRS} if pairs is None else {"pairs": pairs, "most": pairs}
     if len(configs) != 1:
         labels = ", ".join(config.label for config in configs[:3]) + (", …" if len(configs) > 3 else "")
         raise Refused(
@@ -112,14 +124,14 @@ def against_plan(options: Mapping[str, Any], job: str, configs: tuple[ServerConf
         raise Refused(f"--fail-if-slower takes a percentage from 0 to 1000, not {limit:g}")
     value = str(options[names[0]])
     if names[0] == "against":
-        return AgainstPlan("path", str(_checkout(value)), pairs, fail_if_slower_pct=limit)
+        return AgainstPlan("path", str(_checkout(value)), **count, fail_if_slower_pct=limit)
     if names[0] == "against_settings":
-        return AgainstPlan("settings", _settings(value), pairs, fail_if_slower_pct=limit)
+        return AgainstPlan("settings", _settings(value), **count, fail_if_slower_pct=limit)
     try:
         root, commit = resolve_ref(value, where=project.directory())
     except GitRefError as exc:
         raise Refused(f"--against-ref {value}: {exc}") from None
-    return AgainstPlan("ref", value, pairs, commit=commit, git_root=root, fail_if_slower_pct=limit)
+    return AgainstPlan("ref", value, **count, commit=commit, git_root=root, fail_if_slower_pct=limit)
 
 
 def _checkout(text: str) -> Path:

@@ -50,7 +50,7 @@ def against_job(
     preflight: Sequence[dict[str, str]] = (),
     warn: Progress | None = None,
 ) -> Suite:
-    """Both sides of the A/B measured in `plan.against.pairs` ABBA pairs; the Suite keeps both runs."""
+    """Both sides of the A/B measured in ABBA pairs (as many as plan.against counts); the Suite keeps both runs."""
     against, config = plan.against, plan.configs[0]
     assert against is not None and plan.load is not None  # build_plan gives an A/B one configuration and a load
     plan = replace(plan, load=resolved(plan.load))
@@ -77,7 +77,7 @@ def against_job(
             "B": Side(_starter(launcher_b, proofs[target.path], "B"), view_time(cost_b), wrapper_s(wrapper_b)),
         }
         progress(
-            f"{against.pairs} pairs of {config.label}, each on servers started for it:"
+            f"{against.counted} of {config.label}, each on servers started for it:"
             f" A is {against.described}, B the project as it stands"
         )
         runs = measure_pairs(
@@ -85,6 +85,7 @@ def against_job(
             replace(load, path=target.path, timing=plan.timing),
             sides=sides,
             pairs=against.pairs,
+            most=against.most,
             service_pids=service_pids,
             progress=progress,
         )
@@ -96,7 +97,7 @@ def against_job(
                 b_is=f"the project as it stands (settings {project.settings_module()})",
                 a_label=runs["A"].label,
                 b_label=runs["B"].label,
-                order=abba(against.pairs)[: len(runs["A"].samples) + len(runs["B"].samples)],
+                order=abba(against.most)[: len(runs["A"].samples) + len(runs["B"].samples)],
             ),
         )
         on_suite(suite)

@@ -31,6 +31,15 @@ from ..model.stats import median
 
 LEVEL = 0.95
 MIN_PAIRS = 6  # below 6 pairs no signed-rank interval reaches 95 % (2**-5 > 2.5 %)
+# --against without --pairs: pairs run until the r/s interval is within ±SURE_PCT, from LEAST_PAIRS to MOST_PAIRS.
+# A planted 3 % slowdown of a 2 ms view is ~2.5 % of r/s; a 95 % interval finds it at least 90 % of the time
+# once its half-width is under ~1.5 % (2.5 = (1.96 + 1.28) x the estimate's standard error), so ±1.25 % keeps
+# a margin. At a fixed 16 pairs the interval's width ranged from 1.3 % to 3.8 % between trials on this machine
+# (benchmarks/ab_power.py): the quiet trials need fewer pairs, the noisy ones more. Stopping reads the
+# interval's width only, never which side of no change it lies on, so the false-alarm rate stays the level's.
+SURE_PCT = 1.25
+LEAST_PAIRS = 12
+MOST_PAIRS = 32
 
 
 class Direction(StrEnum):
@@ -155,6 +164,23 @@ def judge_pairs(a: Sequence[Sample], b: Sequence[Sample]) -> PairsJudgement:
         if ratios:
             changes.append(paired_change(figure, ratios))
     return PairsJudgement(tuple(changes))
+
+
+def enough_pairs(a: Sequence[Sample], b: Sequence[Sample], *, least: int, most: int) -> bool:
+    """The pairs can stop: `most` measured, or at least `least` and the r/s interval within ±SURE_PCT.
+
+    Only after a whole ABBA block (an even count), so that a linear drift still cancels; with least == most
+    (--pairs N) exactly that many.
+    """
+    measured = min(len(a), len(b))
+    if measured >= most:
+        return True
+    if measured < least or measured % 2:
+        return False
+    change = judge_pairs(a, b).throughput
+    if change.low_pct is None or change.high_pct is None:
+        return False
+    return (change.high_pct - change.low_pct) / 2 <= SURE_PCT
 
 
 def slower_beyond(judgement: PairsJudgement, limit_pct: float) -> bool:

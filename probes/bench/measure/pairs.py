@@ -24,6 +24,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
+from ..judge.pairs import enough_pairs
 from ..judge.quality import assess, shared_window
 from ..loadgen import LoadgenError
 from ..loadgen.plan import LoadPlan, rps_from_t0
@@ -60,31 +61,37 @@ def measure_pairs(
     *,
     sides: Mapping[str, Side],
     pairs: int,
+    most: int | None = None,
     service_pids: dict[str, int],
     progress: Progress,
 ) -> dict[str, Run]:
-    """`pairs` pairs in ABBA order, each on both sides' configuration started for it (both up at once),
-    warmed, measured and stopped; each side's Run (labelled "A: …", "B: …"), judged and diagnosed, with the
-    memory of the last pair's servers. A load that fails ends both runs with what was measured before it,
-    and the error."""
+    """`pairs` pairs in ABBA order, or with `most` from `pairs` to `most` until the judge finds the r/s
+    interval narrow enough (judge/pairs.enough_pairs), each on both sides' configuration started for it
+    (both up at once), warmed, measured and stopped; each side's Run (labelled "A: …", "B: …"), judged and
+    diagnosed, with the memory of the last pair's servers. A load that fails ends both runs with what was
+    measured before it, and the error."""
+    most = pairs if most is None else most
     base = {side: replace(unmeasured_run(config, plan), label=f"{side}: {config.label}") for side in SIDES}
     samples: dict[str, list[Sample]] = {side: [] for side in SIDES}
     rps: dict[str, float | None] = {}
-    set_aside = 0  # pairs another process shared, measured again: at most pairs // 2 in all
+    set_aside = 0  # pairs another process shared, measured again: at most most // 2 in all
     memory: dict[str, TreeMemory] = {}
     fronts: dict[str, TreeMemory] = {}
     warnings: dict[str, list[str]] = {side: [] for side in SIDES}
     error = ""
-    order = abba(pairs)
-    for index in range(pairs):
+    order = abba(most)
+    upto = str(pairs) if most == pairs else f"{pairs}-{most}"
+    for index in range(most):
+        if enough_pairs(samples["A"], samples["B"], least=pairs, most=most):
+            break
         pair_order = order[2 * index : 2 * index + 2]
         stacks: dict[str, Stack] = {}
         try:
             for side in pair_order:  # started in the pair's order, so neither side is always the older
                 stacks[side] = sides[side].start(config)
             try:
-                progress(f"    pair {index + 1}/{pairs} ({pair_order})")
-                again = pairs // 2 - set_aside
+                progress(f"    pair {index + 1}/{upto} ({pair_order})")
+                again = most // 2 - set_aside
                 measured, shared = _pair(config, plan, stacks, sides, service_pids, rps, again, progress)
             except LoadgenError as exc:
                 error = str(exc)

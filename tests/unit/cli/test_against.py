@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from probes.cli.against import DEFAULT_PAIRS
+from probes.bench.judge.pairs import LEAST_PAIRS, MOST_PAIRS
 from probes.cli.plan import build_plan
 from probes.job.gitref import GitRefError, resolve_ref
 
@@ -70,12 +70,23 @@ def test_a_ref_resolves_to_its_commit() -> None:
     assert root == ROOT and len(commit) == 40
 
 
-def test_an_ab_defaults_to_one_configuration_and_eight_pairs() -> None:
+def test_an_ab_defaults_to_one_configuration_and_pairs_until_sure() -> None:
     options = _options(url="/x/", against_settings="settings.bench", front=["direct"])
     plan = build_plan(options)
     assert plan.against is not None
-    assert (plan.against.kind, plan.against.value, plan.against.pairs) == ("settings", "settings.bench", DEFAULT_PAIRS)
+    assert (plan.against.kind, plan.against.value) == ("settings", "settings.bench")
+    assert (plan.against.pairs, plan.against.most) == (LEAST_PAIRS, MOST_PAIRS)
+    assert plan.against.counted.startswith(f"{LEAST_PAIRS} to {MOST_PAIRS} pairs (until r/s is known to ±")
     assert [config.label for config in plan.configs] == ["gunicorn w1 direct"]
+
+
+def test_pairs_given_are_exactly_that_many() -> None:
+    plan = build_plan(_options(url="/x/", against_settings="settings.bench", front=["direct"], pairs=10))
+    assert plan.against is not None and (plan.against.pairs, plan.against.most, plan.against.counted) == (
+        10,
+        10,
+        "10 pairs",
+    )
 
 
 def _options(**given: object) -> dict[str, object]:

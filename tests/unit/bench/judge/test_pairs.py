@@ -9,8 +9,11 @@ import re
 import pytest
 
 from probes.bench.judge.pairs import (
+    LEAST_PAIRS,
+    MOST_PAIRS,
     Direction,
     PairsJudgement,
+    enough_pairs,
     hodges_lehmann,
     judge_pairs,
     paired_change,
@@ -128,3 +131,45 @@ def test_a_planted_three_percent_slowdown_is_found_90_percent_of_the_time_with_o
         b = [window(10000 / 1.03 * rng.lognormvariate(0, 0.01)) for _ in range(8)]
         found += judge_pairs(a, b).throughput.direction is Direction.WORSE
     assert found / trials >= 0.9
+
+
+def _until_enough(rng: random.Random, noise: float, slower: float) -> tuple[list[Sample], list[Sample]]:
+    """Pairs drawn until enough_pairs says stop (servebench's default count): B's r/s `slower` below A's."""
+    a: list[Sample] = []
+    b: list[Sample] = []
+    while not enough_pairs(a, b, least=LEAST_PAIRS, most=MOST_PAIRS):
+        drift = 1 + 0.2 * math.sin(len(a) / 3)
+        a.append(window(1000 * drift * rng.lognormvariate(0, noise)))
+        b.append(window(1000 * drift / (1 + slower) * rng.lognormvariate(0, noise)))
+    return a, b
+
+
+def test_pairs_until_the_interval_is_narrow_keep_the_false_alarm_rate() -> None:
+    """Stopping on the interval's width, never on its side: A/A over noise that differs from trial to trial
+    (1-3 % per window, as this machine's trials did) claims a difference at most ~5 % of the time."""
+    rng = random.Random(24)
+    trials, claimed, counts = 1500, 0, set()
+    for _ in range(trials):
+        a, b = _until_enough(rng, rng.uniform(0.01, 0.03), 0.0)
+        counts.add(len(a))
+        claimed += judge_pairs(a, b).throughput.direction is not Direction.SAME
+    assert claimed / trials <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / trials)
+    assert min(counts) == LEAST_PAIRS and max(counts) == MOST_PAIRS  # both ends reached: the rule did choose
+
+
+def test_pairs_until_the_interval_is_narrow_find_a_two_and_a_half_percent_slowdown() -> None:
+    rng = random.Random(25)
+    trials = 500
+    found = sum(
+        judge_pairs(*_until_enough(rng, rng.uniform(0.01, 0.03), 0.025)).throughput.direction is Direction.WORSE
+        for _ in range(trials)
+    )
+    assert found / trials >= 0.9
+
+
+def test_enough_pairs_waits_for_a_whole_abba_block_and_stops_at_the_most() -> None:
+    steady = [window(1000) for _ in range(40)]
+    assert not enough_pairs(steady[:11], steady[:11], least=10, most=40)  # narrow, but odd
+    assert enough_pairs(steady[:12], steady[:12], least=10, most=40)
+    assert not enough_pairs(steady[:8], steady[:8], least=10, most=40)  # below the least
+    assert enough_pairs(steady[:9], steady[:9], least=9, most=9)  # --pairs 9: exactly 9
