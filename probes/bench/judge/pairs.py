@@ -34,7 +34,7 @@ MIN_PAIRS = 6  # below 6 pairs no signed-rank interval reaches 95 % (2**-5 > 2.5
 # --against without --pairs: pairs run until the r/s interval is within ±SURE_PCT, from LEAST_PAIRS to MOST_PAIRS.
 # A planted 3 % slowdown of a 2 ms view is ~2.5 % of r/s; a 95 % interval finds it at least 90 % of the time
 # once its half-width is under ~1.5 % (2.5 = (1.96 + 1.28) x the estimate's standard error), so ±1.25 % keeps
-# a margin. At a fixed 16 pairs the interval's width ranged from 1.3 % to 3.8 % between trials on this machine
+# a margin. A fixed 16 pairs gave intervals 0.6 % to 6.7 % wide (median 3.0 %) over 32 trials on this machine
 # (benchmarks/ab_power.py): the quiet trials need fewer pairs, the noisy ones more. Stopping reads the
 # interval's width only, never which side of no change it lies on, so the false-alarm rate stays the level's.
 SURE_PCT = 1.25
