@@ -56,6 +56,7 @@ class Fleet:
         self.where, self.directory, self.files = where, directory, files
         self.expected = where.total + user_workers
         self.lines = MasterLines()
+        self.quit_itself: bool | None = None  # close(): did the master quit at the pipe's end, within STOP_S?
         self.port = free_port(where.bind)
         env = {**os.environ, "SERVEBENCH_LOCUST_REPORT_S": str(REPORT_S)}
         if (headers := directory / HEADERS_NAME).exists():
@@ -167,6 +168,7 @@ class Fleet:
         while self.alive and time.time() < deadline:
             with contextlib.suppress(LoadgenError):
                 self.pump(lambda: not self.alive, deadline, "end")
+        self.quit_itself = not self.alive  # False: STOP_S passed and it is TERMed (tests/servers/test_locust_ends.py)
         if self.alive:
             with contextlib.suppress(ProcessLookupError):
                 self.master.popen.send_signal(signal.SIGTERM)

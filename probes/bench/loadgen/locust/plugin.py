@@ -243,6 +243,13 @@ def _on_init(environment: Any, **_: Any) -> None:
         environment.events.report_to_master.add_listener(_on_report)
 
     elif isinstance(runner, runners.MasterRunner):
+        # A headless master's main greenlet polls each second until `--expect-workers` are *ready*, then starts
+        # `-u` users itself. servebench starts every window's users through _control, and a worker running a
+        # window is not ready: that poll could outlast the run (the master then never quit at the pipe's end,
+        # 10 s at every run's end) or end between two windows and start 0 users over the next. Nothing to wait
+        # for: the driver waits for the workers itself (WORKERS_LINE).
+        if (options := getattr(environment, "parsed_options", None)) is not None:
+            options.expect_workers = 0
         merger = _Merger(environment)
 
         def _on_worker_report(client_id: str, data: dict[str, Any], **_: Any) -> None:
