@@ -170,12 +170,14 @@ def _over(
                 host_header=launcher.host_header,
                 generator=default_generator(),
                 concurrency=level,
-                duration_s=2.0,
+                duration_s=1.0,
                 warmup_s=0.5,
                 repeat=2,
-                # The fits read every window's X: 2 windows of at most 2 s each keep the sweep short.
+                # The fits read every window's X: 2 windows of at most 1 s each keep the sweep short. The views
+                # below take half the milliseconds they were calibrated on with 2 s windows, so a window holds
+                # the same requests (the precision of X hangs on the requests, not on the seconds).
                 max_repeat=2,
-                max_window_s=2.0,
+                max_window_s=1.0,
             )
             config = ServerConfig("gunicorn", count, front="direct")
             runs.append(diagnosed(measure_config(config, plan, start=launcher.start, service_pids={}), view))
@@ -183,27 +185,27 @@ def _over(
 
 
 def test_the_serial_fraction_tells_a_lock_a_wait_and_the_cpu_apart(launcher: Launcher) -> None:
-    lock = _over(launcher, "/probes/lock/?ms=10", workers=(1, 2, 4))[-1]
+    lock = _over(launcher, "/probes/lock/?ms=5", workers=(1, 2, 4))[-1]
     assert lock.diagnosis is not None and lock.diagnosis.scaling is not None
     fit = lock.diagnosis.scaling.fit
-    # 10 ms of a ~11 ms request under one lock: σ near 10/11, never "scales".
+    # 5 ms of a ~5.5 ms request under one lock: σ near 5/5.5, never "scales".
     assert fit is not None and fit.serial_fraction >= 0.7, lock.diagnosis.scaling.summary
     assert lock.verdict.startswith("serialized") or lock.verdict.startswith("partly serialized")
-    sleep = _over(launcher, "/probes/sleep/?ms=30", workers=(1, 2, 4))[-1]
+    sleep = _over(launcher, "/probes/sleep/?ms=15", workers=(1, 2, 4))[-1]
     assert sleep.diagnosis is not None and sleep.diagnosis.scaling is not None
     fit = sleep.diagnosis.scaling.fit
     assert fit is not None and fit.serial_fraction < 0.2, sleep.diagnosis.scaling.summary
     assert "serialized" not in sleep.verdict
-    cpu = _over(launcher, "/probes/cpu/?ms=10", workers=(1, 2, 4))
+    cpu = _over(launcher, "/probes/cpu/?ms=5", workers=(1, 2, 4))
     scaling = cpu[-1].diagnosis.scaling if cpu[-1].diagnosis else None
     assert scaling is not None and scaling.verdict == "cpu-bound, not serialized", scaling
     assert not any("serialized" in run.verdict and "not serialized" not in run.verdict for run in cpu)
 
 
-def test_the_knee_of_a_30_ms_wait_on_4_workers_is_at_4_connections(launcher: Launcher) -> None:
-    runs = _over(launcher, "/probes/sleep/?ms=30", workers=(4,), levels=(1, 2, 4, 8, 16))
+def test_the_knee_of_a_15_ms_wait_on_4_workers_is_at_4_connections(launcher: Launcher) -> None:
+    runs = _over(launcher, "/probes/sleep/?ms=15", workers=(4,), levels=(1, 2, 4, 8, 16))
     knee = runs[0].diagnosis.knee if runs[0].diagnosis else None
     assert knee is not None
     assert knee.knee_concurrency == 4, knee.summary
-    assert 3.0 <= knee.littles_concurrency <= 5.0, knee.summary  # X_max x R_min = 4 workers / 30 ms x 30 ms
+    assert 3.0 <= knee.littles_concurrency <= 5.0, knee.summary  # X_max x R_min = 4 workers / 15 ms x 15 ms
     assert knee.queueing_from is not None and knee.queueing_from <= 8, knee.summary  # beyond 4: only the queue grows
