@@ -71,7 +71,7 @@ def test_the_master_quits_at_the_pipes_end_after_windows_ran() -> None:
             spec = LoadSpec(path="/probes/trivial/", port=stack.port, host_header=launcher.host_header)
             spec = replace(spec, concurrency=4, duration_s=1.0)
             results = [drive(spec, "locust", None, locust=LocustSetup(workers=1)) for _ in range(2)]
-            fleets = list(driver._fleets.values())
+            fleets = driver.open_fleets()
             driver.close_fleets()
         finally:
             stack.stop()

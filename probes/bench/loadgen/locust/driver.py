@@ -94,6 +94,11 @@ def _placement_note(where: Placement, setup: LocustSetup) -> str:
     return f"locust: {setup.user_workers} worker(s) you started, to a master on {where.bind}{mine}"
 
 
+def open_fleets() -> list[Fleet]:
+    """The masters (with their workers) this run has open."""
+    return list(_fleets.values())
+
+
 def close_fleets() -> None:
     """End every master (and so its workers): at the run's end, or when the users change."""
     while _fleets:
