@@ -181,11 +181,13 @@ def _spec(port: int, concurrency: int, duration_s: float, path: str = TRIVIAL) -
     return LoadSpec(path=path, port=port, host_header=host_header(), concurrency=concurrency, duration_s=duration_s)
 
 
-def _wrk_rps(port: int, duration_s: float) -> float:
+def wrk_rps(port: int, duration_s: float, concurrency: int = 8) -> float:
+    """`wrk -t1 -cC -dDs` run by hand against TRIVIAL on the port: its Requests/sec (errors printed)."""
     wrk = shutil.which("wrk", path=SYSTEM_PATH)
     assert wrk, "wrk is not installed"
+    url = f"http://127.0.0.1:{port}{TRIVIAL}"
     out = subprocess.run(
-        [wrk, "-t1", "-c8", f"-d{duration_s:g}s", "-H", f"Host: {host_header()}", f"http://127.0.0.1:{port}{TRIVIAL}"],
+        [wrk, "-t1", f"-c{concurrency}", f"-d{duration_s:g}s", "-H", f"Host: {host_header()}", url],
         capture_output=True,
         text=True,
         check=True,
@@ -224,8 +226,8 @@ def _hand(kind: str, workers: int, duration_s: float) -> float:
         port = free_port()
         start_nginx(supervisor, upstream=upstream, port=port, run_dir=run_dir.path, backlog=listen_backlog())
         server.wait_ready(lambda: accepts_connections("127.0.0.1", port), timeout_s=30.0)
-        _wrk_rps(port, 1.0)  # warm-up
-        return _wrk_rps(port, duration_s)
+        wrk_rps(port, 1.0)  # warm-up
+        return wrk_rps(port, duration_s)
 
 
 def _servebench(kind: str, workers: int, duration_s: float) -> float:

@@ -18,33 +18,24 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import re
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.bench")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import django  # noqa: E402
+from timing_overhead import TRIVIAL, wrk_rps  # noqa: E402  (sets Django up, on settings.bench)
 
-django.setup()
+from probes.bench.judge.quality import NOISY_PCT
+from probes.bench.loadgen.model import LoadSpec
+from probes.bench.loadgen.plan import LoadPlan
+from probes.bench.measure.window import drive, measure_window
+from probes.bench.model.stats import T95
+from probes.bench.processes.rundir import RunDir
+from probes.bench.processes.supervisor import Supervisor
+from probes.bench.servers.kinds import ServerConfig
+from probes.job.launcher import Launcher
 
-from probes.bench.judge.quality import NOISY_PCT  # noqa: E402
-from probes.bench.loadgen.model import LoadSpec  # noqa: E402
-from probes.bench.loadgen.plan import LoadPlan  # noqa: E402
-from probes.bench.measure.window import drive, measure_window  # noqa: E402
-from probes.bench.model.stats import T95  # noqa: E402
-from probes.bench.processes.rundir import RunDir  # noqa: E402
-from probes.bench.processes.supervisor import Supervisor  # noqa: E402
-from probes.bench.servers.kinds import ServerConfig  # noqa: E402
-from probes.bench.servers.stack import Stack  # noqa: E402
-from probes.job.launcher import Launcher  # noqa: E402
-
-PATH = "/probes/trivial/"
 WINDOWS = 5  # the default sweep's most windows
 
 
@@ -59,22 +50,15 @@ def chance_noisy(cv_pct: float) -> float:
     return math.exp(-x / 2) * (1 + x / 2)  # chi-square survival with 4 degrees of freedom
 
 
-def by_hand(stack: Stack, concurrency: int, host_header: str) -> float:
-    url = f"http://127.0.0.1:{stack.port}{PATH}"
-    argv = ["wrk", "-t1", f"-c{concurrency}", "-d1s", "-H", f"Host: {host_header}", url]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True)
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout).group(1))  # type: ignore[union-attr]
-
-
 def one(launcher: Launcher, config: ServerConfig, pairs: int) -> tuple[list[float], list[float]]:
-    plan = LoadPlan(path=PATH, host_header=launcher.host_header, generator="wrk", duration_s=1.0)
+    plan = LoadPlan(path=TRIVIAL, host_header=launcher.host_header, generator="wrk", duration_s=1.0)
     concurrency = plan.concurrency_for(config)
     stack = launcher.start(config)
     ours: list[float] = []
     hand: list[float] = []
     try:
         spec = LoadSpec(
-            path=PATH, port=stack.port, host_header=launcher.host_header, concurrency=concurrency, duration_s=1.0
+            path=TRIVIAL, port=stack.port, host_header=launcher.host_header, concurrency=concurrency, duration_s=1.0
         )
         drive(spec, "wrk", None)  # warm-up
         for index in range(pairs):
@@ -83,7 +67,7 @@ def one(launcher: Launcher, config: ServerConfig, pairs: int) -> tuple[list[floa
                     sample, _ = measure_window(stack, spec, generator="wrk", service_pids={})
                     ours.append(sample.ok / sample.duration_s)
                 else:
-                    hand.append(by_hand(stack, concurrency, launcher.host_header))
+                    hand.append(wrk_rps(stack.port, 1.0, concurrency))
     finally:
         stack.stop()
     return ours, hand
